@@ -1,0 +1,1 @@
+"""Command modules that ship with va; enable them by name in `commands.modules`."""

@@ -1,0 +1,3 @@
+from va.cli import main
+
+raise SystemExit(main())

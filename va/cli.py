@@ -1,0 +1,83 @@
+"""The `va` command line: one console script, one subcommand per job.
+
+Each subcommand lives in the module that owns the job, as `cli_<name>(args, settings) -> int`;
+this module only parses arguments, loads the settings once and dispatches.
+"""
+
+import argparse
+import importlib
+import logging
+
+from va.config import ConfigError, load_settings
+
+_LOGGER = logging.getLogger(__name__)
+
+# subcommand -> (module, function, help)
+_SUBCOMMANDS = {
+    "server": ("va.server", "cli_server", "run the speech-to-text server"),
+    "client": ("va.client.assistant", "cli_client", "run the assistant: microphone -> server -> command"),
+    "transcribe": ("va.stt", "cli_transcribe", "transcribe audio files locally, without a server"),
+    "commands": ("va.registry", "cli_commands", "list the enabled commands"),
+    "match": ("va.matching", "cli_match", "show what a transcript would run, without running it"),
+    "check": ("va.check", "cli_check", "validate the configuration and the command modules"),
+    "devices": ("va.client.microphone", "cli_devices", "list the audio input devices"),
+    "install": ("va.install", "cli_install", "install the systemd units, user and /etc/va/config.yaml"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        help="configuration file (default: $VA_CONFIG, else /etc/va/config.yaml, else built-in defaults)",
+    )
+    common.add_argument("--debug", action="store_true", help="log debug messages")
+
+    parser = argparse.ArgumentParser(prog="va", description="A voice assistant that runs Python functions when you speak.")
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND", required=True)
+    parsers = {name: sub.add_parser(name, parents=[common], help=help_) for name, (_, _, help_) in _SUBCOMMANDS.items()}
+
+    parsers["client"].add_argument(
+        "--input", nargs="+", metavar="FILE", help="feed these audio files through the pipeline instead of the microphone"
+    )
+    parsers["client"].add_argument(
+        "--dry-run", action="store_true", help="log what would run instead of running commands"
+    )
+    parsers["transcribe"].add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, or anything ffmpeg reads)")
+    parsers["transcribe"].add_argument("--json", action="store_true", help="print one JSON object per file")
+    parsers["match"].add_argument("text", nargs="+", help="a transcript, as the server would return it")
+    parsers["match"].add_argument("--json", action="store_true", help="print the decision as JSON")
+    parsers["install"].add_argument("--prefix", default="/", help="install under this root (for packaging and tests)")
+    parsers["install"].add_argument(
+        "--no-start", action="store_true", help="put everything in place but do not enable or start the units"
+    )
+    parsers["install"].add_argument(
+        "--server", action="store_true", help="also enable va-server (the server runs on this machine)"
+    )
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    from va.journal import setup_logging
+
+    setup_logging(debug=args.debug)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as error:
+        _LOGGER.error("%s", error)
+        return 2
+    module_name, function_name, _ = _SUBCOMMANDS[args.subcommand]
+    handler = getattr(importlib.import_module(module_name), function_name)
+    try:
+        return int(handler(args, settings) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _version() -> str:
+    from va import __version__
+
+    return f"va {__version__}"
