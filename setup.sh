@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# One script for the README's quick start.
+#   bash setup.sh run    system packages, .venv with va, then the server and the assistant on the defaults
+#   bash setup.sh test   the same setup with every engine and the test tools, then the whole test suite
+#   bash setup.sh env    only the setup (what the two above share)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+mode=${1:-run}
+shift || true
+VENV=${VA_VENV:-.venv}
+PY="$VENV/bin/python"
+
+need_debs() {
+    local missing=()
+    for deb in "$@"; do
+        dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q "install ok installed" || missing+=("$deb")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    command -v apt-get >/dev/null || { echo "setup: please install: ${missing[*]}" >&2; return 1; }
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "setup: installing system packages: ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+setup_env() {
+    # PyAudio and systemd-python compile against these; sox/espeak-ng make test speech; the
+    # `systemd` package brings systemd-analyze for the unit checks
+    need_debs gcc pkg-config portaudio19-dev libsystemd-dev "$@"
+    python3 -m venv --help >/dev/null 2>&1 || need_debs python3-venv
+    [ -x "$PY" ] || python3 -m venv "$VENV"
+    "$PY" -m pip install -q --upgrade pip
+}
+
+case "$mode" in
+env)
+    setup_env
+    "$PY" -m pip install -q -e ".[client,server,systemd]"
+    ;;
+run)
+    setup_env
+    "$PY" -m pip install -q -e ".[client,server,systemd]"
+    exec "$PY" -m va.quickstart "$@"
+    ;;
+test)
+    setup_env sox espeak-ng systemd openssl
+    # the CPU build of torch (an unpinned torch would pull a multi-GB CUDA build)
+    "$PY" -m pip install -q "torch==2.13.0"
+    "$PY" -m pip install -q -e ".[all,test]"
+    exec "$PY" -m pytest -q "$@"
+    ;;
+*)
+    echo "usage: bash setup.sh [run|test|env] [ARGS...]" >&2
+    exit 2
+    ;;
+esac

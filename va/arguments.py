@@ -1,0 +1,347 @@
+"""Words to function arguments, by the parameters' type hints.
+
+`tokenize(text)` turns a transcript into `Token`s: `norm` is lower case without punctuation, for
+matching ("Computer," -> "computer", "70%" -> "70" + "percent", "twenty-five" -> "twenty" "five",
+"1,000" -> "1000"); `raw` keeps what was written, for `str` arguments ("GitHub.com").
+
+`bind(parameters, tokens)` fills the parameters left to right:
+- int / float: the next number (digits or words); a unit word after it ("minutes", "percent") is skipped.
+- bool: the next on/off, yes/no, true/false, enable/disable.
+- Literal[...] / Enum: the next words that fuzzy-match one of the choices.
+- str (and unannotated or unsupported annotations): the words as spoken, up to where the next
+  parameter's value starts; the last parameter that is a str takes the rest.
+Filler between values ("for", "to", "and", "please") is skipped. A parameter not said takes its
+default; a required one not said, or said in a form that does not fit, makes `Binding.error` say
+which parameter and why. Pure: never raises on any words.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import re
+import typing
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from thefuzz import fuzz
+
+from va.numbers import NUMBER_WORDS, number_to_words, parse_number
+
+REQUIRED = inspect.Parameter.empty
+CHOICE_SCORE = 80  # fuzz ratio a spoken word needs to count as one of a Literal's / Enum's choices
+
+TRUE_WORDS = frozenset("on yes true enable enabled activate start yeah yep".split())
+FALSE_WORDS = frozenset("off no false disable disabled deactivate stop nope".split())
+UNIT_WORDS = frozenset(
+    "minute minutes min mins second seconds sec secs hour hours hr hrs day days week weeks percent "
+    "degree degrees dollar dollars euro euros pound pounds cent cents buck bucks time times point points "
+    "step steps meter meters metre metres".split()
+)
+# Skipped at the edges of str values and between values; never part of a number or choice.
+LEADING_FILLER = frozenset("for to about by of at in with called named please that".split())
+TRAILING_FILLER = frozenset("please thanks now".split())
+
+_EDGE_PUNCTUATION = "\"'`.,!?;:()[]{}<>«»“”‘’…¿¡*~"
+_NUMBERISH = re.compile(r"^([+-]?)\$?((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(%?)$")
+_SPLIT = re.compile(r"[\s\u2013\u2014]+|(?<!\d),|,(?!\d)")
+
+
+@dataclass(frozen=True)
+class Token:
+    """One spoken word: `norm` for matching, `raw` as written (empty for a piece split off a word)."""
+
+    norm: str
+    raw: str
+
+
+def tokenize(text: str) -> tuple[Token, ...]:
+    tokens: list[Token] = []
+    for chunk in _SPLIT.split(text or ""):
+        raw = chunk.strip(_EDGE_PUNCTUATION)
+        tokens.extend(_chunk_tokens(raw))
+    return tuple(tokens)
+
+
+def _chunk_tokens(raw: str) -> list[Token]:
+    number = _NUMBERISH.match(raw)
+    if number:
+        sign, digits, percent = number.groups()
+        pieces = [sign + digits.replace(",", "")] + (["percent"] if percent else [])
+    elif "-" in raw and all(part.lower() in NUMBER_WORDS for part in raw.split("-")):
+        pieces = raw.lower().split("-")  # "twenty-five"
+    else:
+        norm = re.sub(r"[\W_]+", "", raw.lower())
+        return [Token(norm, raw)] if norm else []
+    return [Token(piece, raw if index == 0 else "") for index, piece in enumerate(pieces)]
+
+
+def join_raw(tokens: Sequence[Token]) -> str:
+    return " ".join(token.raw for token in tokens if token.raw)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A command parameter. `kind` is how words become its value: int, float, bool, choice or str."""
+
+    name: str
+    annotation: Any = str
+    default: Any = REQUIRED
+    kind: str = "str"
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    @property
+    def choices(self) -> tuple:
+        """The values a choice parameter accepts (Literal values or Enum members); () otherwise."""
+        if self.kind != "choice":
+            return ()
+        if isinstance(self.annotation, type) and issubclass(self.annotation, enum.Enum):
+            return tuple(self.annotation)
+        return typing.get_args(self.annotation)
+
+    def describe(self) -> str:
+        """"minutes: float", "mode: heat|cool = 'heat'" — for `va commands`."""
+        if self.kind == "choice":
+            kind = "|".join(_choice_label(choice) for choice in self.choices)
+        else:
+            kind = self.kind
+        text = f"{self.name}: {kind}"
+        if not self.required:
+            default = self.default.name.lower() if isinstance(self.default, enum.Enum) else self.default
+            text += f" = {default!r}"
+        return text
+
+
+def _choice_label(choice: Any) -> str:
+    return choice.name.lower() if isinstance(choice, enum.Enum) else str(choice)
+
+
+def parameters_of(function: Callable) -> tuple[Parameter, ...]:
+    """The function's parameters with resolved type hints (*args and **kwargs are left out)."""
+    try:
+        hints = typing.get_type_hints(function)
+    except Exception:  # an unresolvable annotation must not stop the command loading
+        hints = {}
+    parameters = []
+    for param in inspect.signature(function).parameters.values():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        annotation = hints.get(param.name, param.annotation)
+        annotation = _unwrap_optional(annotation)
+        kind = _kind_of(annotation)
+        if annotation is REQUIRED:
+            annotation = str  # unannotated parameters take words
+        parameters.append(Parameter(param.name, annotation, param.default, kind))
+    return tuple(parameters)
+
+
+def _unwrap_optional(annotation: Any) -> Any:
+    """Optional[int] and int | None bind like int (None stays the default)."""
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is typing.Literal or type(None) not in args or len(args) != 2:
+        return annotation
+    return next(arg for arg in args if arg is not type(None))
+
+
+def _kind_of(annotation: Any) -> str:
+    if isinstance(annotation, str):  # a string annotation get_type_hints could not resolve
+        annotation = {"int": int, "float": float, "bool": bool}.get(annotation, str)
+    if annotation is bool:
+        return "bool"
+    if annotation is int:
+        return "int"
+    if annotation is float:
+        return "float"
+    if typing.get_origin(annotation) is typing.Literal and typing.get_args(annotation):
+        return "choice"
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum) and len(annotation):
+        return "choice"
+    return "str"
+
+
+@dataclass(frozen=True)
+class Binding:
+    args: dict
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class _Found:
+    value: Any
+    start: int
+    end: int
+
+
+def bind(parameters: Sequence[Parameter], tokens: Sequence[Token]) -> Binding:
+    """Bind the words said after a command name to its parameters."""
+    tokens = tuple(tokens)
+    args: dict = {}
+    position = 0
+    for index, param in enumerate(parameters):
+        later = parameters[index + 1 :]
+        if param.kind == "str":
+            end = _str_end(param, later, tokens, position)
+            value = _str_value(tokens[position:end])
+            if value:
+                args[param.name] = value
+                position = end
+                continue
+            found = None
+        else:
+            found = _find(param, tokens, position)
+        if found is None:
+            if param.required:
+                return Binding(args, _missing(param, tokens[position:]))
+            args[param.name] = param.default
+            continue
+        if isinstance(found.value, _Invalid):
+            return Binding(args, f"{param.name}: {found.value.why}")
+        args[param.name] = found.value
+        position = _skip_unit(param, tokens, found.end)
+    return Binding(args)
+
+
+@dataclass(frozen=True)
+class _Invalid:
+    why: str
+
+
+def _find(param: Parameter, tokens: tuple[Token, ...], start: int) -> _Found | None:
+    """The first value for a typed parameter at or after `start`."""
+    for position in range(start, len(tokens)):
+        found = _value_at(param, tokens, position)
+        if found is not None:
+            return found
+    return None
+
+
+def _value_at(param: Parameter, tokens: tuple[Token, ...], position: int) -> _Found | None:
+    words = [token.norm for token in tokens[position:]]
+    if param.kind in ("int", "float"):
+        return _number_at(param, words, position)
+    if param.kind == "bool":
+        if words[0] in TRUE_WORDS or words[0] in FALSE_WORDS:
+            return _Found(words[0] in TRUE_WORDS, position, position + 1)
+        return None
+    if param.kind == "choice":
+        return _choice_at(param, words, position)
+    return None
+
+
+def _number_at(param: Parameter, words: list[str], position: int) -> _Found | None:
+    if words[0] in ("a", "an") and len(words) > 1 and words[1] in UNIT_WORDS:
+        value, used = 1, 1  # "for a minute"
+    else:
+        value, used = parse_number(words)
+    if value is None:
+        return None
+    if param.kind == "int":
+        if isinstance(value, float) and not value.is_integer():
+            return _Found(_Invalid(f"needs a whole number, heard {value:g}"), position, position + used)
+        value = int(value)
+    else:
+        value = float(value)
+    return _Found(value, position, position + used)
+
+
+def _choice_at(param: Parameter, words: list[str], position: int) -> _Found | None:
+    best = None
+    for choice in param.choices:
+        for phrase in _choice_phrases(choice):
+            size = len(phrase.split())
+            said = " ".join(words[:size])
+            score = fuzz.ratio(said, phrase)
+            if score >= CHOICE_SCORE and (best is None or score > best[0]):
+                best = (score, choice, size)
+    if best is None:
+        return None
+    return _Found(best[1], position, position + best[2])
+
+
+def _choice_phrases(choice: Any) -> list[str]:
+    values = [choice.name, choice.value] if isinstance(choice, enum.Enum) else [choice]
+    phrases = []
+    for value in values:
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, (int, float)):
+            phrases += [number_to_words(value), str(value)]
+        elif isinstance(value, str):
+            phrase = " ".join(token.norm for token in tokenize(value.replace("_", " ")))
+            if phrase:
+                phrases.append(phrase)
+    return phrases
+
+
+def _str_end(param: Parameter, later: Sequence[Parameter], tokens: tuple[Token, ...], start: int) -> int:
+    """Where a str value ends: at the first later typed value, else one word if another str follows."""
+    starts = []
+    for other in later:
+        if other.kind != "str":
+            found = _find(other, tokens, start + 1)
+            if found is not None:
+                starts.append(found.start)
+    if starts:
+        return min(starts)
+    if any(other.kind == "str" for other in later):
+        return _first_word_end(tokens, start)
+    return len(tokens)
+
+
+def _first_word_end(tokens: tuple[Token, ...], start: int) -> int:
+    position = start
+    while position < len(tokens) and tokens[position].norm in LEADING_FILLER:
+        position += 1
+    return min(position + 1, len(tokens))
+
+
+def _str_value(tokens: Sequence[Token]) -> str:
+    tokens = list(tokens)
+    while tokens and tokens[0].norm in LEADING_FILLER:
+        tokens.pop(0)
+    while tokens and tokens[-1].norm in TRAILING_FILLER | LEADING_FILLER:
+        tokens.pop()
+    return join_raw(tokens)
+
+
+def _skip_unit(param: Parameter, tokens: tuple[Token, ...], position: int) -> int:
+    if param.kind not in ("int", "float") or position >= len(tokens):
+        return position
+    word = tokens[position].norm
+    own = param.name.lower().rstrip("s")
+    if word in UNIT_WORDS or word.rstrip("s") == own:
+        return position + 1
+    if word == "per" and position + 1 < len(tokens) and tokens[position + 1].norm == "cent":
+        return position + 2
+    return position
+
+
+_KIND_WORDS = {
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "on or off",
+    "str": "some words",
+}
+
+
+def _missing(param: Parameter, rest: Sequence[Token]) -> str:
+    expected = _KIND_WORDS.get(param.kind) or "one of " + ", ".join(_choice_label(c) for c in param.choices)
+    said = join_raw(rest)
+    if said:
+        return f"{param.name}: expected {expected}, heard {said!r}"
+    return f"{param.name}: not said (expected {expected})"
+
+
+__all__ = [
+    "REQUIRED",
+    "Binding",
+    "Parameter",
+    "Token",
+    "bind",
+    "join_raw",
+    "parameters_of",
+    "tokenize",
+]

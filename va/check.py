@@ -1,0 +1,43 @@
+"""`va check`: is this configuration usable, and which commands would it enable?
+
+The settings reached us already validated (va.cli exits 2 with the file:line message when they
+are not); this loads the command modules the way the client will and reports what it found.
+Exit status: 0 all good, 1 a command module or a file the settings name is unusable.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from va.registry import describe_registry, load_registry
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def cli_check(args: Any, settings: Any) -> int:
+    server = settings.server
+    print(f"configuration: {settings.source or 'built-in defaults (no file)'}")
+    print(f"keyword: {settings.keyword}")
+    print(f"server_url: {', '.join(settings.server_url)}")
+    print(f"server: {server.engine} {server.model} on {server.device}, listening on {server.host}:{server.port}")
+    problems = _file_problems(settings)
+    registry = load_registry(settings.commands)
+    print(f"commands ({len(registry.commands)}):")
+    for line in describe_registry(registry):
+        print(f"  {line}" if line else line)
+    problems.extend(f"{failure.source}: {failure.error}" for failure in registry.failures)
+    print("ok" if not problems else f"{len(problems)} problem{'s' if len(problems) > 1 else ''}")
+    return 1 if problems else 0
+
+
+def _file_problems(settings: Any) -> list:
+    """Files the settings name that the daemons would fail on (printed as they are found)."""
+    problems = []
+    for key in ("cert", "key"):
+        path = getattr(settings.server.tls, key)
+        if path and not os.access(path, os.R_OK):
+            problems.append(f"server.tls.{key}: cannot read {path}")
+            print(f"error: {problems[-1]}")
+    return problems

@@ -1,0 +1,56 @@
+"""The optional `@command` decorator for command modules.
+
+A command module is a plain Python file. Every public function defined in it is a command whose
+spoken name is its name split on underscores (`set_timer` -> "set timer"); its docstring's first
+line is its help. The decorator only adds what a name cannot say:
+
+    from va.command import command
+
+    @command(name="what's the date", aliases=["what day is it", "date"])
+    def what_day_is_it() -> str:
+        "Say today's date."
+
+Settings reach a module through an optional module-level hook, called once each time the registry
+loads the module (so again after a reload):
+
+    def setup(settings):          # va.config.CommandSettings: .allow_power, .timeout, ...
+        global _ALLOW_POWER
+        _ALLOW_POWER = settings.allow_power
+
+`setup` itself is therefore never a command. A `setup` that raises makes the module fail to load.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, TypeVar
+
+ATTRIBUTE = "__va_command__"
+SETUP_HOOK = "setup"
+
+F = TypeVar("F", bound=Callable)
+
+
+@dataclass(frozen=True)
+class CommandInfo:
+    """What `@command` recorded: another spoken name and/or aliases."""
+
+    name: str | None = None
+    aliases: tuple[str, ...] = ()
+
+
+def command(function: F | None = None, *, name: str | None = None, aliases: Iterable[str] = ()):
+    """Mark a command with another spoken name or aliases; usable as `@command` or `@command(...)`."""
+    if isinstance(aliases, str):
+        aliases = (aliases,)  # a single alias given as a string, not its letters
+    info = CommandInfo(name, tuple(aliases))
+
+    def mark(target: F) -> F:
+        setattr(target, ATTRIBUTE, info)
+        return target
+
+    return mark(function) if function is not None else mark
+
+
+def info_of(function: Callable) -> CommandInfo:
+    return getattr(function, ATTRIBUTE, None) or CommandInfo()

@@ -1,0 +1,200 @@
+"""From a transcript to a command and its arguments: `interpret(text, registry, keyword, threshold)`.
+
+1. Keyword: the transcript must start with it (after an optional "hey", "ok", "okay", "hi"),
+   compared without case or punctuation and fuzzily (fuzz ratio >= KEYWORD_SCORE), because
+   Whisper writes "Computer,", "computers", "Komputer.". Otherwise nothing runs.
+2. Name: the words after the keyword are compared with every spoken name and alias, as a prefix:
+   a name of n words against the first n-1 .. n+2 words said, with and without filler
+   ("please", "a", "the"), optionally after a few leading filler words. The best score must reach
+   `threshold`, and the runner-up (another command) must be more than AMBIGUITY_MARGIN behind,
+   unless the best is an exact match.
+3. Arguments: the words after the name go to `va.arguments.bind`.
+
+Pure and total: `interpret` never raises, whatever the text; when nothing should run,
+`Interpretation.command` is None and `reason` says why.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from thefuzz import fuzz
+
+from va.arguments import Token, bind, join_raw, tokenize
+
+_LOGGER = logging.getLogger(__name__)
+
+KEYWORD_SCORE = 80
+AMBIGUITY_MARGIN = 5
+NEAREST = 3
+LEAD_INS = frozenset({"hey", "ok", "okay", "hi", "hello", "oh"})
+FILLER = frozenset("please a an the can could would will you um uh er hmm just kindly".split())
+_MAX_LEADING_FILLER = 4
+
+
+@dataclass(frozen=True)
+class Interpretation:
+    keyword: bool
+    command: Any = None  # va.registry.Command
+    args: dict = field(default_factory=dict)
+    score: int = 0
+    reason: str = ""
+    nearest: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.command is not None
+
+    def to_dict(self) -> dict:
+        return {
+            "keyword": self.keyword,
+            "command": self.command.name if self.command is not None else None,
+            "args": {name: _jsonable(value) for name, value in self.args.items()},
+            "score": self.score,
+            "reason": self.reason,
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value if isinstance(value.value, (str, int, float, bool)) else value.name
+    return value
+
+
+@dataclass(frozen=True)
+class _Match:
+    command: Any
+    phrase: str
+    score: int
+    used: int  # words taken by the name, leading filler included
+
+
+def interpret(text: str, registry: Any, keyword: str = "computer", threshold: float = 75) -> Interpretation:
+    try:
+        return _interpret(text, registry, keyword, threshold)
+    except Exception:  # a bug here must cost one utterance, never the client
+        _LOGGER.exception("could not interpret %r", text)
+        return Interpretation(keyword=False, reason="internal error while interpreting the transcript")
+
+
+def _interpret(text: str, registry: Any, keyword: str, threshold: float) -> Interpretation:
+    tokens = tokenize(text if isinstance(text, str) else "")
+    rest = after_keyword(tokens, keyword)
+    if rest is None:
+        return Interpretation(keyword=False, reason=f"no keyword {keyword!r} at the start of {text.strip()!r}")
+    heard = join_raw(rest)
+    if not rest:
+        return Interpretation(keyword=True, reason="keyword heard, but no command after it")
+    matches = _best_per_command(rest, registry)
+    nearest = tuple((m.phrase, m.score) for m in matches[:NEAREST])
+    best = matches[0] if matches else None
+    if best is None or best.score < threshold:
+        return Interpretation(True, None, {}, best.score if best else 0, _no_match(heard, nearest), nearest)
+    runner_up = matches[1] if len(matches) > 1 else None
+    if runner_up and best.score < 100 and best.score - runner_up.score < AMBIGUITY_MARGIN:
+        reason = (
+            f"heard {heard!r}: too close to tell apart: {best.phrase!r} ({best.score}) "
+            f"and {runner_up.phrase!r} ({runner_up.score})"
+        )
+        return Interpretation(True, None, {}, best.score, reason, nearest)
+    binding = bind(best.command.parameters, rest[best.used :])
+    if binding.error:
+        reason = f"heard {heard!r}: {best.command.name} not run: {binding.error}"
+        return Interpretation(True, None, {}, best.score, reason, nearest)
+    reason = f"heard {heard!r}: matched {best.phrase!r} ({best.score})"
+    return Interpretation(True, best.command, binding.args, best.score, reason, nearest)
+
+
+def _no_match(heard: str, nearest: Sequence[tuple[str, int]]) -> str:
+    if not nearest:
+        return f"heard {heard!r}: no commands are enabled"
+    listed = ", ".join(f"{phrase!r} ({score})" for phrase, score in nearest)
+    return f"heard {heard!r}: no command matched well enough; nearest: {listed}"
+
+
+def after_keyword(tokens: Sequence[Token], keyword: str) -> Sequence[Token] | None:
+    """The words after the keyword, or None when the transcript does not start with it."""
+    wanted = "".join(token.norm for token in tokenize(keyword))
+    if not wanted:
+        return tokens
+    size = len(tokenize(keyword))
+    starts = [0, 1] if tokens and tokens[0].norm in LEAD_INS else [0]
+    for start in starts:
+        if len(tokens) < start + size:
+            break
+        if _is_keyword(tokens[start : start + size], wanted):
+            rest = tokens[start + size :]
+            while len(rest) > size and _is_keyword(rest[:size], wanted):
+                rest = rest[size:]  # "Computer, computer, what time is it?"
+            return rest
+    return None
+
+
+def _is_keyword(tokens: Sequence[Token], wanted: str) -> bool:
+    return fuzz.ratio("".join(token.norm for token in tokens), wanted) >= KEYWORD_SCORE
+
+
+def _best_per_command(words: Sequence[Token], registry: Any) -> list[_Match]:
+    best: dict[int, _Match] = {}
+    for phrase, command in registry.phrases():
+        match = _match_phrase(words, phrase, command)
+        current = best.get(id(command))
+        if current is None or _rank(match) < _rank(current):
+            best[id(command)] = match
+    return sorted(best.values(), key=_rank)
+
+
+def _rank(match: _Match) -> tuple:
+    """Sort key, best first. On equal scores the longer phrase wins ("volume up" over "volume",
+    "search for" over "search"), then the one that used fewer words."""
+    return (-match.score, -len(match.phrase.split()), match.used)
+
+
+def _match_phrase(words: Sequence[Token], phrase: str, command: Any) -> _Match:
+    norms = [token.norm for token in words]
+    size = len(phrase.split())
+    bare_phrase = _without_filler(phrase.split())
+    result = _Match(command, phrase, 0, 0)
+    leading = 0
+    while leading < min(len(norms), _MAX_LEADING_FILLER) and norms[leading] in FILLER:
+        leading += 1
+    for skip in range(leading + 1):
+        for length in range(max(1, size - 1), size + 3):
+            if skip + length > len(norms):
+                break
+            said = norms[skip : skip + length]
+            score = fuzz.ratio(" ".join(said), phrase)
+            bare_said = _without_filler(said)
+            if bare_phrase and bare_said:
+                score = max(score, fuzz.ratio(bare_said, bare_phrase))
+            if score > result.score:
+                result = _Match(command, phrase, score, skip + length)
+    return result
+
+
+def _without_filler(words: Sequence[str]) -> str:
+    return " ".join(word for word in words if word not in FILLER)
+
+
+def cli_match(args: Any, settings: Any) -> int:
+    """`va match TEXT...`: what the transcript would run, without running it. Exit 0 if a command would run."""
+    from va.registry import load_registry
+
+    registry = load_registry(settings.commands)
+    text = " ".join(args.text)
+    result = interpret(text, registry, keyword=settings.keyword, threshold=settings.commands.threshold)
+    if getattr(args, "json", False):
+        print(json.dumps(result.to_dict(), default=repr))
+    else:
+        print(f"keyword: {'yes' if result.keyword else 'no'}")
+        if result.command is not None:
+            call = ", ".join(f"{name}={value!r}" for name, value in result.args.items())
+            print(f"command: {result.command.module}.{result.command.name}({call})  score {result.score}")
+        else:
+            print("command: none")
+        print(f"reason: {result.reason}")
+    return 0 if result.command is not None else 1
