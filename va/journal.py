@@ -35,6 +35,8 @@ def setup_logging(debug: bool, identifier: str = IDENTIFIER) -> logging.Handler:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(_PriorityFormatter() if under_systemd() else logging.Formatter(STDERR_FORMAT))
     logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, handlers=[handler], force=True)
+    # websockets logs every connection open/close at INFO: noise in the journal of a busy server
+    logging.getLogger("websockets").setLevel(logging.DEBUG if debug else logging.WARNING)
     return handler
 
 

@@ -1,0 +1,159 @@
+"""The wire events: what parses, what is refused and why, and that replies keep the seed's shape."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from va.protocol import (
+    AudioInput,
+    Error,
+    Hello,
+    ProtocolError,
+    Ready,
+    Transcript,
+    parse_client_message,
+    parse_server_message,
+)
+
+PCM = b"\x01\x00\xff\xff" * 800  # 1600 samples: 0.1 s at 16 kHz
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def test_the_seed_clients_exact_message_parses():
+    import numpy as np
+
+    samples = (np.sin(np.arange(1600) / 5) * 10000).astype(np.int16)
+    message = json.dumps({"type": "audio_input", "data": base64.b64encode(samples.tobytes()).decode("ascii")})
+
+    event = parse_client_message(message)
+
+    assert event == AudioInput(samples.tobytes(), 16000, None)
+    assert event.duration == pytest.approx(0.1)
+
+
+def test_audio_input_carries_rate_and_id():
+    event = parse_client_message(json.dumps({"type": "audio_input", "data": _b64(PCM), "rate": 8000, "id": "a1"}))
+    assert (event.pcm, event.rate, event.id) == (PCM, 8000, "a1")
+    assert event.duration == pytest.approx(0.2)
+
+
+def test_binary_frame_is_raw_pcm_at_16k():
+    assert parse_client_message(PCM) == AudioInput(PCM)
+    assert parse_client_message(bytearray(PCM)) == AudioInput(PCM)
+
+
+def test_hello_and_its_prompt():
+    event = parse_client_message(
+        json.dumps({"type": "hello", "keyword": "computer", "commands": ["set timer", "what time is it"], "client": "k"})
+    )
+    assert event == Hello("computer", ("set timer", "what time is it"), "k")
+    assert event.prompt() == "computer, set timer, what time is it."
+    assert Hello().prompt() is None
+    assert Hello(keyword="jarvis").prompt() == "jarvis."
+
+
+@pytest.mark.parametrize(
+    "frame, reason, request_id",
+    [
+        ("{not json", "malformed JSON", None),
+        ("[1, 2]", "JSON object", None),
+        ('"audio_input"', "JSON object", None),
+        ('{"data": "AAAA"}', "missing 'type'", None),
+        ('{"type": "launch_rockets", "id": 7}', "unknown message type", 7),
+        ('{"type": 5}', "unknown message type", None),
+        ('{"type": "audio_input", "id": "x"}', "needs 'data'", "x"),
+        ('{"type": "audio_input", "data": 12}', "needs 'data'", None),
+        ('{"type": "audio_input", "data": "not base64!!", "id": 3}', "base64", 3),
+        ('{"type": "audio_input", "data": "ü"}', "base64", None),
+        ('{"type": "audio_input", "data": "AAAA"}', "odd number of bytes", None),  # 3 bytes
+        ('{"type": "audio_input", "data": ""}', "empty audio", None),
+        ('{"type": "audio_input", "data": "AAAAAA==", "rate": 0}', "'rate'", None),
+        ('{"type": "audio_input", "data": "AAAAAA==", "rate": "16000"}', "'rate'", None),
+        ('{"type": "audio_input", "data": "AAAAAA==", "rate": 16000.5}', "'rate'", None),
+        ('{"type": "audio_input", "data": "AAAAAA==", "rate": true}', "'rate'", None),
+        ('{"type": "audio_input", "data": "AAAAAA==", "rate": 10000000}', "'rate'", None),
+        ('{"type": "audio_input", "data": "AAAAAA==", "id": [1]}', "'id'", None),
+        ('{"type": "hello", "commands": "set timer"}', "list of strings", None),
+        ('{"type": "hello", "keyword": 3}', "'keyword'", None),
+        ("[" * 100000 + "]" * 100000, "nested too deeply", None),
+        (b"", "empty audio", None),
+        (b"\x00\x00\x00", "odd number of bytes", None),
+    ],
+)
+def test_bad_input_raises_one_documented_error(frame, reason, request_id):
+    with pytest.raises(ProtocolError) as caught:
+        parse_client_message(frame)
+    assert reason in caught.value.message
+    assert caught.value.id == request_id
+    assert isinstance(caught.value, ValueError)
+
+
+def test_replies_keep_the_seed_shape():
+    assert json.loads(Transcript(" hello").to_json()) == {"type": "transcript", "data": " hello"}
+    assert json.loads(Error("boom").to_json()) == {"type": "error", "data": "boom"}
+    full = json.loads(Transcript("hi", "r1", 1.23456, 250.0, 0.01, -0.3).to_json())
+    assert full == {
+        "type": "transcript",
+        "data": "hi",
+        "id": "r1",
+        "duration": 1.235,
+        "processing_ms": 250.0,
+        "no_speech_prob": 0.01,
+        "avg_logprob": -0.3,
+    }
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        Ready("faster-whisper", "tiny.en"),
+        Transcript("set a timer", 4, 2.5, 120.0, 0.125, -0.25),
+        Transcript("just text"),
+        Error("server busy", "abc"),
+        Error("no id"),
+    ],
+)
+def test_server_events_round_trip(event):
+    assert parse_server_message(event.to_json()) == event
+
+
+def test_parse_server_message_refuses_garbage():
+    for frame in (b"\x00", "{", '{"type": "audio_input"}', "3"):
+        with pytest.raises(ProtocolError):
+            parse_server_message(frame)
+
+
+@given(
+    pcm=st.binary(min_size=1, max_size=64).map(lambda data: data + data),
+    rate=st.integers(4000, 192000),
+    request_id=st.one_of(st.none(), st.integers(), st.text(max_size=10)),
+)
+def test_client_events_round_trip(pcm, rate, request_id):
+    event = AudioInput(pcm, rate, request_id)
+    assert parse_client_message(event.to_json()) == event
+
+
+@given(
+    keyword=st.one_of(st.none(), st.text(max_size=10)),
+    commands=st.lists(st.text(max_size=10), max_size=4).map(tuple),
+    client=st.one_of(st.none(), st.text(max_size=10)),
+)
+def test_hello_round_trips(keyword, commands, client):
+    event = Hello(keyword, commands, client)
+    assert parse_client_message(event.to_json()) == event
+
+
+@given(st.one_of(st.text(max_size=200), st.binary(max_size=200)))
+def test_any_frame_parses_or_raises_protocol_error(frame):
+    try:
+        parse_client_message(frame)
+    except ProtocolError:
+        pass

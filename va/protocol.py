@@ -1,0 +1,285 @@
+"""The wire events between a va client and the speech server.
+
+Compatible with the seed server: a client sends
+``{"type": "audio_input", "data": "<base64 s16le mono PCM>"}`` and reads
+``{"type": "transcript", "data": "<text>"}`` or ``{"type": "error", "data": "<why>"}``.
+On top of that:
+
+- ``audio_input`` may carry ``"rate"`` (Hz, default 16000) and ``"id"`` (a string or an
+  integer, echoed in the reply).
+- A binary frame is raw s16le mono 16 kHz PCM: the same request without base64 (no id).
+- ``hello`` (optional, first) tells the server the keyword and command names, which it
+  uses as the decoding prompt; the server answers ``ready``.
+- ``transcript`` may carry ``id``, ``duration`` (seconds of audio), ``processing_ms`` (from
+  the moment the server had the audio until the text was ready, queueing included),
+  ``no_speech_prob`` and ``avg_logprob``.
+
+Untrusted input is parsed once, by ``parse_client_message``, which raises ``ProtocolError``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Union
+
+SAMPLE_RATE = 16000
+"""The rate of binary frames and the default rate of ``audio_input``."""
+SAMPLE_WIDTH = 2
+"""Bytes per sample: s16le."""
+MIN_RATE = 4000
+MAX_RATE = 192000
+
+RequestId = Union[str, int, None]
+Frame = Union[str, bytes]
+
+
+class ProtocolError(ValueError):
+    """A message that breaks the protocol.
+
+    ``message`` says why, for the error event; ``id`` is the request id when one could be read,
+    so the reply can still name the request.
+    """
+
+    def __init__(self, message: str, id: RequestId = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.id = id
+
+
+@dataclass(frozen=True)
+class AudioInput:
+    """A request to transcribe s16le mono PCM at ``rate`` Hz."""
+
+    TYPE: ClassVar[str] = "audio_input"
+
+    pcm: bytes = field(repr=False)
+    """Raw s16le mono samples."""
+    rate: int = SAMPLE_RATE
+    """Sample rate of ``pcm`` in Hz."""
+    id: RequestId = None
+    """Echoed in the reply."""
+
+    @property
+    def duration(self) -> float:
+        """Seconds of audio."""
+        return len(self.pcm) / SAMPLE_WIDTH / self.rate
+
+    def to_dict(self) -> Dict[str, Any]:
+        message: Dict[str, Any] = {"type": self.TYPE, "data": base64.b64encode(self.pcm).decode("ascii")}
+        if self.rate != SAMPLE_RATE:
+            message["rate"] = self.rate
+        return _with_id(message, self.id)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, message: Mapping[str, Any]) -> AudioInput:
+        request_id = _read_id(message)
+        data = message.get("data")
+        if not isinstance(data, str):
+            raise ProtocolError("audio_input needs 'data': base64 s16le PCM", request_id)
+        try:
+            pcm = base64.b64decode(data.encode("ascii"), validate=True)
+        except (binascii.Error, UnicodeEncodeError):
+            raise ProtocolError("'data' is not valid base64", request_id) from None
+        return cls(_check_pcm(pcm, request_id), _read_rate(message, request_id), request_id)
+
+    @classmethod
+    def from_binary(cls, frame: bytes) -> AudioInput:
+        return cls(_check_pcm(bytes(frame), None))
+
+
+@dataclass(frozen=True)
+class Hello:
+    """The client introduces itself; its vocabulary becomes the decoding prompt."""
+
+    TYPE: ClassVar[str] = "hello"
+
+    keyword: Optional[str] = None
+    commands: Tuple[str, ...] = ()
+    """Spoken names of the commands, e.g. ``("set timer", "what time is it")``."""
+    client: Optional[str] = None
+    """A name for the logs."""
+
+    def prompt(self) -> Optional[str]:
+        """The vocabulary as a decoding prompt, e.g. ``"computer, set timer, what time is it."``."""
+        words = [word.strip() for word in (self.keyword, *self.commands) if word and word.strip()]
+        return ", ".join(words) + "." if words else None
+
+    def to_dict(self) -> Dict[str, Any]:
+        message: Dict[str, Any] = {"type": self.TYPE, "commands": list(self.commands)}
+        if self.keyword is not None:
+            message["keyword"] = self.keyword
+        if self.client is not None:
+            message["client"] = self.client
+        return message
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, message: Mapping[str, Any]) -> Hello:
+        commands = message.get("commands", [])
+        if not isinstance(commands, list) or not all(isinstance(name, str) for name in commands):
+            raise ProtocolError("hello 'commands' must be a list of strings")
+        return cls(_optional_str(message, "keyword"), tuple(commands), _optional_str(message, "client"))
+
+
+@dataclass(frozen=True)
+class Ready:
+    """The server's answer to hello."""
+
+    TYPE: ClassVar[str] = "ready"
+
+    engine: str
+    model: str
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"type": self.TYPE, "engine": self.engine, "model": self.model}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, message: Mapping[str, Any]) -> Ready:
+        return cls(str(message.get("engine", "")), str(message.get("model", "")))
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What was said. Only ``text`` is in the seed protocol; the rest is optional."""
+
+    TYPE: ClassVar[str] = "transcript"
+
+    text: str
+    id: RequestId = None
+    duration: Optional[float] = None
+    processing_ms: Optional[float] = None
+    no_speech_prob: Optional[float] = None
+    avg_logprob: Optional[float] = None
+
+    def to_dict(self) -> Dict[str, Any]:
+        message: Dict[str, Any] = {"type": self.TYPE, "data": self.text}
+        for name in ("duration", "processing_ms", "no_speech_prob", "avg_logprob"):
+            value = getattr(self, name)
+            if value is not None:
+                message[name] = round(float(value), 3)
+        return _with_id(message, self.id)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, message: Mapping[str, Any]) -> Transcript:
+        numbers = {
+            name: float(message[name])
+            for name in ("duration", "processing_ms", "no_speech_prob", "avg_logprob")
+            if isinstance(message.get(name), (int, float))
+        }
+        return cls(str(message.get("data", "")), message.get("id"), **numbers)
+
+
+@dataclass(frozen=True)
+class Error:
+    """A request that failed; the connection stays usable."""
+
+    TYPE: ClassVar[str] = "error"
+
+    message: str
+    id: RequestId = None
+
+    def to_dict(self) -> Dict[str, Any]:
+        return _with_id({"type": self.TYPE, "data": self.message}, self.id)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, message: Mapping[str, Any]) -> Error:
+        return cls(str(message.get("data", "")), message.get("id"))
+
+
+ClientEvent = Union[AudioInput, Hello]
+ServerEvent = Union[Ready, Transcript, Error]
+_CLIENT_EVENTS = {event.TYPE: event for event in (AudioInput, Hello)}
+_SERVER_EVENTS = {event.TYPE: event for event in (Ready, Transcript, Error)}
+
+
+def parse_client_message(frame: Frame) -> ClientEvent:
+    """Parse one frame from a client; raise ``ProtocolError`` for anything malformed.
+
+    A text frame is a JSON event; a binary frame is raw s16le 16 kHz PCM.
+    """
+    if isinstance(frame, (bytes, bytearray, memoryview)):
+        return AudioInput.from_binary(bytes(frame))
+    message = _load_object(frame)
+    if "type" not in message:
+        raise ProtocolError("missing 'type'", _read_id(message, strict=False))
+    event_type = message["type"]
+    if not isinstance(event_type, str) or event_type not in _CLIENT_EVENTS:
+        raise ProtocolError(f"unknown message type {event_type!r}", _read_id(message, strict=False))
+    return _CLIENT_EVENTS[event_type].from_dict(message)
+
+
+def parse_server_message(frame: Frame) -> ServerEvent:
+    """Parse one frame from the server (the client's side); raise ``ProtocolError`` if malformed."""
+    if not isinstance(frame, str):
+        raise ProtocolError("the server sends text frames only")
+    message = _load_object(frame)
+    event_type = message.get("type")
+    if not isinstance(event_type, str) or event_type not in _SERVER_EVENTS:
+        raise ProtocolError(f"unknown message type {event_type!r}")
+    return _SERVER_EVENTS[event_type].from_dict(message)
+
+
+def _load_object(frame: str) -> Dict[str, Any]:
+    try:
+        message = json.loads(frame)
+    except ValueError as error:
+        raise ProtocolError(f"malformed JSON: {error}") from None
+    except RecursionError:  # deeply nested JSON must not kill the connection handler
+        raise ProtocolError("malformed JSON: nested too deeply") from None
+    if not isinstance(message, dict):
+        raise ProtocolError("a message must be a JSON object")
+    return message
+
+
+def _read_id(message: Mapping[str, Any], strict: bool = True) -> RequestId:
+    request_id = message.get("id")
+    if request_id is None or (isinstance(request_id, (str, int)) and not isinstance(request_id, bool)):
+        return request_id
+    if strict:
+        raise ProtocolError("'id' must be a string or an integer")
+    return None
+
+
+def _read_rate(message: Mapping[str, Any], request_id: RequestId) -> int:
+    rate = message.get("rate", SAMPLE_RATE)
+    if isinstance(rate, bool) or not isinstance(rate, int) or not MIN_RATE <= rate <= MAX_RATE:
+        raise ProtocolError(f"'rate' must be an integer from {MIN_RATE} to {MAX_RATE} Hz", request_id)
+    return rate
+
+
+def _check_pcm(pcm: bytes, request_id: RequestId) -> bytes:
+    if not pcm:
+        raise ProtocolError("empty audio", request_id)
+    if len(pcm) % SAMPLE_WIDTH:
+        raise ProtocolError("odd number of bytes: audio must be 16-bit samples", request_id)
+    return pcm
+
+
+def _optional_str(message: Mapping[str, Any], key: str) -> Optional[str]:
+    value = message.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ProtocolError(f"hello {key!r} must be a string")
+    return value
+
+
+def _with_id(message: Dict[str, Any], request_id: RequestId) -> Dict[str, Any]:
+    if request_id is not None:
+        message["id"] = request_id
+    return message

@@ -1,0 +1,282 @@
+"""`va server`: the speech-to-text websocket server.
+
+The model loads once in start(); a single worker thread (va.transcriber) decodes for every
+client, batching what is queued. The event loop only parses frames and routes replies, so
+every connected client keeps being served while the model works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import http
+import logging
+import time
+from typing import Any, Callable, Optional, Set
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from va.protocol import AudioInput, Error, Hello, ProtocolError, Ready, Transcript, parse_client_message
+from va.server_http import authorized, json_response, request_path, ssl_context, unauthorized
+from va.transcriber import Busy, Transcriber
+
+_LOGGER = logging.getLogger(__name__)
+
+# ServerSettings fields that change the loaded model; a reload with other values loads a new one.
+_ENGINE_FIELDS = ("engine", "model", "device", "language", "compute_type", "beam_size", "speech_window")
+# Fields only a restart applies: they are baked into the listening socket or the queue.
+_RESTART_FIELDS = ("host", "port", "tls", "queue_size", "max_message_bytes")
+
+
+@dataclasses.dataclass(eq=False)  # identity hash: clients live in a set
+class _Client:
+    connection: ServerConnection
+    name: str
+    prompt: Optional[str] = None
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SpeechServer:
+    """The va-server service (see va.daemon.run_service): start, run, stop, reload."""
+
+    name = "va-server"
+
+    def __init__(self, settings: Any, engine_factory: Optional[Callable[[Any], Any]] = None) -> None:
+        self.settings = settings
+        self._engine_factory = engine_factory or _create_engine
+        self._transcriber: Optional[Transcriber] = None
+        self._server: Optional[Server] = None
+        self._address: tuple = ("", 0)
+        self._clients: Set[_Client] = set()
+        self._replies: Set[asyncio.Task] = set()
+        self._stopping = False
+        self._stopped = asyncio.Event()
+        self._started_at = time.monotonic()
+
+    # -- Service interface ------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load the model (in a thread), start the worker, then listen."""
+        config = self.settings.server
+        _LOGGER.info("loading %s model %s on %s", config.engine, config.model, config.device)
+        engine = await asyncio.to_thread(self._engine_factory, config)
+        self._transcriber = Transcriber(engine, config.queue_size, config.batch_size)
+        self._transcriber.start()
+        try:
+            self._server = await serve(
+                self._handle,
+                config.host,
+                config.port,
+                process_request=self._process_request,
+                max_size=config.max_message_bytes,
+                ssl=ssl_context(config.tls.cert, config.tls.key),
+            )
+        except BaseException:  # port taken, bad certificate, cancelled: do not leave the worker behind
+            await asyncio.to_thread(self._transcriber.close)
+            raise
+        self._address = self._server.sockets[0].getsockname()[:2]  # kept: sockets empty after close
+        self._started_at = time.monotonic()
+        _LOGGER.info("listening on %s (%s)", self.url, self.status())
+
+    async def run(self) -> None:
+        await self._stopped.wait()
+
+    async def stop(self) -> None:
+        """Stop accepting, answer the requests in flight, then close the connections."""
+        if self._stopping:
+            await self._stopped.wait()
+            return
+        self._stopping = True
+        if self._server is not None:
+            self._server.server.close()  # the listener only; open connections get their replies
+            if self._replies and self.healthy():  # a dead worker would never answer them
+                _LOGGER.info("finishing %d requests in flight", len(self._replies))
+                await asyncio.wait(set(self._replies))
+            self._server.close()
+            await self._server.wait_closed()
+        if self._transcriber is not None:
+            await asyncio.to_thread(self._transcriber.close)
+        _LOGGER.info("stopped after %d transcripts", self.served)
+        self._stopped.set()
+
+    async def reload(self, settings: Any) -> None:
+        """Apply new settings; a changed model is loaded before it replaces the old one."""
+        old, new = self.settings.server, settings.server
+        for name in _RESTART_FIELDS:
+            if getattr(old, name) != getattr(new, name):
+                _LOGGER.warning("server.%s changed: restart va-server to apply it", name)
+        if self._transcriber is not None:
+            if any(getattr(old, name) != getattr(new, name) for name in _ENGINE_FIELDS):
+                _LOGGER.info("loading %s model %s on %s", new.engine, new.model, new.device)
+                try:
+                    self._transcriber.engine = await asyncio.to_thread(self._engine_factory, new)
+                except Exception:
+                    _LOGGER.exception("could not load the new model; keeping %s", self.status())
+                    return
+            self._transcriber.batch_size = max(1, new.batch_size)
+        self.settings = settings
+        _LOGGER.info("settings reloaded: %s", self.status())
+
+    def status(self) -> str:
+        if self._transcriber is None:
+            return "starting"
+        engine = self._transcriber.engine
+        clients = len(self._clients)
+        return (
+            f"{engine.model} on {engine.device} ({engine.name}), "
+            f"{clients} client{'' if clients == 1 else 's'}, {self.served} served"
+        )
+
+    def healthy(self) -> bool:
+        return self._transcriber is not None and self._transcriber.alive
+
+    # -- What tests and logs need ---------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful with port 0)."""
+        return self._address[1]
+
+    @property
+    def url(self) -> str:
+        """Where clients connect, e.g. ws://127.0.0.1:8001."""
+        scheme = "wss" if self.settings.server.tls.cert else "ws"
+        host = self._address[0]
+        return f"{scheme}://{f'[{host}]' if ':' in host else host}:{self.port}"
+
+    @property
+    def served(self) -> int:
+        return self._transcriber.served if self._transcriber else 0
+
+    # -- HTTP: health and token -------------------------------------------------------------
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Optional[Response]:
+        if request_path(request) == "/health":
+            return self._health(connection)
+        token = self.settings.token
+        if token and not authorized(request, token):
+            _LOGGER.warning("refused %s: missing or wrong token", _peer(connection))
+            return unauthorized(connection)
+        return None
+
+    def _health(self, connection: ServerConnection) -> Response:
+        healthy = self.healthy() and not self._stopping
+        engine = self._transcriber.engine if self._transcriber else None
+        body = {
+            "status": "ok" if healthy else ("stopping" if self._stopping else "unhealthy"),
+            "engine": getattr(engine, "name", None),
+            "model": getattr(engine, "model", None),
+            "device": getattr(engine, "device", None),
+            "queue_depth": self._transcriber.depth if self._transcriber else 0,
+            "uptime_s": round(time.monotonic() - self._started_at, 1),
+            "clients": len(self._clients),
+            "served": self.served,
+        }
+        return json_response(connection, http.HTTPStatus.OK if healthy else http.HTTPStatus.SERVICE_UNAVAILABLE, body)
+
+    # -- Websocket ------------------------------------------------------------------------------
+
+    async def _handle(self, connection: ServerConnection) -> None:
+        client = _Client(connection, _peer(connection))
+        self._clients.add(client)
+        _LOGGER.debug("%s connected", client)
+        try:
+            async for frame in connection:
+                await self._on_frame(client, frame)
+        except ConnectionClosed as closed:
+            _LOGGER.debug("%s went away: %s", client, closed)
+        finally:
+            self._clients.discard(client)
+            _LOGGER.debug("%s disconnected", client)
+
+    async def _on_frame(self, client: _Client, frame: Any) -> None:
+        try:
+            event = parse_client_message(frame)
+        except ProtocolError as error:
+            _LOGGER.info("bad message from %s: %s", client, error.message)
+            await _send(client, Error(error.message, error.id))
+            return
+        if isinstance(event, Hello):
+            await self._on_hello(client, event)
+        else:
+            await self._on_audio(client, event)
+
+    async def _on_hello(self, client: _Client, hello: Hello) -> None:
+        if hello.client:
+            client.name = f"{hello.client}@{_peer(client.connection)}"
+        client.prompt = hello.prompt()
+        _LOGGER.debug("%s says hello; prompt %r", client, client.prompt)
+        engine = self._transcriber.engine
+        await _send(client, Ready(engine.name, engine.model))
+
+    async def _on_audio(self, client: _Client, audio: AudioInput) -> None:
+        config = self.settings.server
+        _LOGGER.debug("%s sent %.2f s of audio at %d Hz (id %r)", client, audio.duration, audio.rate, audio.id)
+        if audio.duration > config.max_audio_seconds:
+            message = f"audio too long: {audio.duration:.1f} s (at most {config.max_audio_seconds:g} s)"
+            await _send(client, Error(message, audio.id))
+            return
+        if self._stopping:
+            await _send(client, Error("server is shutting down", audio.id))
+            return
+        prompt = client.prompt if config.use_prompt else None
+        try:
+            future = self._transcriber.submit(audio.pcm, audio.rate, prompt)
+        except Busy:
+            _LOGGER.warning("queue full: refused a request from %s", client)
+            await _send(client, Error("server busy", audio.id))
+            return
+        # The reply goes out from its own task so this client can queue more requests meanwhile.
+        task = asyncio.create_task(self._reply(client, audio, future))
+        self._replies.add(task)
+        task.add_done_callback(self._replies.discard)
+
+    async def _reply(self, client: _Client, audio: AudioInput, future: asyncio.Future) -> None:
+        outcome = await future
+        if outcome.error is not None:
+            await _send(client, Error(outcome.error, audio.id))
+            return
+        result = outcome.transcription
+        text = result.text.strip()
+        latency = round(outcome.processing_ms)
+        _LOGGER.info(
+            "%s: %r (%.1f s of audio, %d ms)",
+            client,
+            text,
+            audio.duration,
+            latency,
+            extra={"VA_TRANSCRIPT": text, "VA_LATENCY_MS": latency, "VA_CLIENT": client.name},
+        )
+        reply = Transcript(
+            text, audio.id, audio.duration, outcome.processing_ms, result.no_speech_prob, result.avg_logprob
+        )
+        await _send(client, reply)
+
+
+def cli_server(args: Any, settings: Any) -> int:
+    """`va server`: run until SIGTERM/SIGINT."""
+    from va.daemon import run_service
+
+    return run_service(SpeechServer(settings), args.config, args.debug)
+
+
+def _create_engine(server_settings: Any) -> Any:
+    from va.stt import create_engine  # imported late: it pulls in the heavy speech libraries
+
+    return create_engine(server_settings)
+
+
+async def _send(client: _Client, event: Any) -> None:
+    try:
+        await client.connection.send(event.to_json())
+    except ConnectionClosed:
+        _LOGGER.debug("%s left before its %s was sent", client, event.TYPE)
+
+
+def _peer(connection: ServerConnection) -> str:
+    address = connection.remote_address
+    return f"{address[0]}:{address[1]}" if address else "unknown"

@@ -1,0 +1,49 @@
+"""The HTTP edges of the speech server: token check, JSON responses, TLS context."""
+
+from __future__ import annotations
+
+import hmac
+import http
+import json
+import ssl
+from typing import Any, Optional
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import ServerConnection
+from websockets.http11 import Request, Response
+
+
+def request_path(request: Request) -> str:
+    """The path without its query string."""
+    return urlsplit(request.path).path
+
+
+def authorized(request: Request, token: str) -> bool:
+    """True when the request carries `Authorization: Bearer <token>` or `?token=<token>`."""
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        offered: Optional[str] = credentials.strip()
+    else:
+        offered = (parse_qs(urlsplit(request.path).query).get("token") or [None])[0]
+    # compare_digest: the time taken must not tell how much of the token was right
+    return offered is not None and hmac.compare_digest(offered.encode(), token.encode())
+
+
+def unauthorized(connection: ServerConnection) -> Response:
+    return connection.respond(http.HTTPStatus.UNAUTHORIZED, "missing or wrong token\n")
+
+
+def json_response(connection: ServerConnection, status: http.HTTPStatus, body: Any) -> Response:
+    response = connection.respond(status, json.dumps(body) + "\n")
+    del response.headers["Content-Type"]
+    response.headers["Content-Type"] = "application/json"
+    return response
+
+
+def ssl_context(cert: Optional[str], key: Optional[str]) -> Optional[ssl.SSLContext]:
+    """A server context for wss://, or None to serve plain ws://."""
+    if not cert:
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context
