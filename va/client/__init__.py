@@ -1,0 +1,10 @@
+"""The client daemon: audio in, phrases to the speech server, transcripts to commands.
+
+- ``microphone``: audio sources (a PyAudio microphone, or files for ``--input``) and ``va devices``.
+- ``listener``: the thread that cuts the audio into phrases with SpeechRecognition's energy detector.
+- ``link``: the websocket to the server: failover, reconnect, a bounded queue, exactly-once replies.
+- ``assistant``: the service that ties them to the commands, and ``va client``.
+
+Nothing here imports the speech engines (torch, whisper, ctranslate2): the client runs on small
+machines and leaves transcription to the server.
+"""

@@ -1,0 +1,325 @@
+"""The assistant service: phrases from the listener, transcripts from the server, commands run.
+
+Three kinds of threads, none waiting on another: the listening thread cuts phrases and hands each
+to the event loop (``call_soon_threadsafe``); the event loop sends it to the server, reads the
+transcript, matches it and submits the command; commands run on the runner's threads, and their
+outcome comes back to the loop. So listening never pauses while the server transcribes or a
+command runs.
+
+Every phrase leaves one INFO record, logged when its story ends (no keyword, no match, the
+command finished or failed, a server error, dropped), with the journald fields VA_TRANSCRIPT,
+VA_DECISION (no-keyword, no-match, ran, failed, dry-run, error, dropped), VA_COMMAND, VA_ARGS
+(JSON) and the latencies from the end of speech, in ms: VA_LATENCY_TRANSCRIPT_MS (transcript
+received), VA_LATENCY_START_MS (command started) and VA_LATENCY_MS (command done, or the decision
+when nothing ran). They leave out the silence that ends a phrase, which VA_SILENCE_MS gives (see
+``va.client.listener``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, Dict, Optional
+
+from va.client.link import Reply, ServerLink
+from va.client.listener import Listener, Phrase
+from va.client.microphone import AudioUnavailable, FileSource, open_microphone
+from va.matching import interpret
+from va.protocol import Error, Hello
+from va.registry import load_registry
+from va.runner import CommandRunner, Outcome
+
+_LOGGER = logging.getLogger(__name__)
+
+PACE_ENV = "VA_INPUT_PACE"
+"""Plays ``--input`` files at this speed (1 = real time) instead of as fast as they can be read."""
+STOP_GRACE_SECONDS = 5.0
+"""How long stop() waits for transcripts of phrases already sent."""
+
+
+@dataclass(frozen=True)
+class _Heard:
+    """A phrase and its transcript, waiting for its command to finish."""
+
+    phrase: Phrase
+    text: str
+    received_at: float
+
+
+class Assistant:
+    """The ``va client`` service (see ``va.daemon``)."""
+
+    name = "va-client"
+
+    def __init__(self, settings: Any, source: Any, *, dry_run: bool = False, ssl_context: Any = None) -> None:
+        """``source``: a ``Microphone`` or a ``FileSource`` (its input done, ``run()`` returns)."""
+        self._settings = settings
+        self._source = source
+        self._dry_run = dry_run
+        self._ssl_context = ssl_context
+        self._files = isinstance(source, FileSource)
+        self._registry: Any = None
+        self._runner: Optional[CommandRunner] = None
+        self._listener: Optional[Listener] = None
+        self._link: Optional[ServerLink] = None
+        self._link_task: Optional[asyncio.Task] = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._changed = asyncio.Event()
+        self._listening_done = False
+        self._stopping = False
+        self._outstanding = 0  # phrases heard whose record is not written yet
+        self.phrases = 0
+        self.last_transcript: Optional[str] = None
+
+    # --- Service
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._registry = await asyncio.to_thread(load_registry, self._settings.commands)
+        self._runner = CommandRunner(timeout=self._settings.commands.timeout, workers=4)
+        self._listener = Listener(self._source, self._settings.microphone, self._hand_over, self._listener_ended)
+        try:
+            await asyncio.to_thread(self._listener.open)
+            self._link = self._new_link()
+            self._link_task = asyncio.ensure_future(self._link.run())
+            await self._wait_for_server()
+        except BaseException:  # failed or cancelled before READY: stop() will not be called
+            await self._close_link()
+            await asyncio.to_thread(self._source.__exit__, None, None, None)
+            raise
+        self._listener.start()
+        _LOGGER.info("Listening on %s; commands go to %s%s", self._source.label, self._link.url,
+                     " (dry run: nothing runs)" if self._dry_run else "")
+
+    async def run(self) -> None:
+        """Until stop(), or with --input until every phrase is done; raises if listening failed."""
+        while not self._finished():
+            self._changed.clear()
+            await self._changed.wait()
+        if self._listening_done and not self._stopping and not (self._files and self._listener.exhausted):
+            raise RuntimeError(f"listening on {self._source.label} stopped (see the errors above)")
+
+    async def stop(self) -> None:
+        """Stop listening, wait a little for transcripts in flight, let started commands finish."""
+        self._stopping = True
+        if self._listener is not None:
+            await asyncio.to_thread(self._listener.stop, self._settings.microphone.phrase_time_limit + 2)
+        if self._link is not None and self._link.connected.is_set() and self._link.pending:
+            await self._until(lambda: not self._link.pending, STOP_GRACE_SECONDS)
+        await self._close_link()
+        if self._runner is not None:
+            await asyncio.to_thread(self._runner.shutdown, True)
+            await asyncio.sleep(0)  # the last outcomes' records, scheduled from the runner's threads
+        self._changed.set()
+
+    async def reload(self, settings: Any) -> None:
+        """New settings after SIGHUP: reload the command modules, keyword, threshold, server."""
+        registry = await asyncio.to_thread(load_registry, settings.commands)
+        old, self._settings, self._registry = self._settings, settings, registry
+        if settings.commands.timeout != old.commands.timeout:
+            self._runner.timeout = settings.commands.timeout
+        if settings.microphone != old.microphone:
+            _LOGGER.warning("Microphone settings take effect when va-client restarts")
+        await self._link.set_hello(self._hello())
+        self._link.configure(settings.server_url, settings.token)
+
+    def status(self) -> str:
+        link = self._link
+        if link is not None and link.connected.is_set():
+            server = f"connected to {link.url}"
+        else:
+            server = f"waiting for {', '.join(self._settings.server_url)}"
+        queued = f" ({link.pending} waiting)" if link is not None and link.pending else ""
+        last = f", last: {self.last_transcript!r}" if self.last_transcript is not None else ""
+        return f"listening on {self._source.label}, {server}{queued}, {self.phrases} phrases{last}"
+
+    def healthy(self) -> bool:
+        if self._link_task is not None and self._link_task.done():
+            return False
+        listener = self._listener
+        return listener is not None and (listener.alive or listener.exhausted or self._stopping)
+
+    # --- from the listening thread
+
+    def _hand_over(self, phrase: Phrase) -> None:
+        self._loop.call_soon_threadsafe(self._heard, phrase)
+
+    def _listener_ended(self) -> None:
+        self._loop.call_soon_threadsafe(self._set_listening_done)
+
+    # --- on the event loop
+
+    def _set_listening_done(self) -> None:
+        self._listening_done = True
+        self._changed.set()
+
+    def _heard(self, phrase: Phrase) -> None:
+        self.phrases += 1
+        self._outstanding += 1
+        self._link.submit(phrase)
+
+    def _on_reply(self, phrase: Phrase, reply: Reply, received_at: float) -> None:
+        if isinstance(reply, Error):
+            self._record(phrase, None, "error", f"server error: {reply.message}", received_at)
+            return
+        text = reply.text.strip()
+        self.last_transcript = text
+        heard = _Heard(phrase, text, received_at)
+        result = interpret(text, self._registry, self._settings.keyword, self._settings.commands.threshold)
+        if result.command is None:
+            self._record(phrase, text, "no-match" if result.keyword else "no-keyword", result.reason, received_at)
+        elif self._dry_run:
+            self._record(phrase, text, "dry-run", f"would run {_call(result.command, result.args)}", received_at,
+                         command=result.command, args=result.args)
+        else:
+            future = self._runner.submit(result.command, result.args)
+            future.add_done_callback(lambda done: self._command_done(heard, result.command, result.args, done))
+
+    def _on_drop(self, phrase: Phrase, why: str) -> None:
+        self._record(phrase, None, "dropped", f"dropped: {why}", time.monotonic())
+
+    def _command_done(self, heard: _Heard, command: Any, args: Dict[str, Any], future: Future) -> None:
+        done_at = time.monotonic()  # on the command's thread: the moment it finished
+        self._loop.call_soon_threadsafe(self._ran, heard, command, args, future.result(), done_at)
+
+    def _ran(self, heard: _Heard, command: Any, args: Dict[str, Any], outcome: Outcome, done_at: float) -> None:
+        call = _call(command, args)
+        if outcome.ok:
+            decision, why = "ran", f"ran {call}" + (f" -> {outcome.value!r}" if outcome.value is not None else "")
+        else:
+            decision, why = "failed", f"{call} failed: {outcome.error}"
+        self._record(heard.phrase, heard.text, decision, why, heard.received_at, command=command, args=args,
+                     started_at=done_at - outcome.elapsed, done_at=done_at)
+
+    def _record(
+        self,
+        phrase: Phrase,
+        text: Optional[str],
+        decision: str,
+        why: str,
+        received_at: float,
+        command: Any = None,
+        args: Optional[Dict[str, Any]] = None,
+        started_at: Optional[float] = None,
+        done_at: Optional[float] = None,
+    ) -> None:
+        """The one record of a phrase."""
+        start = phrase.end_of_speech
+        latency = {"VA_LATENCY_TRANSCRIPT_MS": _ms(received_at - start), "VA_SILENCE_MS": _ms(phrase.silence)}
+        timing = f"transcript {latency['VA_LATENCY_TRANSCRIPT_MS']} ms"
+        if started_at is not None:
+            latency["VA_LATENCY_START_MS"] = _ms(started_at - start)
+            timing += f", command started {latency['VA_LATENCY_START_MS']} ms, done {_ms(done_at - start)} ms"
+        latency["VA_LATENCY_MS"] = _ms((done_at or received_at) - start)
+        fields = {
+            "VA_TRANSCRIPT": text or "",
+            "VA_DECISION": decision,
+            "VA_COMMAND": command.name if command is not None else "",
+            "VA_ARGS": json.dumps(args or {}, default=repr, sort_keys=True),
+            **latency,
+        }
+        level = logging.WARNING if decision in ("failed", "error", "dropped") else logging.INFO
+        _LOGGER.log(level, "Heard %r: %s (after end of speech: %s; ending pause %.2f s)", text, why, timing,
+                    phrase.silence, extra=fields)
+        self._outstanding -= 1
+        self._changed.set()
+
+    # --- helpers
+
+    def _finished(self) -> bool:
+        if self._stopping:
+            return self._listening_done or self._listener is None or not self._listener.alive
+        # with --input: the files are done and so is every phrase heard in them
+        return self._listening_done and (self._outstanding <= 0 or not self._listener.exhausted)
+
+    def _new_link(self) -> ServerLink:
+        client = self._settings.client
+        return ServerLink(
+            self._settings.server_url,
+            self._hello(),
+            self._on_reply,
+            self._on_drop,
+            token=self._settings.token,
+            queue_size=client.queue_size,
+            min_delay=client.reconnect_min_delay,
+            max_delay=client.reconnect_max_delay,
+            max_size=self._settings.server.max_message_bytes,
+            ssl_context=self._ssl_context,
+        )
+
+    def _hello(self) -> Hello:
+        return Hello(self._settings.keyword, tuple(self._registry.vocabulary()), f"va-client@{socket.gethostname()}")
+
+    async def _wait_for_server(self) -> None:
+        if not self._link.connected.is_set():
+            _LOGGER.info("Waiting for the server at %s", ", ".join(self._settings.server_url))
+        connected = asyncio.ensure_future(self._link.connected.wait())
+        try:
+            await asyncio.wait({connected, self._link_task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            connected.cancel()
+        if self._link_task.done():
+            self._link_task.result()  # raises what killed it
+            raise RuntimeError("the server link ended before it connected")
+
+    async def _close_link(self) -> None:
+        if self._link is None:
+            return
+        await self._link.close()
+        if self._link_task is not None:
+            self._link_task.cancel()
+            await asyncio.gather(self._link_task, return_exceptions=True)
+
+    async def _until(self, condition: Any, timeout: float) -> None:
+        async def wait() -> None:
+            while not condition():
+                self._changed.clear()
+                await self._changed.wait()
+
+        try:
+            await asyncio.wait_for(wait(), timeout)
+        except asyncio.TimeoutError:
+            _LOGGER.warning("Stopping with %d phrase(s) still waiting for the server", self._link.pending)
+
+
+def _call(command: Any, args: Dict[str, Any]) -> str:
+    return f"{command.name}({', '.join(f'{name}={value!r}' for name, value in args.items())})"
+
+
+def _ms(seconds: float) -> int:
+    return max(0, round(seconds * 1000))
+
+
+def _pace() -> Optional[float]:
+    value = os.environ.get(PACE_ENV)
+    if not value:
+        return None
+    try:
+        pace = float(value)
+    except ValueError:
+        raise AudioUnavailable(f"{PACE_ENV} must be a number (1 = real time), not {value!r}") from None
+    if pace <= 0:
+        raise AudioUnavailable(f"{PACE_ENV} must be above 0, not {value!r}")
+    return pace
+
+
+def cli_client(args: Any, settings: Any) -> int:
+    """`va client`: listen on the microphone (or play --input files) and run what is said."""
+    from va.daemon import run_service
+
+    try:
+        if getattr(args, "input", None):
+            source = FileSource.for_settings(args.input, settings.microphone, pace=_pace())
+        else:
+            source = open_microphone(settings.microphone)
+    except AudioUnavailable as error:
+        _LOGGER.error("%s", error)
+        return 2
+    dry_run = bool(getattr(args, "dry_run", False)) or settings.client.dry_run
+    return run_service(Assistant(settings, source, dry_run=dry_run), getattr(args, "config", None), getattr(args, "debug", False))

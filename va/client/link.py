@@ -1,0 +1,315 @@
+"""The client's websocket to the speech server.
+
+- Failover: the URLs are tried in order; the first that answers is used.
+- Reconnect: exponential backoff with jitter between rounds of tries.
+- A bounded queue: phrases heard while the server is away wait (``queue_size``; when it is full
+  the oldest is dropped with a warning) and are sent after reconnecting.
+- Exactly once: each request carries an id and stays "in flight" until its reply. When the
+  connection drops, the phrases in flight are sent again on the next one; a reply whose id is no
+  longer in flight (a duplicate, or one for a phrase already answered) is ignored. So each phrase
+  gets one reply, and its command runs once. An ``error`` reply drops the phrase (no retry loop).
+  A transcript without an id (a server that does not echo them) answers the oldest in flight.
+
+Audio travels as ``audio_input`` JSON with base64: binary frames would be shorter but carry no id.
+Everything here runs on the event loop; ``submit`` is not thread-safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import itertools
+import logging
+import random
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Deque, Dict, Optional, Sequence, Tuple, Union
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+
+from va.client.listener import Phrase
+from va.protocol import AudioInput, Error, Hello, ProtocolError, Ready, Transcript, parse_server_message
+
+_LOGGER = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+"""Connections a phrase may be in flight on before it is given up (a phrase that kills the server
+must not kill it forever)."""
+
+Reply = Union[Transcript, Error]
+
+
+def backoff_delay(attempt: int, min_delay: float, max_delay: float, rand: Callable[[], float] = random.random) -> float:
+    """Seconds to wait after ``attempt`` failed rounds (0 = the first): doubling from ``min_delay``
+    up to ``max_delay``, then a random 50-100 % of that, so that clients do not all come back at once."""
+    step = min(max_delay, min_delay * 2 ** min(attempt, 32))
+    return step * (0.5 + 0.5 * rand())
+
+
+@dataclass
+class _Pending:
+    id: int
+    phrase: Phrase
+    attempts: int = 0
+    """Connections it was sent on."""
+
+
+class ServerLink:
+    """One websocket to the first reachable server, kept open; see the module's docstring."""
+
+    def __init__(
+        self,
+        urls: Sequence[str],
+        hello: Hello,
+        on_reply: Callable[[Phrase, Reply, float], None],
+        on_drop: Callable[[Phrase, str], None] = lambda phrase, why: None,
+        *,
+        token: Optional[str] = None,
+        queue_size: int = 32,
+        min_delay: float = 0.5,
+        max_delay: float = 30.0,
+        max_size: int = 4 * 1024 * 1024,
+        ssl_context: Any = None,
+        open_timeout: float = 10.0,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        """``on_reply(phrase, reply, received_at)`` gets each phrase's one reply (``received_at``
+        is ``time.monotonic()``); ``on_drop(phrase, why)`` each phrase that will get none."""
+        self._urls = tuple(urls)
+        self._token = token
+        self._hello = hello
+        self._on_reply = on_reply
+        self._on_drop = on_drop
+        self._queue_size = queue_size
+        self._min_delay = min_delay
+        self._max_delay = max_delay
+        self._max_size = max_size
+        self._ssl_context = ssl_context
+        self._open_timeout = open_timeout
+        self._rand = rand
+        self._ids = itertools.count(1)
+        self._outbox: Deque[_Pending] = collections.deque()
+        self._in_flight: Dict[int, _Pending] = {}
+        self._outbox_ready = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._connection: Optional[ClientConnection] = None
+        self._reachable = True  # until a round of tries fails: then failures are logged at debug
+        self._closer: Optional[asyncio.Future] = None
+        self.url: Optional[str] = None
+        """The server's URL while connected."""
+        self.connected = asyncio.Event()
+        self.connections = 0
+        """Connections opened so far (the first one included)."""
+
+    @property
+    def pending(self) -> int:
+        """Phrases waiting for a reply: queued or in flight."""
+        return len(self._outbox) + len(self._in_flight)
+
+    def submit(self, phrase: Phrase) -> None:
+        """Queue a phrase for the server (on the event loop's thread)."""
+        if _encoded_size(phrase) > self._max_size:
+            self._drop(phrase, f"{phrase.duration:.1f} s of audio is more than a message may carry")
+            return
+        self._outbox.append(_Pending(next(self._ids), phrase))
+        self._trim()
+        if not self.connected.is_set():
+            _LOGGER.info("Holding a phrase until the server is back (%d waiting)", len(self._outbox))
+        self._outbox_ready.set()
+
+    def configure(self, urls: Sequence[str], token: Optional[str]) -> None:
+        """New server URLs or token: reconnect if they changed (phrases in flight are resent)."""
+        if tuple(urls) == self._urls and token == self._token:
+            return
+        self._urls, self._token = tuple(urls), token
+        _LOGGER.info("Server settings changed; reconnecting")
+        self._wake.set()
+        if self._connection is not None:
+            self._closer = asyncio.ensure_future(self._connection.close(1001, "client settings changed"))
+
+    async def set_hello(self, hello: Hello) -> None:
+        """A new keyword or vocabulary: tell the server now (it takes a hello at any time)."""
+        if hello == self._hello:
+            return
+        self._hello = hello
+        if self._connection is not None:
+            try:
+                await self._connection.send(hello.to_json())
+            except ConnectionClosed:
+                pass  # the next connection starts with it
+
+    async def close(self) -> None:
+        """Stop reconnecting and close the connection; unanswered phrases are dropped."""
+        self._closing = True
+        self._wake.set()
+        if self._connection is not None:
+            await self._connection.close(1001, "client stopping")
+
+    async def run(self) -> None:
+        """Connect, serve, reconnect, until ``close()``."""
+        failures = 0
+        while not self._closing:
+            connected = await self._connect()
+            if connected is not None and self._closing:  # close() came while connecting
+                await connected[1].close(1001, "client stopping")
+                break
+            useful = False
+            if connected is not None:
+                useful = await self._serve(*connected)
+            if useful:
+                failures = 0
+                continue  # it worked and then dropped: try again at once
+            if self._closing:
+                break
+            delay = backoff_delay(failures, self._min_delay, self._max_delay, self._rand)
+            # the first retry of an outage is news; the next ones go to the debug log
+            _LOGGER.log(logging.INFO if failures == 0 else logging.DEBUG,
+                        "Retrying the server in %.1f s (%d phrase(s) waiting)", delay, self.pending)
+            failures += 1
+            await self._sleep(delay)
+
+    async def _connect(self) -> Optional[Tuple[str, ClientConnection]]:
+        level = logging.WARNING if self._reachable else logging.DEBUG
+        self._reachable = False
+        for url in self._urls:
+            if self._closing:
+                return None
+            headers = {"Authorization": f"Bearer {self._token}"} if self._token else None
+            try:
+                connection = await connect(
+                    url,
+                    additional_headers=headers,
+                    ssl=self._ssl_context if url.startswith("wss:") else None,
+                    max_size=self._max_size,
+                    open_timeout=self._open_timeout,
+                    proxy=None,  # the server is on the LAN; an HTTP proxy from the environment would be wrong
+                )
+            except InvalidStatus as error:
+                status = error.response.status_code
+                why = "the token was refused (HTTP 401)" if status == 401 else f"HTTP {status}"
+                _LOGGER.log(level, "Cannot connect to %s: %s", url, why)
+            except InvalidURI as error:
+                _LOGGER.error("Cannot connect to %s: %s", url, error)
+            except (OSError, InvalidHandshake, asyncio.TimeoutError) as error:
+                _LOGGER.log(level, "Cannot connect to %s: %s", url, error or type(error).__name__)
+            else:
+                self._reachable = True
+                return url, connection
+        return None
+
+    async def _serve(self, url: str, connection: ClientConnection) -> bool:
+        """Talk on one connection until it drops; True if the server answered anything."""
+        self._connection, self.url = connection, url
+        self.connections += 1
+        self.connected.set()
+        _LOGGER.info("Connected to %s", url)
+        receiver = asyncio.ensure_future(self._receive(connection))
+        sender = asyncio.ensure_future(self._send(connection))
+        try:
+            await asyncio.wait({receiver, sender}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sender.cancel()
+            receiver.cancel()
+            await asyncio.gather(sender, receiver, return_exceptions=True)
+            self.connected.clear()
+            self._connection = None
+            await connection.close()
+            self._requeue()  # what was in flight goes first on the next connection
+        failures = [task.exception() for task in (sender, receiver) if not task.cancelled() and task.exception()]
+        for failure in failures:
+            if not isinstance(failure, ConnectionClosed):
+                _LOGGER.error("Connection to %s failed", url, exc_info=failure)
+        if not self._closing:
+            _LOGGER.warning("Disconnected from %s (%s)", url, connection.close_reason or connection.close_code or "closed")
+        return receiver.done() and not receiver.cancelled() and not receiver.exception() and receiver.result()
+
+    async def _send(self, connection: ClientConnection) -> None:
+        await connection.send(self._hello.to_json())
+        while True:
+            await self._outbox_ready.wait()
+            while self._outbox:
+                pending = self._outbox.popleft()
+                pending.attempts += 1
+                self._in_flight[pending.id] = pending  # before sending: if the send fails it is resent
+                await connection.send(AudioInput(pending.phrase.pcm, id=pending.id).to_json())
+            self._outbox_ready.clear()
+
+    async def _receive(self, connection: ClientConnection) -> bool:
+        """Read replies until the connection closes; True if any frame came."""
+        answered = False
+        try:
+            async for frame in connection:
+                answered = True
+                self._on_frame(frame, time.monotonic())
+        except ConnectionClosed:
+            pass
+        return answered
+
+    def _on_frame(self, frame: Any, received_at: float) -> None:
+        try:
+            event = parse_server_message(frame)
+        except ProtocolError as error:
+            _LOGGER.warning("Ignoring a bad message from %s: %s", self.url, error)
+            return
+        if isinstance(event, Ready):
+            _LOGGER.info("Server ready: %s %s", event.engine, event.model)
+            return
+        pending = self._take(event)
+        if pending is None:
+            if isinstance(event, Error):
+                _LOGGER.warning("Server error: %s", event.message)
+            else:
+                _LOGGER.debug("Ignoring a reply for %r: it is not in flight (already answered?)", event.id)
+            return
+        try:
+            self._on_reply(pending.phrase, event, received_at)
+        except Exception:  # noqa: BLE001 - a failing handler must not drop the connection
+            _LOGGER.exception("Handling the reply to phrase %d failed", pending.id)
+
+    def _take(self, event: Reply) -> Optional[_Pending]:
+        """The phrase a reply answers; a transcript without an id answers the oldest in flight
+        (a server that does not echo ids answers in order)."""
+        if isinstance(event.id, int):
+            return self._in_flight.pop(event.id, None)
+        if event.id is None and isinstance(event, Transcript) and self._in_flight:
+            return self._in_flight.pop(next(iter(self._in_flight)))
+        return None
+
+    def _requeue(self) -> None:
+        if not self._in_flight:
+            return
+        again = [pending for pending in self._in_flight.values() if pending.attempts < MAX_ATTEMPTS]
+        for pending in self._in_flight.values():
+            if pending.attempts >= MAX_ATTEMPTS:
+                self._drop(pending.phrase, f"no reply after {pending.attempts} tries")
+        self._in_flight.clear()
+        if again:
+            _LOGGER.info("%d phrase(s) were in flight; sending them again", len(again))
+        self._outbox.extendleft(reversed(again))
+        self._trim()
+        self._outbox_ready.set()
+
+    def _trim(self) -> None:
+        while len(self._outbox) > self._queue_size:
+            oldest = self._outbox.popleft()
+            self._drop(oldest.phrase, f"the queue is full ({self._queue_size} phrases waiting for the server)")
+
+    def _drop(self, phrase: Phrase, why: str) -> None:
+        _LOGGER.warning("Dropped a phrase heard %.1f s ago: %s", time.monotonic() - phrase.end_of_speech, why)
+        try:
+            self._on_drop(phrase, why)
+        except Exception:  # noqa: BLE001
+            _LOGGER.exception("Handling a dropped phrase failed")
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
+        self._wake.clear()
+
+
+def _encoded_size(phrase: Phrase) -> int:
+    return (len(phrase.pcm) + 2) // 3 * 4 + 64  # base64 plus the JSON around it
