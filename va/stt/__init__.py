@@ -1,0 +1,61 @@
+"""Speech to text: one interface over faster-whisper and openai-whisper.
+
+    engine = create_engine(server_settings)        # loads the model once (slow)
+    engine.transcribe(audio, prompt=None) -> Transcription
+    engine.transcribe_batch(audios, prompts) -> [Transcription, ...]
+
+Audio is float32 mono 16 kHz in [-1, 1] (see va.audio). Engines are not thread-safe.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from typing import Any
+
+from va.stt.base import EngineError, Transcription
+from va.stt.cli import cli_transcribe
+
+_LOGGER = logging.getLogger(__name__)
+
+ENGINES = ("faster-whisper", "openai-whisper")
+_WARMUP_SECONDS = 1.0
+
+__all__ = ["EngineError", "Transcription", "cli_transcribe", "create_engine", "engine_settings"]
+
+
+def create_engine(settings: Any) -> Any:
+    """Load the engine `settings` (a va.config.ServerSettings) names; warm it up if asked."""
+    started = time.monotonic()
+    if settings.engine == "faster-whisper":
+        from va.stt.faster import FasterWhisperEngine as engine_class
+    elif settings.engine == "openai-whisper":
+        from va.stt.openai_engine import OpenAIWhisperEngine as engine_class
+    else:
+        raise EngineError(f"unknown engine {settings.engine!r}; choose one of {', '.join(ENGINES)}")
+    try:
+        engine = engine_class(settings)
+    except ImportError as error:
+        extra = "server" if settings.engine == "faster-whisper" else "openai"
+        raise EngineError(f"{settings.engine} is not installed ({error}); install va[{extra}]") from error
+    if settings.warmup:
+        warm_up(engine)
+    _LOGGER.info("%s ready in %.1f s", engine.name, time.monotonic() - started)
+    return engine
+
+
+def warm_up(engine: Any) -> None:
+    """One pass over faint noise, so the first real request does not pay for lazy setup.
+
+    Noise, not a tone: Whisper "hears" a tone as a repeated phrase, and that costs a long decode.
+    """
+    import numpy as np
+
+    noise = np.random.default_rng(0).standard_normal(int(16000 * _WARMUP_SECONDS)) * 0.01
+    engine.transcribe(noise.astype(np.float32))
+
+
+def engine_settings(settings: Any, **changes: Any) -> Any:
+    """A copy of ServerSettings with some fields changed, e.g. speech_window=False (benchmarks)."""
+    return dataclasses.replace(settings, **changes)

@@ -1,0 +1,166 @@
+"""faster-whisper (CTranslate2) engine, with an encoder window that follows the speech length.
+
+Whisper pads every input to 30 s; for a 3 s command most of the encoder's work is silence.
+Here the mel features stop at the window that `base.window_frames` picks, and the lower-level
+CTranslate2 model encodes and decodes them (it accepts any even number of frames up to 3000).
+Audio longer than one window goes through faster-whisper's own transcribe().
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import List, Optional, Sequence
+
+import numpy as np
+
+from va.stt import base, models
+from va.stt.base import EngineError, Transcription
+
+_LOGGER = logging.getLogger(__name__)
+
+_AUTO_LANGUAGE = ("", "auto")
+
+
+class FasterWhisperEngine:
+    """Not thread-safe: one worker thread calls it (see va.transcriber)."""
+
+    name = "faster-whisper"
+
+    def __init__(self, settings) -> None:
+        import ctranslate2
+        from faster_whisper import WhisperModel
+
+        self.model = settings.model
+        self.device = base.pick_device(settings.device, ctranslate2.get_cuda_device_count() > 0)
+        self.compute_type = base.pick_compute_type(settings.compute_type, self.device)
+        self.speech_window = settings.speech_window
+        self._beam_size = settings.beam_size
+        source = models.ctranslate2_model(settings.model)
+        try:
+            self._whisper = WhisperModel(
+                source, device=self.device, compute_type=self.compute_type, cpu_threads=os.cpu_count() or 1
+            )
+        except (OSError, ValueError, RuntimeError) as error:  # huggingface_hub / CTranslate2
+            if source == settings.model:
+                raise models.download_error(settings.model, error) from error
+            raise EngineError(f"cannot load {source}: {error}") from error
+        self._language = self._pick_language(settings.language)
+        self._tokenizers = {}
+        _LOGGER.info("faster-whisper %s loaded on %s (%s)", self.model, self.device, self.compute_type)
+
+    def _pick_language(self, language: str) -> Optional[str]:
+        if not self._whisper.model.is_multilingual:
+            return "en"
+        return None if language in _AUTO_LANGUAGE else language
+
+    def transcribe(self, audio: np.ndarray, prompt: Optional[str] = None) -> Transcription:
+        return self.transcribe_batch([audio], [prompt])[0]
+
+    def transcribe_batch(self, audios: Sequence[np.ndarray], prompts: Sequence[Optional[str]]) -> List[Transcription]:
+        """One encode/generate per (window, prompt) group: each result equals its solo run."""
+        items = [(np.asarray(audio, np.float32), prompt) for audio, prompt in zip(audios, prompts)]
+        if len(items) != len(audios) or len(items) != len(prompts):
+            raise ValueError("transcribe_batch needs one prompt per audio")
+        return base.run_grouped(items, self._group, self._run_group)
+
+    def _group(self, item):
+        audio, prompt = item
+        if audio.size == 0 or base.is_long(audio.size):
+            return ("whole", prompt)
+        return (base.window_frames(audio.size, self.speech_window), prompt)
+
+    def _run_group(self, items) -> List[Transcription]:
+        audio, prompt = items[0]
+        if audio.size == 0 or base.is_long(audio.size):
+            return [self._transcribe_whole(audio, prompt) for audio, prompt in items]
+        frames = base.window_frames(audio.size, self.speech_window)
+        results = self._decode([audio for audio, _ in items], prompt, frames)
+        for index, (audio, _) in enumerate(items):
+            if results[index] is None:  # a phrase repeated back to back: redo it the Whisper way
+                _LOGGER.debug("speech window looped; decoding %.1f s with the full window", audio.size / base.SAMPLE_RATE)
+                results[index] = self._decode([audio], prompt, base.FULL_FRAMES)[0]
+        return results
+
+    def _decode(self, audios: List[np.ndarray], prompt: Optional[str], frames: int) -> List[Optional[Transcription]]:
+        """Encode and greedy/beam decode; None where the output looks like a loop (window < 30 s)."""
+        import ctranslate2
+
+        features = np.stack([self._features(audio, frames) for audio in audios])
+        encoded = self._whisper.model.encode(ctranslate2.StorageView.from_array(features))
+        tokenizers = self._tokenizers_for(encoded, len(audios))
+        prompts = [self._prompt(tokenizer, prompt) for tokenizer in tokenizers]
+        budgets = [base.token_budget(audio.size) for audio in audios]
+        outputs = self._whisper.model.generate(
+            encoded,
+            prompts,
+            beam_size=self._beam_size,
+            max_length=max(len(p) for p in prompts) + max(budgets),
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=_suppressed(tokenizers[0]),
+        )
+        results: List[Optional[Transcription]] = []
+        for audio, tokenizer, output, budget in zip(audios, tokenizers, outputs, budgets):
+            tokens = output.sequences_ids[0][:budget]  # as if decoded alone, with its own budget
+            if frames < base.FULL_FRAMES and base.looks_like_loop(tokens, budget):
+                results.append(None)
+                continue
+            avg_logprob = output.scores[0] * len(tokens) / (len(tokens) + 1)  # as faster-whisper reports it
+            text = base.final_text(tokenizer.decode(tokens), output.no_speech_prob, avg_logprob)
+            results.append(Transcription(text, audio.size / base.SAMPLE_RATE, output.no_speech_prob, avg_logprob))
+        return results
+
+    def _features(self, audio: np.ndarray, frames: int) -> np.ndarray:
+        # padded with real silence, as openai-whisper does (faster-whisper pads the mel with zeros)
+        mel = self._whisper.feature_extractor(audio, padding=frames * base.HOP - audio.size)
+        return np.ascontiguousarray(mel[:, :frames], dtype=np.float32)
+
+    def _tokenizers_for(self, encoded, count: int):
+        if self._language is not None:
+            return [self._tokenizer(self._language)] * count
+        detected = self._whisper.model.detect_language(encoded)
+        return [self._tokenizer(ranked[0][0][2:-2]) for ranked in detected]
+
+    def _tokenizer(self, language: str):
+        from faster_whisper.tokenizer import Tokenizer
+
+        if language not in self._tokenizers:
+            multilingual = self._whisper.model.is_multilingual
+            self._tokenizers[language] = Tokenizer(
+                self._whisper.hf_tokenizer, multilingual, task="transcribe", language=language if multilingual else None
+            )
+        return self._tokenizers[language]
+
+    def _prompt(self, tokenizer, prompt: Optional[str]) -> List[int]:
+        previous = tokenizer.encode(" " + prompt.strip()) if prompt and prompt.strip() else []
+        return self._whisper.get_prompt(tokenizer, previous, without_timestamps=True)
+
+    def _transcribe_whole(self, audio: np.ndarray, prompt: Optional[str]) -> Transcription:
+        """Empty or longer than 30 s: faster-whisper's own loop over 30 s windows."""
+        if audio.size == 0:
+            return Transcription("", 0.0)
+        segments, _ = self._whisper.transcribe(
+            audio,
+            language=self._language,
+            beam_size=self._beam_size,
+            temperature=0.0,
+            initial_prompt=prompt or None,
+            without_timestamps=True,
+            vad_filter=False,
+        )
+        segments = list(segments)
+        text = "".join(segment.text for segment in segments).strip()
+        no_speech = min((s.no_speech_prob for s in segments), default=None)
+        logprob = float(np.mean([s.avg_logprob for s in segments])) if segments else None
+        return Transcription(text, audio.size / base.SAMPLE_RATE, no_speech, logprob)
+
+    def close(self) -> None:
+        self._whisper = None
+
+
+def _suppressed(tokenizer) -> List[int]:
+    from faster_whisper.transcribe import get_suppressed_tokens
+
+    return list(get_suppressed_tokens(tokenizer, [-1]))

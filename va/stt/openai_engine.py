@@ -1,0 +1,176 @@
+"""openai-whisper (PyTorch) engine, with the same speech-length encoder window as faster.py.
+
+The PyTorch AudioEncoder adds a 1500-frame positional embedding and asserts that shape; this
+model instance gets an encoder wrapper that adds only the rows it needs (no global patching).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import List, Optional, Sequence
+
+import numpy as np
+
+from va.stt import base, models
+from va.stt.base import EngineError, Transcription
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def _windowed_encoder(encoder):
+    """An nn.Module running `encoder` on any even number of mel frames up to 3000."""
+    import torch
+    import torch.nn.functional as F
+
+    class WindowedEncoder(torch.nn.Module):
+        def __init__(self, inner) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, mel):
+            inner = self.inner
+            x = F.gelu(inner.conv1(mel))
+            x = F.gelu(inner.conv2(x)).permute(0, 2, 1)
+            x = (x + inner.positional_embedding[: x.shape[1]]).to(x.dtype)
+            for block in inner.blocks:
+                x = block(x)
+            return inner.ln_post(x)
+
+    return WindowedEncoder(encoder)
+
+
+class OpenAIWhisperEngine:
+    """Not thread-safe: one worker thread calls it (see va.transcriber)."""
+
+    name = "openai-whisper"
+
+    def __init__(self, settings) -> None:
+        import torch
+        import whisper
+
+        torch.set_num_threads(os.cpu_count() or 1)
+        self.model = settings.model
+        self.device = base.pick_device(settings.device, torch.cuda.is_available())
+        self.speech_window = settings.speech_window
+        self._fp16 = self.device == "cuda" and settings.compute_type not in ("float32", "int8_float32")
+        self._beam_size = settings.beam_size if settings.beam_size > 1 else None
+        self._whisper = self._load(settings.model)
+        self._whisper.encoder = _windowed_encoder(self._whisper.encoder)
+        multilingual = self._whisper.is_multilingual
+        self._language = None if multilingual and settings.language in ("", "auto") else (settings.language if multilingual else "en")
+        _LOGGER.info("openai-whisper %s loaded on %s (fp16=%s)", self.model, self.device, self._fp16)
+
+    def _load(self, name: str):
+        import whisper
+
+        source = models.openai_model(name)
+        if source == name:  # an official name: whisper downloads it into its cache
+            root = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "whisper")
+            models.check_whisper_download(name, root)
+            try:
+                return whisper.load_model(name, device=self.device, download_root=root)
+            except OSError as error:  # urllib's URLError is an OSError
+                raise models.download_error(name, error) from error
+        try:
+            model = whisper.load_model(source, device=self.device)
+        except Exception as error:  # torch.load / load_state_dict raise many kinds
+            raise EngineError(f"cannot load openai-whisper checkpoint {source}: {error}") from error
+        if models.bundled_model_dir(name) is not None:  # word timestamps need tiny.en's heads
+            model.set_alignment_heads(whisper._ALIGNMENT_HEADS[name])
+        return model
+
+    def transcribe(self, audio: np.ndarray, prompt: Optional[str] = None) -> Transcription:
+        return self.transcribe_batch([audio], [prompt])[0]
+
+    def transcribe_batch(self, audios: Sequence[np.ndarray], prompts: Sequence[Optional[str]]) -> List[Transcription]:
+        """One decode per (window, prompt) group: whisper.decode takes equal-length mels, one prompt."""
+        if len(audios) != len(prompts):
+            raise ValueError("transcribe_batch needs one prompt per audio")
+        items = [(np.asarray(audio, np.float32), prompt) for audio, prompt in zip(audios, prompts)]
+        return base.run_grouped(items, self._group, self._run_group)
+
+    def _group(self, item):
+        audio, prompt = item
+        if audio.size == 0 or base.is_long(audio.size):
+            return ("whole", prompt)
+        return (base.window_frames(audio.size, self.speech_window), prompt)
+
+    def _run_group(self, items) -> List[Transcription]:
+        audio, prompt = items[0]
+        if audio.size == 0 or base.is_long(audio.size):
+            return [self._transcribe_whole(audio, prompt) for audio, prompt in items]
+        frames = base.window_frames(audio.size, self.speech_window)
+        results = self._decode([audio for audio, _ in items], prompt, frames)
+        for index, (audio, _) in enumerate(items):
+            if results[index] is None:  # a phrase repeated back to back: redo it the Whisper way
+                _LOGGER.debug("speech window looped; decoding %.1f s with the full window", audio.size / base.SAMPLE_RATE)
+                results[index] = self._decode([audio], prompt, base.FULL_FRAMES)[0]
+        return results
+
+    def _decode(self, audios: List[np.ndarray], prompt: Optional[str], frames: int) -> List[Optional[Transcription]]:
+        import torch
+        import whisper
+
+        mel = torch.stack([self._mel(audio, frames) for audio in audios])
+        budgets = [base.token_budget(audio.size) for audio in audios]
+        options = whisper.DecodingOptions(
+            language=self._language,
+            temperature=0.0,
+            sample_len=max(budgets),
+            beam_size=self._beam_size,
+            prompt=prompt.strip() if prompt and prompt.strip() else None,
+            without_timestamps=True,
+            fp16=self._fp16,
+        )
+        with torch.no_grad():
+            outputs = whisper.decode(self._whisper, mel, options)
+        results: List[Optional[Transcription]] = []
+        for audio, output, budget in zip(audios, outputs, budgets):
+            tokens = output.tokens[:budget]  # as if decoded alone, with its own budget
+            if frames < base.FULL_FRAMES and base.looks_like_loop(tokens, budget):
+                results.append(None)
+                continue
+            text = output.text if len(tokens) == len(output.tokens) else self._detokenize(tokens, output.language)
+            text = base.final_text(text, output.no_speech_prob, output.avg_logprob)
+            results.append(Transcription(text, audio.size / base.SAMPLE_RATE, output.no_speech_prob, output.avg_logprob))
+        return results
+
+    def _detokenize(self, tokens: List[int], language: str) -> str:
+        from whisper.tokenizer import get_tokenizer
+
+        model = self._whisper
+        return get_tokenizer(model.is_multilingual, num_languages=model.num_languages, language=language).decode(tokens)
+
+    def _mel(self, audio: np.ndarray, frames: int):
+        import whisper
+
+        mel = whisper.log_mel_spectrogram(
+            audio, self._whisper.dims.n_mels, padding=frames * base.HOP - audio.size, device=self.device
+        )
+        return mel[:, :frames]
+
+    def _transcribe_whole(self, audio: np.ndarray, prompt: Optional[str]) -> Transcription:
+        """Empty or longer than 30 s: whisper's own loop over 30 s windows."""
+        import whisper
+
+        if audio.size == 0:
+            return Transcription("", 0.0)
+        result = whisper.transcribe(
+            self._whisper,
+            audio,
+            language=self._language,
+            temperature=0.0,
+            initial_prompt=prompt or None,
+            without_timestamps=True,
+            fp16=self._fp16,
+            beam_size=self._beam_size,
+            verbose=None,
+        )
+        segments = result.get("segments") or []
+        no_speech = min((s["no_speech_prob"] for s in segments), default=None)
+        logprob = float(np.mean([s["avg_logprob"] for s in segments])) if segments else None
+        return Transcription(result["text"].strip(), audio.size / base.SAMPLE_RATE, no_speech, logprob)
+
+    def close(self) -> None:
+        self._whisper = None
