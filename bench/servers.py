@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,8 @@ import yaml
 from bench import procs
 from bench.load import LoadResult, load, paired
 
-SEED = Path("/work/shared/reference/seed_server.py")
+# the seed snippet lives in shared/ beside the repository (as in the team's and CI's checkouts)
+SEED = Path(os.environ.get("VA_SEED_SERVER", Path(__file__).resolve().parents[2] / "shared/reference/seed_server.py"))
 
 
 @dataclass
