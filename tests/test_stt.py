@@ -335,7 +335,7 @@ def test_cli_transcribe_plain_output(va_cache):
 
 @pytest.mark.parametrize(
     "seconds, frames",
-    [(0.5, 1000), (3.0, 1000), (9.0, 1000), (9.5, 1500), (14.0, 1500), (19.5, 2500), (24.0, 2500), (28.0, 3000), (30.0, 3000)],
+    [(0.5, 800), (3.0, 800), (4.0, 800), (4.5, 1000), (9.0, 1000), (9.5, 1500), (14.0, 1500), (19.5, 2500), (24.0, 2500), (28.0, 3000), (30.0, 3000)],
 )
 def test_window_follows_speech_in_5_second_steps(seconds, frames):
     assert base.window_frames(int(seconds * 16000), speech_window=True) == frames

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import List, Optional, Sequence
+from typing import List, Optional
 
 import numpy as np
 
@@ -22,7 +22,7 @@ _LOGGER = logging.getLogger(__name__)
 _AUTO_LANGUAGE = ("", "auto")
 
 
-class FasterWhisperEngine:
+class FasterWhisperEngine(base.WindowedEngine):
     """Not thread-safe: one worker thread calls it (see va.transcriber)."""
 
     name = "faster-whisper"
@@ -53,34 +53,6 @@ class FasterWhisperEngine:
         if not self._whisper.model.is_multilingual:
             return "en"
         return None if language in _AUTO_LANGUAGE else language
-
-    def transcribe(self, audio: np.ndarray, prompt: Optional[str] = None) -> Transcription:
-        return self.transcribe_batch([audio], [prompt])[0]
-
-    def transcribe_batch(self, audios: Sequence[np.ndarray], prompts: Sequence[Optional[str]]) -> List[Transcription]:
-        """One encode/generate per (window, prompt) group: each result equals its solo run."""
-        items = [(np.asarray(audio, np.float32), prompt) for audio, prompt in zip(audios, prompts)]
-        if len(items) != len(audios) or len(items) != len(prompts):
-            raise ValueError("transcribe_batch needs one prompt per audio")
-        return base.run_grouped(items, self._group, self._run_group)
-
-    def _group(self, item):
-        audio, prompt = item
-        if audio.size == 0 or base.is_long(audio.size):
-            return ("whole", prompt)
-        return (base.window_frames(audio.size, self.speech_window), prompt)
-
-    def _run_group(self, items) -> List[Transcription]:
-        audio, prompt = items[0]
-        if audio.size == 0 or base.is_long(audio.size):
-            return [self._transcribe_whole(audio, prompt) for audio, prompt in items]
-        frames = base.window_frames(audio.size, self.speech_window)
-        results = self._decode([audio for audio, _ in items], prompt, frames)
-        for index, (audio, _) in enumerate(items):
-            if results[index] is None:  # a phrase repeated back to back: redo it the Whisper way
-                _LOGGER.debug("speech window looped; decoding %.1f s with the full window", audio.size / base.SAMPLE_RATE)
-                results[index] = self._decode([audio], prompt, base.FULL_FRAMES)[0]
-        return results
 
     def _decode(self, audios: List[np.ndarray], prompt: Optional[str], frames: int) -> List[Optional[Transcription]]:
         """Encode and greedy/beam decode; None where the output looks like a loop (window < 30 s)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import List, Optional, Sequence
+from typing import List, Optional
 
 import numpy as np
 
@@ -40,7 +40,7 @@ def _windowed_encoder(encoder):
     return WindowedEncoder(encoder)
 
 
-class OpenAIWhisperEngine:
+class OpenAIWhisperEngine(base.WindowedEngine):
     """Not thread-safe: one worker thread calls it (see va.transcriber)."""
 
     name = "openai-whisper"
@@ -79,34 +79,6 @@ class OpenAIWhisperEngine:
         if models.bundled_model_dir(name) is not None:  # word timestamps need tiny.en's heads
             model.set_alignment_heads(whisper._ALIGNMENT_HEADS[name])
         return model
-
-    def transcribe(self, audio: np.ndarray, prompt: Optional[str] = None) -> Transcription:
-        return self.transcribe_batch([audio], [prompt])[0]
-
-    def transcribe_batch(self, audios: Sequence[np.ndarray], prompts: Sequence[Optional[str]]) -> List[Transcription]:
-        """One decode per (window, prompt) group: whisper.decode takes equal-length mels, one prompt."""
-        if len(audios) != len(prompts):
-            raise ValueError("transcribe_batch needs one prompt per audio")
-        items = [(np.asarray(audio, np.float32), prompt) for audio, prompt in zip(audios, prompts)]
-        return base.run_grouped(items, self._group, self._run_group)
-
-    def _group(self, item):
-        audio, prompt = item
-        if audio.size == 0 or base.is_long(audio.size):
-            return ("whole", prompt)
-        return (base.window_frames(audio.size, self.speech_window), prompt)
-
-    def _run_group(self, items) -> List[Transcription]:
-        audio, prompt = items[0]
-        if audio.size == 0 or base.is_long(audio.size):
-            return [self._transcribe_whole(audio, prompt) for audio, prompt in items]
-        frames = base.window_frames(audio.size, self.speech_window)
-        results = self._decode([audio for audio, _ in items], prompt, frames)
-        for index, (audio, _) in enumerate(items):
-            if results[index] is None:  # a phrase repeated back to back: redo it the Whisper way
-                _LOGGER.debug("speech window looped; decoding %.1f s with the full window", audio.size / base.SAMPLE_RATE)
-                results[index] = self._decode([audio], prompt, base.FULL_FRAMES)[0]
-        return results
 
     def _decode(self, audios: List[np.ndarray], prompt: Optional[str], frames: int) -> List[Optional[Transcription]]:
         import torch
