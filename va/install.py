@@ -76,6 +76,13 @@ def cli_install(args: Any, settings: Any) -> int:
     unit_dir = prefix / "etc/systemd/system"
     unit_dir.mkdir(parents=True, exist_ok=True)
     command = va_command()
+    if _hidden_from_services(Path(command[0])):
+        print(
+            f"warning: {command[0]} is under a home directory, which the units hide from the service "
+            "(ProtectHome) and user va cannot read: install va outside it, e.g. "
+            "python3 -m venv /opt/va && /opt/va/bin/pip install 'va[client,server,systemd]'",
+            file=sys.stderr,
+        )
     for unit in units:
         (unit_dir / unit).write_text(render_unit(data_file("systemd", unit).read_text(), command))
         print(f"wrote {unit_dir / unit}")
@@ -84,6 +91,10 @@ def cli_install(args: Any, settings: Any) -> int:
         print("not started: systemctl daemon-reload && systemctl enable --now " + " ".join(units))
         return 0
     return _systemctl(["daemon-reload"]) or _systemctl(["enable", "--now", *units])
+
+
+def _hidden_from_services(executable: Path) -> bool:
+    return any(executable.absolute().is_relative_to(home) for home in ("/home", "/root", "/run/user"))
 
 
 def install_config(etc: Path, real_root: bool) -> None:
