@@ -76,13 +76,8 @@ class Registry:
     failures: list[LoadFailure] = field(default_factory=list)
 
     def vocabulary(self) -> list[str]:
-        """Every command's spoken name, for the server's decoding prompt.
-
-        Aliases stay out: each prompt token costs decoding time on every phrase (the clock and
-        system modules' 30 phrases made a 104-token prompt, +18% per phrase; their 12 names make
-        40 tokens, +6%), and the names already carry the words.
-        """
-        return [command.spoken for command in self.commands.values()]
+        """Every spoken name and alias, for the server's decoding prompt."""
+        return [phrase for command in self.commands.values() for phrase in command.phrases]
 
     def phrases(self) -> Iterator[tuple[str, Command]]:
         for command in self.commands.values():
