@@ -168,7 +168,7 @@ def render_latency(result: Optional[LatencyResult]) -> List[str]:
         return [f"{statistics.median(values):.0f}", f"{min(values):.0f}", f"{max(values):.0f}"] if values else ["n/a"] * 3
 
     audio = f"{statistics.median(result.audio_s):.1f} s phrase" if result.audio_s else "phrase"
-    rows = [[f"server processing of the {audio} (queue + decoding with the hello prompt, server log)",
+    rows = [[f"server processing of the {audio} (queue + decoding, server log, default settings)",
              *cells(result.server_ms)],
             ["end of speech -> transcript received", *cells(result.transcript_ms)],
             ["end of speech -> command started", *cells(result.start_ms)]]
