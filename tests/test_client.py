@@ -457,6 +457,51 @@ def test_a_configured_energy_threshold_skips_calibration():
     assert len(phrases) == 1
 
 
+class HumSource(microphone.sr.AudioSource):
+    """A microphone stand-in whose steady background noise the test turns up."""
+
+    SAMPLE_RATE, SAMPLE_WIDTH, CHUNK = 16000, 2, 1024
+    label = "hum"
+
+    def __init__(self, level: int) -> None:
+        self.level = level
+        self.stream = None
+
+    def __enter__(self) -> HumSource:
+        source = self
+
+        class Stream:
+            def read(self, size: int) -> bytes:
+                time.sleep(0.001)  # a device delivers audio over time; keep the loop from spinning
+                samples = [source.level if i % 2 else -source.level for i in range(size)]
+                return b"".join(sample.to_bytes(2, "little", signed=True) for sample in samples)
+
+        self.stream = Stream()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stream = None
+
+
+def test_recalibrating_on_request_follows_a_louder_room():
+    settings = dataclasses.replace(MIC, dynamic_energy=False, calibrate_seconds=0.5)
+    source = HumSource(level=100)
+    listener = Listener(source, settings, on_phrase=lambda phrase: None)
+    listener.open()
+    quiet = listener.energy_threshold
+    assert quiet < 300
+    source.level = 3000  # the dishwasher starts: without recalibrating, this would be "speech"
+    listener.recalibrate()
+    listener.start()
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while listener.energy_threshold < 1500 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert listener.energy_threshold >= 1500 > quiet  # half a second of hum moves it most of the way
+    finally:
+        listener.stop(TIMEOUT)
+
+
 class FlakyFileSource(FileSource):
     """A FileSource whose stream fails once, after calibration (like a USB hiccup)."""
 

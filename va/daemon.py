@@ -7,6 +7,8 @@
                     (a second one cancels run())
     SIGHUP      re-read the configuration; a bad one is logged and the old settings kept,
                 a valid one goes to `await service.reload(settings)`
+    SIGUSR1     service.recalibrate(), for services that have one (the client: measure the
+                ambient noise again)
 
 stop() is awaited exactly once on every way out after start() succeeded, so a service
 releases its resources in one place.
@@ -26,6 +28,7 @@ from va.config import ConfigError, load_settings
 
 _LOGGER = logging.getLogger(__name__)
 
+_SIGNALS = {signal.SIGTERM: "stop", signal.SIGINT: "stop", signal.SIGHUP: "reload", signal.SIGUSR1: "recalibrate"}
 _IDLE_STATUS_SECONDS = 10.0  # STATUS= refresh when there is no watchdog
 
 
@@ -86,7 +89,7 @@ class _Supervisor:
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         self.signals = asyncio.Queue()
-        for signum, action in ((signal.SIGTERM, "stop"), (signal.SIGINT, "stop"), (signal.SIGHUP, "reload")):
+        for signum, action in _SIGNALS.items():
             loop.add_signal_handler(signum, self.signals.put_nowait, action)
         try:
             exit_code = await self.start()
@@ -99,7 +102,7 @@ class _Supervisor:
                 if heartbeat is not None:
                     heartbeat.cancel()
         finally:
-            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            for signum in _SIGNALS:
                 loop.remove_signal_handler(signum)
 
     async def start(self) -> int | None:
@@ -140,6 +143,8 @@ class _Supervisor:
             action = waiting.result()
             if action == "reload" and not stopping:
                 await self.reload()
+            elif action == "recalibrate" and not stopping:
+                self.recalibrate()
             elif action == "stop" and not stopping:
                 stopping = True
                 _LOGGER.info("Stopping")
@@ -161,6 +166,13 @@ class _Supervisor:
             await self.service.stop()
         except Exception:  # the process is leaving anyway: say why, do not hide run()'s outcome
             _LOGGER.exception("Error while stopping")
+
+    def recalibrate(self) -> None:
+        recalibrate = getattr(self.service, "recalibrate", None)
+        if recalibrate is None:
+            _LOGGER.info("SIGUSR1 ignored: %s has nothing to recalibrate", getattr(self.service, "name", "va"))
+        else:
+            recalibrate()
 
     async def reload(self) -> None:
         notify("RELOADING=1", f"MONOTONIC_USEC={time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000}")

@@ -129,6 +129,11 @@ class Assistant:
         await self._link.set_hello(self._hello())
         self._link.configure(settings.server_url, settings.token)
 
+    def recalibrate(self) -> None:
+        """SIGUSR1: measure the ambient noise again, between two phrases."""
+        if self._listener is not None:
+            self._listener.recalibrate()
+
     def status(self) -> str:
         link = self._link
         if link is not None and link.connected.is_set():

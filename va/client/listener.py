@@ -115,6 +115,7 @@ class Listener:
         self._recognizer.dynamic_energy_threshold = settings.dynamic_energy
         self._stream: Optional[_TimedStream] = None
         self._stopping = threading.Event()
+        self._recalibrate = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self.finished = threading.Event()
         """Set when the thread has ended: stopped, end of the input files, or too many errors."""
@@ -135,9 +136,19 @@ class Listener:
         if self._settings.energy_threshold is not None:
             self._recognizer.energy_threshold = self._settings.energy_threshold
         else:
-            self._recognizer.adjust_for_ambient_noise(self.source, duration=self._settings.calibrate_seconds)
+            self._calibrate()
         _LOGGER.info("Energy threshold %.0f (%s)", self.energy_threshold,
                      "calibrated" if self._settings.energy_threshold is None else "configured")
+
+    def recalibrate(self) -> None:
+        """Measure the ambient noise again before the next phrase (the room got louder or quieter)."""
+        if self._settings.energy_threshold is not None:
+            _LOGGER.info("Not recalibrating: microphone.energy_threshold is set to %g", self._settings.energy_threshold)
+            return
+        self._recalibrate.set()
+
+    def _calibrate(self) -> None:
+        self._recognizer.adjust_for_ambient_noise(self.source, duration=self._settings.calibrate_seconds)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="va-listener", daemon=True)
@@ -167,6 +178,10 @@ class Listener:
     def _loop(self) -> None:
         errors = 0
         while not self._stopping.is_set():
+            if self._recalibrate.is_set():  # between phrases, on this thread: the source is ours
+                self._recalibrate.clear()
+                self._calibrate()
+                _LOGGER.info("Energy threshold %.0f (recalibrated)", self.energy_threshold)
             try:
                 audio = self._recognizer.listen(self.source, timeout=1.0, phrase_time_limit=self._settings.phrase_time_limit)
                 ended = self._clock()
