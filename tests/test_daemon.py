@@ -168,6 +168,9 @@ class StandInService:
     async def reload(self, settings) -> None:
         self.settings = settings
 
+    def recalibrate(self) -> None:
+        print("recalibrate() called", flush=True)
+
     def status(self) -> str:
         self.ticks += 1
         tick = f" tick {self.ticks}" if self.behaviour == "unhealthy" else ""
@@ -208,6 +211,23 @@ def test_reload_applies_a_valid_config_and_keeps_the_old_one_on_error(tmp_path, 
     finally:
         _stop(process)
     assert log.read_text().count("stop() called") == 1
+
+
+def test_sigusr1_asks_the_service_to_recalibrate_and_it_keeps_running(tmp_path, config, notify_socket):
+    log = tmp_path / "out.log"
+    process = _stand_in("ok", config, notify_socket, log)
+    try:
+        notify_socket.wait_for(lambda m: "READY" in m, process, "READY", log)
+        process.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + WAIT
+        while "recalibrate() called" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "recalibrate() called" in log.read_text()
+        assert process.poll() is None
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=WAIT) == 0
+    finally:
+        _stop(process)
 
 
 def test_failed_start_exits_1_with_the_reason_and_never_ready(tmp_path, config, notify_socket):
