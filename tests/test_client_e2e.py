@@ -251,3 +251,33 @@ def test_without_a_microphone_the_client_says_what_to_do(tmp_path, config):
     client = Process(tmp_path, "client", ["client", "--config", str(config)], environment(tmp_path))
     assert client.wait() == 2
     assert "va devices" in client.text() and "--input" in client.text()
+
+
+SEED = ROOT.parent / "shared" / "reference" / "seed_server.py"
+
+
+@pytest.mark.skipif(not SEED.exists(), reason=f"the seed snippet is not at {SEED}")
+def test_the_client_talks_to_the_seed_server_too(tmp_path, config, port):
+    """The original snippet rejects our hello (it asserts every message is audio_input): the
+    client notices, reconnects without it, and its commands still run, each once."""
+    from va.stt.models import openai_checkpoint
+
+    env = environment(tmp_path, SEED_MODEL=str(openai_checkpoint("tiny.en")), SEED_PORT=str(port))
+    log = tmp_path / "seed.log"
+    with open(log, "ab") as out:
+        seed = subprocess.Popen([sys.executable, str(SEED)], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: _port_open(port), "the seed server's port", seed)
+        files = [entry for entry in COMMAND_FILES if entry["voice"] == "joe"][:2]
+        client = start_client(tmp_path, config, files)
+        assert client.wait() == 0, client.text()
+    finally:
+        seed.kill()
+        seed.wait(TIMEOUT)
+    assert ran(tmp_path) == expected(files), client.text()
+    assert "Talking to it without hello" in client.text()
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0

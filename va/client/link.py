@@ -97,6 +97,9 @@ class ServerLink:
         self._connection: Optional[ClientConnection] = None
         self._reachable = True  # until a round of tries fails: then failures are logged at debug
         self._closer: Optional[asyncio.Future] = None
+        self._without_hello: set = set()
+        """URLs of servers that closed the connection on our hello (the seed snippet asserts that
+        every message is audio_input): they get the plain protocol."""
         self.url: Optional[str] = None
         """The server's URL while connected."""
         self.connected = asyncio.Event()
@@ -134,7 +137,7 @@ class ServerLink:
         if hello == self._hello:
             return
         self._hello = hello
-        if self._connection is not None:
+        if self._connection is not None and self.url not in self._without_hello:
             try:
                 await self._connection.send(hello.to_json())
             except ConnectionClosed:
@@ -221,12 +224,21 @@ class ServerLink:
         for failure in failures:
             if not isinstance(failure, ConnectionClosed):
                 _LOGGER.error("Connection to %s failed", url, exc_info=failure)
+        answered = receiver.done() and not receiver.cancelled() and not receiver.exception() and receiver.result()
         if not self._closing:
             _LOGGER.warning("Disconnected from %s (%s)", url, connection.close_reason or connection.close_code or "closed")
-        return receiver.done() and not receiver.cancelled() and not receiver.exception() and receiver.result()
+        if not answered and connection.close_code == 1011 and url not in self._without_hello:
+            # an internal error before any reply: a server that predates hello (the seed snippet)
+            _LOGGER.warning("%s failed on the hello: an older server? Talking to it without hello", url)
+            self._without_hello.add(url)
+            for pending in self._outbox:  # those phrases were not the server's fault
+                pending.attempts = 0
+            return True  # reconnect at once
+        return answered
 
     async def _send(self, connection: ClientConnection) -> None:
-        await connection.send(self._hello.to_json())
+        if self.url not in self._without_hello:
+            await connection.send(self._hello.to_json())
         while True:
             await self._outbox_ready.wait()
             while self._outbox:
