@@ -37,7 +37,7 @@ def what_day_is_it() -> str:
     return f"Today is {today:%A}, {today.day} {today:%B %Y}."
 
 
-@command(aliases=["start a timer"])
+@command(aliases=["start a timer"], sentences=["set a {minutes} minute timer", "timer for {minutes} minutes"])
 def set_timer(minutes: float) -> str:
     """Announce when the given number of minutes has passed."""
     if not 0 < minutes <= _MAX_MINUTES:

@@ -10,6 +10,11 @@ line is its help. The decorator only adds what a name cannot say:
     def what_day_is_it() -> str:
         "Say today's date."
 
+Sentence templates say a command in other word orders; a `{slot}` takes the parameter of that name:
+
+    @command(sentences=["set a {minutes} minute timer", "timer for {minutes} minutes"])
+    def set_timer(minutes: float) -> str: ...
+
 Settings reach a module through an optional module-level hook, called once each time the registry
 loads the module (so again after a reload):
 
@@ -37,13 +42,18 @@ class CommandInfo:
 
     name: str | None = None
     aliases: tuple[str, ...] = ()
+    sentences: tuple[str, ...] = ()
 
 
-def command(function: F | None = None, *, name: str | None = None, aliases: Iterable[str] = ()):
-    """Mark a command with another spoken name or aliases; usable as `@command` or `@command(...)`."""
+def command(
+    function: F | None = None, *, name: str | None = None, aliases: Iterable[str] = (), sentences: Iterable[str] = ()
+):
+    """Mark a command with another spoken name, aliases or sentence templates; `@command` or `@command(...)`."""
     if isinstance(aliases, str):
         aliases = (aliases,)  # a single alias given as a string, not its letters
-    info = CommandInfo(name, tuple(aliases))
+    if isinstance(sentences, str):
+        sentences = (sentences,)
+    info = CommandInfo(name, tuple(aliases), tuple(sentences))
 
     def mark(target: F) -> F:
         setattr(target, ATTRIBUTE, info)

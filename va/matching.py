@@ -10,6 +10,9 @@
    unless the best is an exact match.
 3. Arguments: the words after the name go to `va.arguments.bind`.
 
+Before 2, the words are read with every sentence template (`va.language.sentences`): a template
+that reads all of them with a score of at least `threshold` wins, with its slots as arguments.
+
 Pure and total: `interpret` never raises, whatever the text; when nothing should run,
 `Interpretation.command` is None and `reason` says why.
 """
@@ -25,6 +28,7 @@ from typing import Any, Sequence
 from thefuzz import fuzz
 
 from va.arguments import Token, bind, join_raw, tokenize
+from va.language.sentences import SentenceMatch, match_sentence
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -89,6 +93,12 @@ def _interpret(text: str, registry: Any, keyword: str, threshold: float) -> Inte
     heard = join_raw(rest)
     if not rest:
         return Interpretation(keyword=True, reason="keyword heard, but no command after it")
+    sentence = _best_sentence(rest, registry)
+    if sentence is not None and sentence[1].score >= threshold:
+        command, found = sentence
+        args = _with_defaults(command, found.args)
+        reason = f"heard {heard!r}: matched the sentence {found.template!r} ({found.score})"
+        return Interpretation(True, command, args, found.score, reason)
     matches = _best_per_command(rest, registry)
     nearest = tuple((m.phrase, m.score) for m in matches[:NEAREST])
     best = matches[0] if matches else None
@@ -107,6 +117,21 @@ def _interpret(text: str, registry: Any, keyword: str, threshold: float) -> Inte
         return Interpretation(True, None, {}, best.score, reason, nearest)
     reason = f"heard {heard!r}: matched {best.phrase!r} ({best.score})"
     return Interpretation(True, best.command, binding.args, best.score, reason, nearest)
+
+
+def _best_sentence(words: Sequence[Token], registry: Any) -> tuple[Any, SentenceMatch] | None:
+    """The command whose sentence template reads all the words best (None: no template fits)."""
+    best = None
+    for command in registry.commands.values():
+        for template in getattr(command, "sentences", ()):
+            found = match_sentence(words, template, command.parameters)
+            if found is not None and (best is None or found.score > best[1].score):
+                best = (command, found)
+    return best
+
+
+def _with_defaults(command: Any, args: dict) -> dict:
+    return {p.name: args[p.name] if p.name in args else p.default for p in command.parameters}
 
 
 def _no_match(heard: str, nearest: Sequence[tuple[str, int]]) -> str:

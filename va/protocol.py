@@ -9,10 +9,12 @@ On top of that:
   integer, echoed in the reply).
 - A binary frame is raw s16le mono 16 kHz PCM: the same request without base64 (no id).
 - ``hello`` (optional, first) tells the server the keyword and command names, which it
-  uses as the decoding prompt; the server answers ``ready``.
+  uses as the decoding prompt, and may carry ``grammar`` (``va.language.grammar``: every command
+  with its spoken names, parameter kinds and sentence templates); the server answers ``ready``.
 - ``transcript`` may carry ``id``, ``duration`` (seconds of audio), ``processing_ms`` (from
   the moment the server had the audio until the text was ready, queueing included),
-  ``no_speech_prob`` and ``avg_logprob``.
+  ``no_speech_prob`` and ``avg_logprob``; for a client that sent a grammar, ``reading``: the
+  most likely valid command judged against the audio (``Reading``).
 
 Untrusted input is parsed once, by ``parse_client_message``, which raises ``ProtocolError``.
 """
@@ -24,6 +26,8 @@ import binascii
 import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Union
+
+from va.language.grammar import Grammar, GrammarError
 
 SAMPLE_RATE = 16000
 """The rate of binary frames and the default rate of ``audio_input``."""
@@ -104,6 +108,8 @@ class Hello:
     """Spoken names of the commands, e.g. ``("set timer", "what time is it")``."""
     client: Optional[str] = None
     """A name for the logs."""
+    grammar: Optional[Grammar] = None
+    """The commands with their parameters and templates; None from clients that predate it."""
 
     def prompt(self) -> Optional[str]:
         """The vocabulary as a decoding prompt, e.g. ``"computer, set timer, what time is it."``."""
@@ -116,6 +122,8 @@ class Hello:
             message["keyword"] = self.keyword
         if self.client is not None:
             message["client"] = self.client
+        if self.grammar is not None:
+            message["grammar"] = self.grammar.to_dict()
         return message
 
     def to_json(self) -> str:
@@ -126,7 +134,13 @@ class Hello:
         commands = message.get("commands", [])
         if not isinstance(commands, list) or not all(isinstance(name, str) for name in commands):
             raise ProtocolError("hello 'commands' must be a list of strings")
-        return cls(_optional_str(message, "keyword"), tuple(commands), _optional_str(message, "client"))
+        grammar = None
+        if message.get("grammar") is not None:
+            try:
+                grammar = Grammar.from_dict(message["grammar"])
+            except GrammarError as error:
+                raise ProtocolError(f"hello 'grammar': {error}") from None
+        return cls(_optional_str(message, "keyword"), tuple(commands), _optional_str(message, "client"), grammar)
 
 
 @dataclass(frozen=True)
@@ -150,6 +164,37 @@ class Ready:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """The server's reading of an utterance as one of the client's commands.
+
+    ``score`` is the reading's log probability given the audio minus the free transcript's (0: the
+    free transcript itself parses; below -margin: rejected). The client runs ``command`` with
+    ``args`` only when ``accepted``; ``why`` says how it was found or why it was rejected.
+    """
+
+    command: Optional[str]
+    args: Dict[str, Any] = field(default_factory=dict)
+    score: float = 0.0
+    accepted: bool = False
+    why: str = ""
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"command": self.command, "args": dict(self.args), "score": round(float(self.score), 3),
+                "accepted": self.accepted, "why": self.why}
+
+    @classmethod
+    def from_dict(cls, message: Any) -> Optional[Reading]:
+        """None for anything that is not a reading (a client must not trust a bad one)."""
+        if not isinstance(message, dict) or not isinstance(message.get("args", {}), dict):
+            return None
+        command, score = message.get("command"), message.get("score", 0.0)
+        if command is not None and not isinstance(command, str) or not isinstance(score, (int, float)):
+            return None
+        return cls(command, dict(message.get("args", {})), float(score), message.get("accepted") is True,
+                   str(message.get("why", "")))
+
+
+@dataclass(frozen=True)
 class Transcript:
     """What was said. Only ``text`` is in the seed protocol; the rest is optional."""
 
@@ -161,6 +206,7 @@ class Transcript:
     processing_ms: Optional[float] = None
     no_speech_prob: Optional[float] = None
     avg_logprob: Optional[float] = None
+    reading: Optional[Reading] = None
 
     def to_dict(self) -> Dict[str, Any]:
         message: Dict[str, Any] = {"type": self.TYPE, "data": self.text}
@@ -168,6 +214,8 @@ class Transcript:
             value = getattr(self, name)
             if value is not None:
                 message[name] = round(float(value), 3)
+        if self.reading is not None:
+            message["reading"] = self.reading.to_dict()
         return _with_id(message, self.id)
 
     def to_json(self) -> str:
@@ -180,7 +228,8 @@ class Transcript:
             for name in ("duration", "processing_ms", "no_speech_prob", "avg_logprob")
             if isinstance(message.get(name), (int, float))
         }
-        return cls(str(message.get("data", "")), message.get("id"), **numbers)
+        reading = Reading.from_dict(message["reading"]) if "reading" in message else None
+        return cls(str(message.get("data", "")), message.get("id"), **numbers, reading=reading)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from va.arguments import Parameter, parameters_of, tokenize
 from va.command import SETUP_HOOK, info_of
+from va.language.grammar import template_error
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -55,6 +56,8 @@ class Command:
     function: Callable = field(repr=False)
     parameters: tuple[Parameter, ...] = ()
     help: str = ""
+    sentences: tuple[str, ...] = ()
+    """Sentence templates, e.g. "set a {minutes} minute timer" (see va.language.grammar)."""
 
     @property
     def phrases(self) -> tuple[str, ...]:
@@ -85,6 +88,12 @@ class Registry:
                 yield phrase, command
 
     def add(self, command: Command) -> None:
+        names = [parameter.name for parameter in command.parameters]
+        for sentence in command.sentences:
+            error = template_error(sentence, names)
+            if error:
+                self.fail(command.module, f"{command.module}.{command.name}: {error}; {command.name} is not loaded")
+                return
         taken = {phrase: other for phrase, other in self.phrases()}
         for phrase in command.phrases:
             if phrase in taken:
@@ -152,7 +161,8 @@ def _command(function: Callable, label: str) -> Command:
     aliases = tuple(dict.fromkeys(a for a in map(spoken_form, info.aliases) if a and a != spoken))
     doc = inspect.getdoc(function) or ""
     help_ = next((line.strip() for line in doc.splitlines() if line.strip()), "")
-    return Command(function.__name__, spoken, aliases, label, function, parameters_of(function), help_)
+    parameters = parameters_of(function)
+    return Command(function.__name__, spoken, aliases, label, function, parameters, help_, info.sentences)
 
 
 def spoken_form(name: str) -> str:
@@ -291,6 +301,8 @@ def describe_registry(registry: Registry) -> list[str]:
         lines.append(f"{command.spoken}  ({parameters})  [{command.module}.{command.name}]  {command.help}".rstrip())
         if command.aliases:
             lines.append("    also: " + ", ".join(command.aliases))
+        if command.sentences:
+            lines.append("    sentences: " + ", ".join(repr(sentence) for sentence in command.sentences))
     if not registry.commands:
         lines.append("no commands are enabled")
     if registry.failures:

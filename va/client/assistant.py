@@ -30,6 +30,7 @@ from typing import Any, Dict, Optional
 from va.client.link import Reply, ServerLink
 from va.client.listener import Listener, Phrase
 from va.client.microphone import AudioUnavailable, FileSource, open_microphone
+from va.language.grammar import grammar_of
 from va.matching import interpret
 from va.protocol import Error, Hello
 from va.registry import load_registry
@@ -259,7 +260,8 @@ class Assistant:
         )
 
     def _hello(self) -> Hello:
-        return Hello(self._settings.keyword, tuple(self._registry.vocabulary()), f"va-client@{socket.gethostname()}")
+        return Hello(self._settings.keyword, tuple(self._registry.vocabulary()), f"va-client@{socket.gethostname()}",
+                     grammar_of(self._registry))
 
     async def _wait_for_server(self) -> None:
         if not self._link.connected.is_set():

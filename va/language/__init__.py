@@ -1,0 +1,1 @@
+"""Understanding a transcript, as pure functions: words, numbers, arguments, matching, grammar."""
