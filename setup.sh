@@ -42,7 +42,7 @@ env)
 run)
     setup_env
     "$PY" -m pip install -q -e ".[client,server,systemd]"
-    exec "$PY" -m va.quickstart "$@"
+    exec "$PY" -m va.cli.quickstart "$@"
     ;;
 test)
     setup_env sox espeak-ng systemd openssl

@@ -90,7 +90,7 @@ def _commands() -> Tuple[tuple, tuple, str]:
     """The shipped clock/system modules when they provide set_timer, else a stand-in set_timer."""
     try:
         from va.config import CommandSettings
-        from va.registry import load_registry
+        from va.commands.registry import load_registry
 
         default = CommandSettings()
         if any(c.name == "set_timer" for c in load_registry(default).commands.values()):

@@ -1,4 +1,4 @@
-"""What the client would run for a transcript: va.matching.interpret over the project's commands."""
+"""What the client would run for a transcript: va.language.matching.interpret over the project's commands."""
 
 from __future__ import annotations
 
@@ -26,9 +26,9 @@ class Decider:
 def load() -> Decider:
     try:
         from va.config import CommandSettings
-        from va.matching import interpret
+        from va.language.matching import interpret
         from va.protocol import Hello
-        from va.registry import load_registry
+        from va.commands.registry import load_registry
     except Exception as error:
         return Decider(None, note=f"n/a (matching unavailable: {type(error).__name__}: {error})")
     paths = (str(TEST_COMMANDS),) if TEST_COMMANDS.is_dir() else ()
@@ -43,7 +43,7 @@ def load() -> Decider:
         return decision["command"], decision["args"]
 
     failures = "; ".join(f"{f.source}: {f.error}" for f in registry.failures)
-    note = (f"va.matching.interpret over modules {', '.join(MODULES)}"
+    note = (f"va.language.matching.interpret over modules {', '.join(MODULES)}"
             f"{' + tests/commands' if paths else ''} ({len(known)} commands: {', '.join(sorted(known))})"
             f"{'; load problems: ' + failures if failures else ''}; clips whose command is not loaded are not judged.")
     return Decider(decide, known, prompt, note)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from va.arguments import REQUIRED, Parameter, bind, parameters_of, tokenize
+from va.language.arguments import REQUIRED, Parameter, bind, parameters_of, tokenize
 
 
 class Speed(enum.Enum):

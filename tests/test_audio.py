@@ -1,4 +1,4 @@
-"""va.audio: PCM conversion, resampling quality, file reading."""
+"""va.stt.audio: PCM conversion, resampling quality, file reading."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from va.audio import AudioError, float_to_pcm16, pcm16_to_float, read_audio_file, resample
+from va.stt.audio import AudioError, float_to_pcm16, pcm16_to_float, read_audio_file, resample
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

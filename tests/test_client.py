@@ -710,7 +710,7 @@ def phrase_records(caplog) -> List[logging.LogRecord]:
 
 
 async def assist(assistant: Assistant) -> str:
-    """start, run, stop, as va.daemon would; the status when run() returned."""
+    """start, run, stop, as va.service.daemon would; the status when run() returned."""
     await asyncio.wait_for(assistant.start(), TIMEOUT)
     try:
         await asyncio.wait_for(assistant.run(), TIMEOUT)

@@ -26,7 +26,7 @@ FIXTURES = ROOT / "tests" / "fixtures"
 RECORDER = ROOT / "tests" / "client_commands" / "recorder.py"
 TIMEOUT = 120.0
 ENGINES = ("torch", "whisper", "ctranslate2", "faster_whisper", "numpy")
-SERVER_SIDE = ("va.stt", "va.server", "va.audio", "va.transcriber")
+SERVER_SIDE = ("va.stt", "va.server", "va.stt.audio", "va.server.transcriber")
 
 HOOK = """
 import atexit, os, sys

@@ -1,4 +1,4 @@
-"""va.daemon and va.journal: real daemon processes talking sd_notify to a socket this test owns.
+"""va.service.daemon and va.service.journal: real daemon processes talking sd_notify to a socket this test owns.
 
 The main test runs the real `va server`. The others run a small stand-in service (this file,
 run as a script) where a behaviour is easier to provoke than with the server: start() failing,
@@ -8,7 +8,6 @@ start() never returning, run() finishing on its own, healthy() saying no.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import logging
 import os
@@ -97,7 +96,6 @@ def _health(port: int) -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("va.server") is None, reason="va.server is not written yet")
 def test_server_daemon_lifecycle(tmp_path, notify_socket):
     """READY only when serving, watchdog pings, a broken reload keeps it running, SIGTERM exits 0."""
     port = _free_port()
@@ -288,7 +286,7 @@ def test_unhealthy_service_gets_no_watchdog_pings(tmp_path, config, notify_socke
 
 @pytest.mark.parametrize("abstract", [True, False])
 def test_fallback_notify_reaches_path_and_abstract_sockets(tmp_path, abstract):
-    from va.daemon import _send_datagram
+    from va.service.daemon import _send_datagram
 
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         name = f"va-test-{uuid.uuid4().hex}"
@@ -300,7 +298,7 @@ def test_fallback_notify_reaches_path_and_abstract_sockets(tmp_path, abstract):
 
 
 def test_notify_outside_systemd_or_without_a_listener_is_a_no_op(monkeypatch):
-    from va.daemon import _send_datagram, notify
+    from va.service.daemon import _send_datagram, notify
 
     monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
     assert notify("READY=1") is False
@@ -311,7 +309,7 @@ def test_notify_outside_systemd_or_without_a_listener_is_a_no_op(monkeypatch):
 
 
 def test_watchdog_interval_is_half_of_watchdog_usec():
-    from va.daemon import watchdog_interval
+    from va.service.daemon import watchdog_interval
 
     assert watchdog_interval({"WATCHDOG_USEC": "30000000"}) == 15.0
     assert watchdog_interval({"WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "1"}) is None  # another process's
@@ -319,7 +317,7 @@ def test_watchdog_interval_is_half_of_watchdog_usec():
 
 
 def test_uppercase_extras_become_journal_fields(monkeypatch):
-    from va.journal import journal_handler
+    from va.service.journal import journal_handler
 
     sent = []
     handler = journal_handler(sender_function=lambda MESSAGE, **fields: sent.append((MESSAGE, fields)))
@@ -341,7 +339,7 @@ def test_uppercase_extras_become_journal_fields(monkeypatch):
 def test_setup_logging_picks_journald_only_under_systemd(monkeypatch):
     from systemd.journal import JournalHandler
 
-    from va.journal import setup_logging
+    from va.service.journal import setup_logging
 
     root = logging.getLogger()
     saved = root.handlers[:], root.level
@@ -361,8 +359,8 @@ def test_setup_logging_picks_journald_only_under_systemd(monkeypatch):
 
 def _stand_in_main(behaviour: str, config_path: str) -> int:
     from va.config import load_settings
-    from va.daemon import run_service
-    from va.journal import setup_logging
+    from va.service.daemon import run_service
+    from va.service.journal import setup_logging
 
     setup_logging(debug=False)
     return run_service(StandInService(load_settings(config_path), behaviour), config_path)

@@ -18,9 +18,9 @@ from va.language.grammar import (
     args_to_wire,
     grammar_of,
 )
-from va.matching import interpret
+from va.language.matching import interpret
 from va.protocol import Hello, ProtocolError, Reading, Transcript, parse_client_message, parse_server_message
-from va.registry import load_registry
+from va.commands.registry import load_registry
 
 DEMO = Path(__file__).parent / "commands" / "demo.py"
 

@@ -10,8 +10,8 @@ from hypothesis import given, settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from va.config import CommandSettings, Settings
-from va.matching import _interpret, cli_match, interpret
-from va.registry import load_registry
+from va.language.matching import _interpret, cli_match, interpret
+from va.commands.registry import load_registry
 
 DEMO = Path(__file__).parent / "commands" / "demo.py"
 COMMAND_SETTINGS = CommandSettings(modules=("clock", "system", "web"), paths=(str(DEMO),))

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from va.numbers import number_to_words, parse_number, words_to_number
+from va.language.numbers import number_to_words, parse_number, words_to_number
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from va.config import CommandSettings, Settings
-from va.registry import BUILTIN_PACKAGE, load_registry, cli_commands
+from va.commands.registry import BUILTIN_PACKAGE, load_registry, cli_commands
 
 COMMANDS = Path(__file__).parent / "commands"
 REPO = Path(__file__).parent.parent

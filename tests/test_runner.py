@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from va.config import CommandSettings
-from va.registry import load_registry
-from va.runner import CommandRunner, Outcome
+from va.commands.registry import load_registry
+from va.commands.runner import CommandRunner, Outcome
 
 COMMANDS = Path(__file__).parent / "commands"
 WAIT = 60  # generous bound on waiting for a Future; never a timing assertion
@@ -36,7 +36,7 @@ def test_result_of_a_command(registry, runner):
 def test_an_exception_is_reported_with_the_command_and_its_arguments(registry, runner, caplog):
     outcome = runner.submit(registry.commands["fail loudly"], {"reason": "disk on fire"}).result(WAIT)
     assert outcome == Outcome(False, None, "RuntimeError: disk on fire", outcome.elapsed)
-    [record] = [r for r in caplog.records if r.name == "va.runner"]
+    [record] = [r for r in caplog.records if r.name == "va.commands.runner"]
     assert record.levelno == logging.ERROR
     assert "fail_loudly(reason='disk on fire')" in record.getMessage()
     assert record.VA_COMMAND == "fail_loudly"
@@ -52,7 +52,7 @@ def test_a_hung_command_times_out_and_never_blocks_the_next(registry, caplog):
     assert after.result(WAIT) == Outcome(True, 5, None, after.result().elapsed)
     outcome = hung.result(WAIT)
     assert not outcome.ok and outcome.error == "timed out after 0.2 s"
-    [record] = [r for r in caplog.records if r.name == "va.runner"]
+    [record] = [r for r in caplog.records if r.name == "va.commands.runner"]
     assert "hang_forever() still running after 0.2 s" in record.getMessage()
     assert (record.VA_COMMAND, record.VA_ARGS) == ("hang_forever", "{}")
     runner.shutdown(wait=True)

@@ -25,7 +25,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from va.config import ServerSettings, Settings, TlsSettings
-from va.server import SpeechServer
+from va.server.app import SpeechServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())
@@ -524,7 +524,7 @@ def test_reload_applies_a_new_token_and_loads_a_changed_model(engine):
 
 @pytest.mark.slow
 def test_va_server_answers_the_request_in_flight_on_sigterm_and_exits_0(tmp_path):
-    """The real command line: `va server` under va.daemon, stopped by SIGTERM."""
+    """The real command line: `va server` under va.service.daemon, stopped by SIGTERM."""
     config = tmp_path / "config.yaml"
     config.write_text("server:\n  port: 0\n  device: cpu\n")
     environment = {

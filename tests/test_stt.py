@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from va.audio import read_audio_file
+from va.stt.audio import read_audio_file
 from va.config import ServerSettings
 from va.stt import EngineError, create_engine
 from va.stt import base
@@ -320,7 +320,7 @@ def test_cli_transcribe_plain_output(va_cache):
     import io
 
     from va.config import Settings
-    from va.stt import cli_transcribe
+    from va.cli.transcribe import cli_transcribe
 
     out = io.StringIO()
     args = argparse.Namespace(files=[str(FIXTURES / "volume-joe.wav")], json=False)

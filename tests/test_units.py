@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from va import install
+from va.service import install
 
 ROOT = Path(__file__).resolve().parent.parent
 UNITS = ("va-server.service", "va-client.service")

@@ -31,10 +31,10 @@ from va.client.link import Reply, ServerLink
 from va.client.listener import Listener, Phrase
 from va.client.microphone import AudioUnavailable, FileSource, open_microphone
 from va.language.grammar import grammar_of
-from va.matching import interpret
+from va.language.matching import interpret
 from va.protocol import Error, Hello
-from va.registry import load_registry
-from va.runner import CommandRunner, Outcome
+from va.commands.registry import load_registry
+from va.commands.runner import CommandRunner, Outcome
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class _Heard:
 
 
 class Assistant:
-    """The ``va client`` service (see ``va.daemon``)."""
+    """The ``va client`` service (see ``va.service.daemon``)."""
 
     name = "va-client"
 
@@ -318,7 +318,7 @@ def _pace() -> Optional[float]:
 
 def cli_client(args: Any, settings: Any) -> int:
     """`va client`: listen on the microphone (or play --input files) and run what is said."""
-    from va.daemon import run_service
+    from va.service.daemon import run_service
 
     try:
         if getattr(args, "input", None):

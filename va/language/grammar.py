@@ -22,6 +22,8 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
+from va.language.words import norms
+
 VERSION = 1
 KINDS = ("int", "float", "bool", "choice", "text")
 _SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -155,9 +157,7 @@ def template_error(template: str, param_names: Sequence[str]) -> Optional[str]:
 
 
 def _words(text: str) -> list[str]:
-    from va.arguments import tokenize
-
-    return [token.norm for token in tokenize(text.replace("_", " "))]
+    return norms(text).split()
 
 
 # --- from the registry, and back into something matching reads ---------------------------------
@@ -265,7 +265,7 @@ def _spoken(phrase: str) -> str:
 
 
 def _parameter(spec: ParamSpec) -> Any:
-    from va.arguments import REQUIRED, Parameter
+    from va.language.arguments import REQUIRED, Parameter
 
     annotation: Any = {"int": int, "float": float, "bool": bool, "text": str}.get(spec.kind, str)
     if spec.kind == "choice":

@@ -16,7 +16,8 @@ from typing import Any, Optional, Sequence
 
 from thefuzz import fuzz
 
-from va.arguments import Token, _value_at, join_raw
+from va.language.arguments import _value_at
+from va.language.words import Token, join_raw
 from va.language.grammar import template_parts
 
 WORD_SCORE = 70

@@ -4,7 +4,7 @@
     engine.transcribe(audio, prompt=None) -> Transcription
     engine.transcribe_batch(audios, prompts) -> [Transcription, ...]
 
-Audio is float32 mono 16 kHz in [-1, 1] (see va.audio). Engines are not thread-safe.
+Audio is float32 mono 16 kHz in [-1, 1] (see va.stt.audio). Engines are not thread-safe.
 """
 
 from __future__ import annotations
@@ -15,14 +15,13 @@ import time
 from typing import Any
 
 from va.stt.base import EngineError, Transcription
-from va.stt.cli import cli_transcribe
 
 _LOGGER = logging.getLogger(__name__)
 
 ENGINES = ("faster-whisper", "openai-whisper")
 _WARMUP_SECONDS = 1.0
 
-__all__ = ["EngineError", "Transcription", "cli_transcribe", "create_engine", "engine_settings"]
+__all__ = ["EngineError", "Transcription", "create_engine", "engine_settings"]
 
 
 def create_engine(settings: Any) -> Any:

@@ -23,7 +23,7 @@ _AUTO_LANGUAGE = ("", "auto")
 
 
 class FasterWhisperEngine(base.WindowedEngine):
-    """Not thread-safe: one worker thread calls it (see va.transcriber)."""
+    """Not thread-safe: one worker thread calls it (see va.server.transcriber)."""
 
     name = "faster-whisper"
 

@@ -41,7 +41,7 @@ def _windowed_encoder(encoder):
 
 
 class OpenAIWhisperEngine(base.WindowedEngine):
-    """Not thread-safe: one worker thread calls it (see va.transcriber)."""
+    """Not thread-safe: one worker thread calls it (see va.server.transcriber)."""
 
     name = "openai-whisper"
 

@@ -14,7 +14,7 @@ _LOGGER = logging.getLogger(__name__)
 
 def cli_transcribe(args: Any, settings: Any, out: TextIO = None) -> int:
     """Print `FILE: text` (or one JSON object per line with --json). 1 if any file failed."""
-    from va.audio import read_audio_file
+    from va.stt.audio import read_audio_file
     from va.stt import EngineError, create_engine
 
     out = out or sys.stdout

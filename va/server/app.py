@@ -1,6 +1,6 @@
 """`va server`: the speech-to-text websocket server.
 
-The model loads once in start(); a single worker thread (va.transcriber) decodes for every
+The model loads once in start(); a single worker thread (va.server.transcriber) decodes for every
 client, batching what is queued. The event loop only parses frames and routes replies, so
 every connected client keeps being served while the model works.
 """
@@ -19,8 +19,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from va.protocol import AudioInput, Error, Hello, ProtocolError, Ready, Transcript, parse_client_message
-from va.server_http import authorized, json_response, request_path, ssl_context, unauthorized
-from va.transcriber import Busy, Transcriber
+from va.server.http import authorized, json_response, request_path, ssl_context, unauthorized
+from va.server.transcriber import Busy, Transcriber
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class _Client:
 
 
 class SpeechServer:
-    """The va-server service (see va.daemon.run_service): start, run, stop, reload."""
+    """The va-server service (see va.service.daemon.run_service): start, run, stop, reload."""
 
     name = "va-server"
 
@@ -259,7 +259,7 @@ class SpeechServer:
 
 def cli_server(args: Any, settings: Any) -> int:
     """`va server`: run until SIGTERM/SIGINT."""
-    from va.daemon import run_service
+    from va.service.daemon import run_service
 
     return run_service(SpeechServer(settings), args.config, args.debug)
 

@@ -11,7 +11,7 @@ import logging
 import os
 from typing import Any
 
-from va.registry import describe_registry, load_registry
+from va.commands.registry import describe_registry, load_registry
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, List, Optional, Sequence
 
-from va.audio import pcm16_to_float, resample
+from va.stt.audio import pcm16_to_float, resample
 from va.protocol import SAMPLE_RATE
 
 _LOGGER = logging.getLogger(__name__)

@@ -14,14 +14,14 @@ _LOGGER = logging.getLogger(__name__)
 
 # subcommand -> (module, function, help)
 _SUBCOMMANDS = {
-    "server": ("va.server", "cli_server", "run the speech-to-text server"),
+    "server": ("va.server.app", "cli_server", "run the speech-to-text server"),
     "client": ("va.client.assistant", "cli_client", "run the assistant: microphone -> server -> command"),
-    "transcribe": ("va.stt", "cli_transcribe", "transcribe audio files locally, without a server"),
-    "commands": ("va.registry", "cli_commands", "list the enabled commands"),
-    "match": ("va.matching", "cli_match", "show what a transcript would run, without running it"),
-    "check": ("va.check", "cli_check", "validate the configuration and the command modules"),
+    "transcribe": ("va.cli.transcribe", "cli_transcribe", "transcribe audio files locally, without a server"),
+    "commands": ("va.commands.registry", "cli_commands", "list the enabled commands"),
+    "match": ("va.language.matching", "cli_match", "show what a transcript would run, without running it"),
+    "check": ("va.cli.check", "cli_check", "validate the configuration and the command modules"),
     "devices": ("va.client.microphone", "cli_devices", "list the audio input devices"),
-    "install": ("va.install", "cli_install", "install the systemd units, user and /etc/va/config.yaml"),
+    "install": ("va.service.install", "cli_install", "install the systemd units, user and /etc/va/config.yaml"),
 }
 
 
@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    from va.journal import setup_logging
+    from va.service.journal import setup_logging
 
     setup_logging(debug=args.debug)
     try:

@@ -1,8 +1,6 @@
 """Words to function arguments, by the parameters' type hints.
 
-`tokenize(text)` turns a transcript into `Token`s: `norm` is lower case without punctuation, for
-matching ("Computer," -> "computer", "70%" -> "70" + "percent", "twenty-five" -> "twenty" "five",
-"1,000" -> "1000"); `raw` keeps what was written, for `str` arguments ("GitHub.com").
+The words come from `va.language.words.tokenize`.
 
 `bind(parameters, tokens)` fills the parameters left to right:
 - int / float: the next number (digits or words); a unit word after it ("minutes", "percent") is skipped.
@@ -19,14 +17,14 @@ from __future__ import annotations
 
 import enum
 import inspect
-import re
 import typing
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from thefuzz import fuzz
 
-from va.numbers import NUMBER_WORDS, number_to_words, parse_number
+from va.language.numbers import number_to_words, parse_number
+from va.language.words import LEADING_FILLER, TRAILING_FILLER, Token, join_raw, norms, tokenize
 
 REQUIRED = inspect.Parameter.empty
 CHOICE_SCORE = 80  # fuzz ratio a spoken word needs to count as one of a Literal's / Enum's choices
@@ -38,48 +36,6 @@ UNIT_WORDS = frozenset(
     "degree degrees dollar dollars euro euros pound pounds cent cents buck bucks time times point points "
     "step steps meter meters metre metres".split()
 )
-# Skipped at the edges of str values and between values; never part of a number or choice.
-LEADING_FILLER = frozenset("for to about by of at in with called named please that".split())
-TRAILING_FILLER = frozenset("please thanks now".split())
-
-_EDGE_PUNCTUATION = "\"'`.,!?;:()[]{}<>«»“”‘’…¿¡*~"
-_NUMBERISH = re.compile(r"^([+-]?)\$?((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(%?)$")
-_SPLIT = re.compile(r"[\s\u2013\u2014]+|(?<!\d),|,(?!\d)")
-
-
-@dataclass(frozen=True)
-class Token:
-    """One spoken word: `norm` for matching, `raw` as written (empty for a piece split off a word)."""
-
-    norm: str
-    raw: str
-
-
-def tokenize(text: str) -> tuple[Token, ...]:
-    tokens: list[Token] = []
-    for chunk in _SPLIT.split(text or ""):
-        raw = chunk.strip(_EDGE_PUNCTUATION)
-        tokens.extend(_chunk_tokens(raw))
-    return tuple(tokens)
-
-
-def _chunk_tokens(raw: str) -> list[Token]:
-    number = _NUMBERISH.match(raw)
-    if number:
-        sign, digits, percent = number.groups()
-        pieces = [sign + digits.replace(",", "")] + (["percent"] if percent else [])
-    elif "-" in raw and all(part.lower() in NUMBER_WORDS for part in raw.split("-")):
-        pieces = raw.lower().split("-")  # "twenty-five"
-    else:
-        norm = re.sub(r"[\W_]+", "", raw.lower())
-        return [Token(norm, raw)] if norm else []
-    return [Token(piece, raw if index == 0 else "") for index, piece in enumerate(pieces)]
-
-
-def join_raw(tokens: Sequence[Token]) -> str:
-    return " ".join(token.raw for token in tokens if token.raw)
-
-
 @dataclass(frozen=True)
 class Parameter:
     """A command parameter. `kind` is how words become its value: int, float, bool, choice or str."""
@@ -270,7 +226,7 @@ def _choice_phrases(choice: Any) -> list[str]:
         if isinstance(value, (int, float)):
             phrases += [number_to_words(value), str(value)]
         elif isinstance(value, str):
-            phrase = " ".join(token.norm for token in tokenize(value.replace("_", " ")))
+            phrase = norms(value)
             if phrase:
                 phrases.append(phrase)
     return phrases

@@ -32,7 +32,7 @@ _PLACEHOLDER = "/usr/local/bin/va"
 
 def data_file(*parts: str) -> Path:
     """A file shipped with va: from the source checkout, else from the wheel's data files."""
-    checkout = Path(__file__).resolve().parent.parent
+    checkout = Path(__file__).resolve().parents[2]
     if (checkout / "setup.cfg").exists() and checkout.joinpath(*parts).exists():
         return checkout.joinpath(*parts)
     # setup.cfg [options.data_files] installs them under <data>/share/va/

@@ -8,7 +8,7 @@
    ("please", "a", "the"), optionally after a few leading filler words. The best score must reach
    `threshold`, and the runner-up (another command) must be more than AMBIGUITY_MARGIN behind,
    unless the best is an exact match.
-3. Arguments: the words after the name go to `va.arguments.bind`.
+3. Arguments: the words after the name go to `va.language.arguments.bind`.
 
 Before 2, the words are read with every sentence template (`va.language.sentences`): a template
 that reads all of them with a score of at least `threshold` wins, with its slots as arguments.
@@ -27,8 +27,9 @@ from typing import Any, Sequence
 
 from thefuzz import fuzz
 
-from va.arguments import Token, bind, join_raw, tokenize
+from va.language.arguments import bind
 from va.language.sentences import SentenceMatch, match_sentence
+from va.language.words import NAME_FILLER, Token, join_raw, tokenize
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -36,14 +37,13 @@ KEYWORD_SCORE = 80
 AMBIGUITY_MARGIN = 5
 NEAREST = 3
 LEAD_INS = frozenset({"hey", "ok", "okay", "hi", "hello", "oh"})
-FILLER = frozenset("please a an the can could would will you um uh er hmm just kindly".split())
 _MAX_LEADING_FILLER = 4
 
 
 @dataclass(frozen=True)
 class Interpretation:
     keyword: bool
-    command: Any = None  # va.registry.Command
+    command: Any = None  # va.commands.registry.Command
     args: dict = field(default_factory=dict)
     score: int = 0
     reason: str = ""
@@ -185,7 +185,7 @@ def _match_phrase(words: Sequence[Token], phrase: str, command: Any) -> _Match:
     bare_phrase = _without_filler(phrase.split())
     result = _Match(command, phrase, 0, 0)
     leading = 0
-    while leading < min(len(norms), _MAX_LEADING_FILLER) and norms[leading] in FILLER:
+    while leading < min(len(norms), _MAX_LEADING_FILLER) and norms[leading] in NAME_FILLER:
         leading += 1
     for skip in range(leading + 1):
         for length in range(max(1, size - 1), size + 3):
@@ -202,12 +202,12 @@ def _match_phrase(words: Sequence[Token], phrase: str, command: Any) -> _Match:
 
 
 def _without_filler(words: Sequence[str]) -> str:
-    return " ".join(word for word in words if word not in FILLER)
+    return " ".join(word for word in words if word not in NAME_FILLER)
 
 
 def cli_match(args: Any, settings: Any) -> int:
     """`va match TEXT...`: what the transcript would run, without running it. Exit 0 if a command would run."""
-    from va.registry import load_registry
+    from va.commands.registry import load_registry
 
     registry = load_registry(settings.commands)
     text = " ".join(args.text)

@@ -50,7 +50,7 @@ def journal_handler(identifier: str = IDENTIFIER, **fields) -> logging.Handler |
 
 
 class _PriorityFormatter(logging.Formatter):
-    """'<6>va.server: message': journald reads the priority, adds the time itself."""
+    """'<6>va.server.app: message': journald reads the priority, adds the time itself."""
 
     def __init__(self) -> None:
         super().__init__("%(name)s: %(message)s")

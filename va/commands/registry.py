@@ -33,7 +33,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Iterable, Iterator
 
-from va.arguments import Parameter, parameters_of, tokenize
+from va.language.arguments import Parameter, parameters_of
+from va.language.words import norms
 from va.command import SETUP_HOOK, info_of
 from va.language.grammar import template_error
 
@@ -41,7 +42,7 @@ _LOGGER = logging.getLogger(__name__)
 
 BUILTIN_PACKAGE = "va_commands"
 ENTRY_POINT_GROUP = "va.commands"
-_SOURCE_TREE_COMMANDS = Path(__file__).resolve().parent.parent / "commands"
+_SOURCE_TREE_COMMANDS = Path(__file__).resolve().parents[2] / "commands"
 _generation = itertools.count(1)
 
 
@@ -167,7 +168,7 @@ def _command(function: Callable, label: str) -> Command:
 
 def spoken_form(name: str) -> str:
     """"set_timer" -> "set timer"; "What's the date?" -> "whats the date" (as transcripts are matched)."""
-    return " ".join(token.norm for token in tokenize(name.replace("_", " ")))
+    return norms(name)
 
 
 # --- finding and importing modules -------------------------------------------------------------

@@ -16,10 +16,10 @@ import urllib.request
 from pathlib import Path
 
 from va.config import load_settings
-from va.journal import setup_logging
+from va.service.journal import setup_logging
 
 _LOGGER = logging.getLogger(__name__)
-_SAMPLES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
+_SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "fixtures"
 
 
 def main(argv: list[str]) -> int:
