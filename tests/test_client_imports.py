@@ -10,6 +10,7 @@ catch an engine when one is imported.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
 import subprocess
@@ -98,6 +99,15 @@ def test_the_client_never_imports_a_speech_engine(tmp_path, fake_server):
     assert engines_in(modules) == []
 
 
+@pytest.mark.skipif(importlib.util.find_spec("ctranslate2") is None, reason="no engine installed (a client-only install)")
 def test_the_hook_sees_an_engine_when_one_is_imported(tmp_path):
     modules = modules_of(tmp_path, ["-c", "import ctranslate2"], dict(os.environ))
     assert "ctranslate2" in engines_in(modules)
+
+
+def test_the_client_imports_with_warnings_as_errors():
+    # SpeechRecognition imports aifc/audioop, which warn on Python 3.11-3.13 (standard-aifc on 3.13)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    code = "import va.client.assistant, va.client.microphone as m; assert m.sr is not None"
+    result = subprocess.run([sys.executable, "-W", "error", "-c", code], env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    assert result.returncode == 0, result.stderr

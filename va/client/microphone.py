@@ -12,13 +12,18 @@ import contextlib
 import logging
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, List, Optional, Sequence, Union
 
-try:
-    import speech_recognition as sr
-except ImportError:  # the client extra is missing; `va devices` and the error messages still work
-    sr = None
+with warnings.catch_warnings():
+    # SpeechRecognition imports aifc and audioop: deprecated on Python 3.11-3.12, and on 3.13 their
+    # PyPI replacements (standard-aifc) warn too. va reads no AIFF through them: keep `-W error` working.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    try:
+        import speech_recognition as sr
+    except ImportError:  # the client extra is missing; `va devices` and the error messages still work
+        sr = None
 
 _LOGGER = logging.getLogger(__name__)
 

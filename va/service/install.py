@@ -90,7 +90,19 @@ def cli_install(args: Any, settings: Any) -> int:
     if not real_root or args.no_start:
         print("not started: systemctl daemon-reload && systemctl enable --now " + " ".join(units))
         return 0
+    if not systemd_booted():
+        print(
+            "not enabled and not started: this system was not booted with systemd (a container or a chroot?); "
+            "on the booted system run: systemctl daemon-reload && systemctl enable --now " + " ".join(units),
+            file=sys.stderr,
+        )
+        return 0
     return _systemctl(["daemon-reload"]) or _systemctl(["enable", "--now", *units])
+
+
+def systemd_booted() -> bool:
+    """Whether systemd runs this system (sd_booted(3): /run/systemd/system exists)."""
+    return Path("/run/systemd/system").is_dir()
 
 
 def _hidden_from_services(executable: Path) -> bool:
