@@ -27,7 +27,8 @@ need_debs() {
 
 setup_env() {
     # PyAudio and systemd-python compile against these; sox/espeak-ng make test speech; the
-    # `systemd` package brings systemd-analyze for the unit checks
+    # `systemd` package brings systemd-analyze for the unit checks; haproxy (test mode) sits in
+    # front of two servers in tests/test_balancer.py
     need_debs gcc pkg-config portaudio19-dev libsystemd-dev "$@"
     python3 -m venv --help >/dev/null 2>&1 || need_debs python3-venv
     [ -x "$PY" ] || python3 -m venv "$VENV"
@@ -45,7 +46,7 @@ run)
     exec "$PY" -m va.cli.quickstart "$@"
     ;;
 test)
-    setup_env sox espeak-ng systemd openssl
+    setup_env sox espeak-ng systemd openssl haproxy
     # the CPU build of torch (an unpinned torch would pull a multi-GB CUDA build)
     "$PY" -m pip install -q "torch==2.13.0"
     "$PY" -m pip install -q -e ".[all,test]"

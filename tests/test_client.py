@@ -382,6 +382,30 @@ def test_a_phrase_that_kills_the_server_is_given_up():
     run(scenario())
 
 
+async def restart_five_times(server: FakeServer, connection: Any, message: dict, index: int) -> None:
+    """A server draining for a restart (five times over): it closes with 1012, phrase unanswered."""
+    if index < 5:
+        await connection.close(1012, "service restart")
+        return
+    await answer(server, connection, message, index)
+
+
+def test_a_restarting_server_sends_the_client_elsewhere_at_once_without_a_lost_phrase():
+    async def scenario():
+        replies = Replies()
+        # a backoff would wait a minute: only the immediate reconnect gets the reply in time
+        async with FakeServer(restart_five_times) as server:
+            link = make_link([server.url], replies, min_delay=TIMEOUT, max_delay=TIMEOUT)
+            async with Running(link):
+                link.submit(make_phrase(4))
+                await eventually(lambda: replies.got, timeout=TIMEOUT / 2)
+        assert replies.numbers() == [4] and replies.dropped == []  # more closes than MAX_ATTEMPTS
+        assert [number_of(m) for m in server.audio] == [4] * 6
+        assert link.connections == 6
+
+    run(scenario())
+
+
 def test_wss_with_a_custom_ssl_context(tmp_path):
     if not shutil.which("openssl"):
         pytest.skip("openssl is needed to make a certificate")

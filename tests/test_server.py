@@ -14,6 +14,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import urllib.error
 import urllib.request
 import wave
 from difflib import SequenceMatcher
@@ -449,7 +450,8 @@ def _get_json(url: str) -> dict:
 # -- lifecycle --------------------------------------------------------------------------------
 
 
-def test_stop_delivers_the_reply_in_flight_then_closes(spy):
+def test_stop_drains_answers_what_is_in_flight_then_closes_with_1012(spy):
+    """What a balancer and the clients see while a server drains (SIGTERM, a rolling restart)."""
     entry = MANIFEST[1]
 
     async def scenario():
@@ -463,22 +465,35 @@ def test_stop_delivers_the_reply_in_flight_then_closes(spy):
             stopping = asyncio.create_task(server.stop())  # what run_service does on SIGTERM
             await asyncio.sleep(0.2)
             assert not stopping.done()
-            with pytest.raises(OSError):  # the listener is closed already
+            with pytest.raises(InvalidStatus) as refused:  # HAProxy retries this on another server
                 async with connect(server.url, open_timeout=TIMEOUT):
                     pass
+            health = await asyncio.to_thread(_get_health, f"http://127.0.0.1:{server.port}/health")
+            await ws.send(audio_input(entry["file"], id="too late"))  # left for the client to resend
             spy.gate.set()
             reply = await receive(ws)
-            with pytest.raises(ConnectionClosed) as closed:
+            with pytest.raises(ConnectionClosed) as closed:  # no reply to "too late" comes first
                 await asyncio.wait_for(ws.recv(), TIMEOUT)
         await asyncio.wait_for(stopping, TIMEOUT)
         await asyncio.wait_for(running_task, TIMEOUT)
-        return reply, closed.value.rcvd.code, server.healthy()
+        return reply, closed.value.rcvd.code, refused.value.response.status_code, health, server.healthy()
 
-    reply, code, healthy = run(scenario())
+    reply, code, refused, health, healthy = run(scenario())
     assert reply["id"] == "last words"
     assert_heard(reply, entry)
-    assert code == 1001
+    assert code == 1012  # service restart: va clients reconnect at once
+    assert refused == 503
+    assert health[0] == 503 and health[1]["status"] == "stopping"
     assert not healthy  # the worker thread has ended
+
+
+def _get_health(url: str) -> tuple:
+    """(HTTP status, JSON body) of /health, 503 included."""
+    try:
+        with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
 
 
 def test_status_line(engine):
@@ -564,7 +579,7 @@ def test_va_server_answers_the_request_in_flight_on_sigterm_and_exits_0(tmp_path
     assert [reply["id"] for reply in replies] == [f"sigterm-{index}" for index in range(len(entries))]
     for reply, entry in zip(replies, entries):
         assert_heard(reply, entry)
-    assert code == 1001
+    assert code == 1012
     assert returncode == 0
 
 

@@ -1,7 +1,9 @@
 """The client's websocket to the speech server.
 
 - Failover: the URLs are tried in order; the first that answers is used.
-- Reconnect: exponential backoff with jitter between rounds of tries.
+- Reconnect: exponential backoff with jitter between rounds of tries; at once after a server
+  that answered something dropped, or one that closed with 1001/1012/1013 (stopping, draining
+  for a restart: behind a balancer the next try lands on another server).
 - A bounded queue: phrases heard while the server is away wait (``queue_size``; when it is full
   the oldest is dropped with a warning) and are sent after reconnecting.
 - Exactly once: each request carries an id and stays "in flight" until its reply. When the
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Deque, Dict, Optional, Sequence, Tuple, Union
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.frames import CloseCode
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from va.client.listener import Phrase
@@ -38,6 +41,9 @@ MAX_ATTEMPTS = 3
 must not kill it forever)."""
 
 Reply = Union[Transcript, Error]
+
+_RESTARTING = (CloseCode.GOING_AWAY, CloseCode.SERVICE_RESTART, CloseCode.TRY_AGAIN_LATER)
+"""Close codes of a server that stops or drains (1001, 1012, 1013): reconnect now, no backoff."""
 
 
 def backoff_delay(attempt: int, min_delay: float, max_delay: float, rand: Callable[[], float] = random.random) -> float:
@@ -216,15 +222,15 @@ class ServerLink:
             sender.cancel()
             receiver.cancel()
             await asyncio.gather(sender, receiver, return_exceptions=True)
-            self.connected.clear()
-            self._connection = None
-            await connection.close()
-            self._requeue()  # what was in flight goes first on the next connection
+            await self._disconnected(connection)
         failures = [task.exception() for task in (sender, receiver) if not task.cancelled() and task.exception()]
         for failure in failures:
             if not isinstance(failure, ConnectionClosed):
                 _LOGGER.error("Connection to %s failed", url, exc_info=failure)
         answered = receiver.done() and not receiver.cancelled() and not receiver.exception() and receiver.result()
+        if connection.close_code in _RESTARTING and not self._closing:
+            _LOGGER.info("%s is restarting (close code %s); reconnecting at once", url, connection.close_code)
+            return True
         if not self._closing:
             _LOGGER.warning("Disconnected from %s (%s)", url, connection.close_reason or connection.close_code or "closed")
         if not answered and connection.close_code == 1011 and url not in self._without_hello:
@@ -235,6 +241,16 @@ class ServerLink:
                 pending.attempts = 0
             return True  # reconnect at once
         return answered
+
+    async def _disconnected(self, connection: ClientConnection) -> None:
+        self.connected.clear()
+        self._connection = None
+        await connection.close()
+        if connection.close_code in _RESTARTING:
+            # a draining server answered what it took; what it left was not the phrases' fault
+            for pending in self._in_flight.values():
+                pending.attempts -= 1
+        self._requeue()  # what was in flight goes first on the next connection
 
     async def _send(self, connection: ClientConnection) -> None:
         if self.url not in self._without_hello:

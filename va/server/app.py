@@ -19,6 +19,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from va.protocol import AudioInput, Error, Hello, ProtocolError, Ready, Transcript, parse_client_message
+from va.server.drain import close_clients, refuse_while_draining
 from va.server.http import authorized, json_response, request_path, ssl_context, unauthorized
 from va.server.transcriber import Busy, Transcriber
 
@@ -86,16 +87,18 @@ class SpeechServer:
         await self._stopped.wait()
 
     async def stop(self) -> None:
-        """Stop accepting, answer the requests in flight, then close the connections."""
+        """Drain, for a balancer or a client's other URLs: /health and new websockets get 503,
+        the requests in flight are answered, then the clients are closed with 1012 (service
+        restart), which sends them straight to another server with what was left unanswered."""
         if self._stopping:
             await self._stopped.wait()
             return
         self._stopping = True
         if self._server is not None:
-            self._server.server.close()  # the listener only; open connections get their replies
             if self._replies and self.healthy():  # a dead worker would never answer them
-                _LOGGER.info("finishing %d requests in flight", len(self._replies))
+                _LOGGER.info("draining: finishing %d requests in flight", len(self._replies))
                 await asyncio.wait(set(self._replies))
+            await close_clients([client.connection for client in self._clients])
             self._server.close()
             await self._server.wait_closed()
         if self._transcriber is not None:
@@ -157,6 +160,8 @@ class SpeechServer:
     def _process_request(self, connection: ServerConnection, request: Request) -> Optional[Response]:
         if request_path(request) == "/health":
             return self._health(connection)
+        if self._stopping:  # a balancer retries it on another server
+            return refuse_while_draining(connection)
         token = self.settings.token
         if token and not authorized(request, token):
             _LOGGER.warning("refused %s: missing or wrong token", _peer(connection))
@@ -220,8 +225,8 @@ class SpeechServer:
             message = f"audio too long: {audio.duration:.1f} s (at most {config.max_audio_seconds:g} s)"
             await _send(client, Error(message, audio.id))
             return
-        if self._stopping:
-            await _send(client, Error("server is shutting down", audio.id))
+        if self._stopping:  # unanswered: the client sends it again after the 1012 close
+            _LOGGER.debug("draining: left %r from %s for the next server", audio.id, client)
             return
         prompt = client.prompt if config.use_prompt else None
         try:

@@ -1,0 +1,242 @@
+"""HAProxy (deploy/haproxy.cfg) in front of two real `va server`s, with real `va client`s.
+
+Everything is real and on loopback: the shipped HAProxy config (only its addresses and the
+root-only global lines changed), `va server` processes with the bundled model, `va client --input`
+processes playing spoken commands at a slow pace so that their phrases keep coming while a server
+is SIGKILLed and restarted and the other is SIGTERMed (drained) and restarted. Each client runs
+tests/client_commands/recorder.py into its own file: every command must run exactly once.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import pytest
+from test_client_e2e import (  # noqa: F401 - the fixture kills what a test leaves running
+    FIXTURES,
+    MANIFEST,
+    RECORDER,
+    TIMEOUT,
+    Process,
+    _no_process_left_behind,
+    environment,
+    expected,
+    free_port,
+    phrase_records,
+    ran,
+    wait_until,
+)
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed (bash setup.sh test installs it)"),
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+HAPROXY_CFG = ROOT / "deploy" / "haproxy.cfg"
+SPOKEN = [entry for entry in MANIFEST if entry["command"] and not entry["noisy"] and entry["voice"] != "espeak"]
+PACE = "0.7"  # slower than real time: 9 phrases take about 50 s, long enough to span the faults
+_ROOT_ONLY = re.compile(r"^\s+(log /dev/log|chroot|user|group|daemon|stats socket)\b")
+
+
+# --- HAProxy ----------------------------------------------------------------------------------
+
+
+def loopback_config(shipped: str, port: int, servers: List[int], stats: Path) -> str:
+    """The shipped config with loopback addresses, no root-only global lines, and a stats socket."""
+    lines: List[str] = []
+    names = iter(f"va{index + 1}" for index in range(len(servers)))
+    ports = iter(servers)
+    for line in shipped.splitlines():
+        if _ROOT_ONLY.match(line):
+            continue
+        if re.match(r"^\s+bind :8000\b", line):
+            line = f"    bind 127.0.0.1:{port}"
+        elif re.match(r"^\s+server va\d", line):
+            line = f"    server {next(names)} 127.0.0.1:{next(ports)}"
+        lines.append(line)
+        if line == "global":
+            lines += [f"    stats socket {stats} mode 600 level admin", "    log stderr format short local0 info"]
+    assert next(ports, None) is None, "the shipped config has fewer server lines than the test needs"
+    return "\n".join(lines) + "\n"
+
+
+class Balancer:
+    def __init__(self, tmp_path: Path, servers: List[int]) -> None:
+        self.port = free_port()
+        self.stats = tmp_path / "haproxy.sock"
+        config = tmp_path / "haproxy.cfg"
+        config.write_text(loopback_config(HAPROXY_CFG.read_text(), self.port, servers, self.stats))
+        self.log = tmp_path / "haproxy.log"
+        with open(self.log, "ab") as out:
+            self.popen = subprocess.Popen(["haproxy", "-db", "-f", str(config)], stdout=out, stderr=subprocess.STDOUT)
+        wait_until(lambda: self.states() is not None, "haproxy's stats socket", self.popen)
+
+    def states(self) -> Optional[Dict[str, str]]:
+        """Server name -> UP / DOWN / ..., as HAProxy sees it (None until it answers)."""
+        try:
+            with socket.socket(socket.AF_UNIX) as sock:
+                sock.settimeout(5)
+                sock.connect(str(self.stats))
+                sock.sendall(b"show stat\n")
+                data = b"".join(iter(lambda: sock.recv(65536), b""))
+        except OSError:
+            return None
+        rows = [line.split(",") for line in data.decode().splitlines() if line.startswith("va_servers,va")]
+        return {row[1]: row[17] for row in rows}
+
+    def up(self, name: str) -> bool:
+        return (self.states() or {}).get(name) == "UP"
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            self.popen.wait(TIMEOUT)
+
+
+@pytest.fixture
+def balancer_factory():
+    started: List[Balancer] = []
+
+    def start(tmp_path: Path, servers: List[int]) -> Balancer:
+        started.append(Balancer(tmp_path, servers))
+        return started[-1]
+
+    yield start
+    for balancer in started:
+        balancer.stop()
+
+
+# --- va servers and clients ---------------------------------------------------------------------
+
+
+class Server:
+    """One `va server` on a fixed port; it can be started again after it was killed or stopped."""
+
+    def __init__(self, tmp_path: Path, name: str) -> None:
+        self.tmp_path, self.name, self.port = tmp_path, name, free_port()
+        self.config = tmp_path / f"{name}.yaml"
+        self.config.write_text(f"server:\n  host: 127.0.0.1\n  port: {self.port}\n  model: tiny.en\n")
+        self.runs = 0
+        self.process: Optional[Process] = None
+
+    def start(self) -> None:
+        self.runs += 1
+        args = ["server", "--config", str(self.config)]
+        self.process = Process(self.tmp_path, f"{self.name}-{self.runs}", args, environment(self.tmp_path))
+
+    def wait_healthy(self) -> None:
+        wait_until(lambda: (self.health() or {}).get("status") == "ok", f"{self.name}'s /health", self.process.popen)
+
+    def health(self) -> Optional[dict]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=5) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as error:  # 503 while stopping: the body says so
+            return json.load(error)
+        except (OSError, ValueError):
+            return None
+
+
+def client_config(tmp_path: Path, port: int) -> Path:
+    config = tmp_path / "client.yaml"
+    config.write_text(
+        f"""\
+keyword: computer
+server_url: ws://127.0.0.1:{port}
+commands:
+  modules: []
+  paths: [{json.dumps(str(RECORDER))}]
+client:
+  reconnect_min_delay: 0.1
+  reconnect_max_delay: 1.0
+"""
+    )
+    return config
+
+
+def start_clients(tmp_path: Path, config: Path, rounds: str, files: List[List[dict]], pace: str) -> List[Process]:
+    """One `va client --input` per list of files, each recording what ran in its own folder."""
+    clients = []
+    for index, mine in enumerate(files):
+        folder = tmp_path / f"{rounds}-client{index + 1}"
+        folder.mkdir()
+        args = ["client", "--config", str(config), "--input", *(str(FIXTURES / entry["file"]) for entry in mine)]
+        clients.append(Process(folder, "client", args, environment(folder, VA_INPUT_PACE=pace)))
+    return clients
+
+
+def finish(clients: List[Process], files: List[List[dict]]) -> str:
+    """Wait for the clients; each phrase heard once and each command run once. Their logs, joined."""
+    logs = []
+    for client, mine in zip(clients, files):
+        assert client.wait() == 0, client.text()
+        log = client.text()
+        folder = client.log.parent
+        assert ran(folder) == expected(mine), f"{folder.name} ran something twice or not at all:\n{log}"
+        assert len(phrase_records(log)) == len(mine), log
+        assert "Dropped a phrase" not in log, log
+        logs.append(log)
+    return "\n".join(logs)
+
+
+def total_ran(tmp_path: Path, rounds: str) -> int:
+    return sum(sum(ran(folder).values()) for folder in tmp_path.glob(f"{rounds}-client*"))
+
+
+# --- the test -----------------------------------------------------------------------------------
+
+
+def test_a_killed_and_a_drained_server_lose_no_phrase_and_run_none_twice(tmp_path, balancer_factory):
+    servers = [Server(tmp_path, "va1"), Server(tmp_path, "va2")]
+    for server in servers:
+        server.start()
+    for server in servers:
+        server.wait_healthy()
+    balancer = balancer_factory(tmp_path, [server.port for server in servers])
+    config = client_config(tmp_path, balancer.port)
+
+    # three clients, each with the nine commands in another order, slowly
+    files = [SPOKEN[shift:] + SPOKEN[:shift] for shift in (0, 3, 6)]
+    clients = start_clients(tmp_path, config, "first", files, PACE)
+    wait_until(lambda: total_ran(tmp_path, "first") >= 2, "the first commands", clients[0].popen)
+
+    # SIGKILL the server with the most clients: no close frame, its replies in flight are lost
+    victim, other = sorted(servers, key=lambda server: -(server.health() or {}).get("clients", 0))
+    assert victim.health()["clients"] >= 1, "no client was connected to either server"
+    victim.process.popen.kill()
+    victim.process.stop()
+    victim.start()  # it comes back while the clients go on through the other one
+    victim.wait_healthy()
+    wait_until(lambda: balancer.up(victim.name), f"haproxy to see {victim.name} up again", victim.process.popen)
+
+    # rolling restart of the other: SIGTERM drains it (1012 to its clients), then it starts again
+    assert other.health()["clients"] >= 1, "the clients finished before the rolling restart"
+    other.process.stop(signal.SIGTERM)
+    assert other.process.popen.returncode == 0, other.process.text()
+    assert "closing" in other.process.text() and "with 1012" in other.process.text()
+    other.start()
+    other.wait_healthy()
+    wait_until(lambda: balancer.up(other.name), f"haproxy to see {other.name} up again", other.process.popen)
+
+    logs = finish(clients, files)
+    assert "is restarting (close code 1012); reconnecting at once" in logs
+    assert logs.count("Connected to ws://") >= 3 + 2, logs  # each client at least once, some again
+
+    # after the restarts both servers take new clients: leastconn spreads them, /health counts them
+    served = [server.health()["served"] for server in servers]
+    files = [SPOKEN[shift : shift + 3] for shift in (0, 3, 6)]
+    finish(start_clients(tmp_path, config, "second", files, "1"), files)
+    after = [server.health()["served"] for server in servers]
+    assert all(now > before for now, before in zip(after, served)), (served, after)
+    assert sum(after) - sum(served) == sum(map(len, files))
