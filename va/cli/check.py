@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
 from va.commands.registry import describe_registry, load_registry
@@ -39,5 +40,9 @@ def _file_problems(settings: Any) -> list:
         path = getattr(settings.server.tls, key)
         if path and not os.access(path, os.R_OK):
             problems.append(f"server.tls.{key}: cannot read {path}")
+            print(f"error: {problems[-1]}")
+    for path in settings.commands.paths:
+        if not Path(path).expanduser().exists():  # the client only warns: the folder may come later
+            problems.append(f"commands.paths: {path} does not exist")
             print(f"error: {problems[-1]}")
     return problems

@@ -14,6 +14,7 @@ import dataclasses
 import difflib
 import logging
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -304,6 +305,7 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
             return Settings()
         path = DEFAULT_PATH
     try:
+        _refuse_special_file(path)
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(f"{path}: cannot read the configuration: {error.strerror or error}") from None
@@ -312,9 +314,22 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
     return dataclasses.replace(parse_settings(text, filename=str(path)), source=str(path))
 
 
+def _refuse_special_file(path: str | os.PathLike) -> None:
+    """A FIFO, a device or a folder is not a configuration file (reading a FIFO would block)."""
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a folder" if stat.S_ISDIR(mode) else "a device or socket"
+        raise ConfigError(f"{path}: cannot read the configuration: not a regular file ({kind})")
+
+
 def parse_settings(text: str, filename: str = "config.yaml") -> Settings:
     """Settings from YAML text (an empty document gives the defaults; `source` stays None)."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # checks every character first: NUL, ESC, ... raise here
+    except yaml.reader.ReaderError as error:
+        line = text.count("\n", 0, error.position) + 1
+        raise ConfigError(f"{filename}:{line}: not valid YAML: control character {error.character!r} "
+                          "is not allowed (remove it)") from None
     try:
         root = loader.get_single_node()
         if root is None:

@@ -29,11 +29,14 @@ _NEGATIVE = {"minus", "negative"}
 NUMBER_WORDS = frozenset(UNITS) | frozenset(TENS) | frozenset(SCALES) | {"hundred"} | frozenset(_ALIASES)
 
 _DIGITS = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+MAX_DIGITS = 30
+"""Longer digit strings are not read as numbers: nobody says them, and int() refuses 4300+ digits."""
 
 
 def is_digits(word: str) -> bool:
-    """True for a written number such as "25", "3.5", "-4" (already stripped of "," "$" "%")."""
-    return bool(_DIGITS.match(word))
+    """True for a written number such as "25", "3.5", "-4" (already stripped of "," "$" "%"), of at
+    most MAX_DIGITS digits."""
+    return len(word) <= MAX_DIGITS + 2 and bool(_DIGITS.match(word))
 
 
 def _digits_value(word: str) -> Number:
