@@ -19,7 +19,8 @@ _LOGGER = logging.getLogger(__name__)
 SAMPLE_RATE = 16000
 _ZERO_CROSSINGS = 16  # kernel half-width, in output-band zero crossings: ~-80 dB stopband
 _KAISER_BETA = 8.6
-_CHUNK = 1 << 14  # output samples resampled at a time (bounds memory on long files)
+_CHUNK_TAPS = 1 << 20  # output samples x kernel taps computed at a time (bounds memory on long files)
+_MAX_PHASES = 512  # kernels in the bank: rates that share no factor would need `up` of them (16000)
 
 
 class AudioError(ValueError):
@@ -40,7 +41,12 @@ def float_to_pcm16(audio: np.ndarray) -> bytes:
 
 
 def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
-    """Band-limited resampling (Kaiser-windowed sinc, polyphase), so downsampling does not alias."""
+    """Band-limited resampling (Kaiser-windowed sinc, polyphase), so downsampling does not alias.
+
+    When the rates share no large factor (191999 -> 16000 would need 16000 kernels: seconds and
+    hundreds of MB), each output sample uses the nearest of _MAX_PHASES kernels: a timing error
+    below 1/1000 of a sample, far under what speech recognition notices.
+    """
     audio = np.asarray(audio, dtype=np.float32)
     if from_rate <= 0 or to_rate <= 0:
         raise ValueError(f"sample rates must be positive, got {from_rate} -> {to_rate}")
@@ -51,15 +57,19 @@ def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     cutoff = min(1.0, up / down)  # fraction of the input Nyquist that survives
     half = int(math.ceil(_ZERO_CROSSINGS / cutoff))
     taps = np.arange(-half + 1, half + 1)
-    # one kernel per fractional offset (phase / up): at most `up` distinct ones
-    bank = _kernel(np.arange(up)[:, None] / up - taps[None, :], cutoff, half).astype(np.float32)
+    phases = min(up, _MAX_PHASES)
+    # one kernel per fractional offset (phase / phases)
+    bank = _kernel(np.arange(phases)[:, None] / phases - taps[None, :], cutoff, half).astype(np.float32)
     bank /= bank.sum(axis=1, keepdims=True)  # unit DC gain at every offset
     length = int(round(audio.size * up / down))
-    padded = np.pad(audio, (half, half + 1))
+    padded = np.pad(audio, (half, half + 2))
     out = np.empty(length, np.float32)
-    for start in range(0, length, _CHUNK):
-        steps = np.arange(start, min(start + _CHUNK, length), dtype=np.int64) * down
-        base, phase = steps // up, steps % up
+    chunk = max(256, _CHUNK_TAPS // taps.size)
+    for start in range(0, length, chunk):
+        steps = np.arange(start, min(start + chunk, length), dtype=np.int64) * down  # in 1/up of a sample
+        if phases != up:
+            steps = (steps * phases + up // 2) // up  # the nearest 1/phases of a sample
+        base, phase = steps // phases, steps % phases
         window = padded[base[:, None] + (taps + half)[None, :]]
         out[start : start + len(steps)] = np.einsum("ij,ij->i", window, bank[phase])
     return out
