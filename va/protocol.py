@@ -11,6 +11,8 @@ On top of that:
 - ``hello`` (optional, first) tells the server the keyword and command names, which it
   uses as the decoding prompt, and may carry ``grammar`` (``va.language.grammar``: every command
   with its spoken names, parameter kinds and sentence templates); the server answers ``ready``.
+  It may name the client and its area and say ``"relay": true``: then the events of
+  ``va.relay_events`` (the directory, and commands run on another client) come and go too.
 - ``transcript`` may carry ``id``, ``duration`` (seconds of audio), ``processing_ms`` (from
   the moment the server had the audio until the text was ready, queueing included),
   ``no_speech_prob`` and ``avg_logprob``; for a client that sent a grammar, ``reading``: the
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Union
@@ -107,9 +110,13 @@ class Hello:
     commands: Tuple[str, ...] = ()
     """Spoken names of the commands, e.g. ``("set timer", "what time is it")``."""
     client: Optional[str] = None
-    """A name for the logs."""
+    """The client's name (``client.name``): the logs, and the directory of va.relay_events."""
     grammar: Optional[Grammar] = None
     """The commands with their parameters and templates; None from clients that predate it."""
+    area: Optional[str] = None
+    """Where it is (``client.area``), e.g. "kitchen"."""
+    relay: bool = False
+    """It understands the events of va.relay_events: put it in the directory, send it runs."""
 
     def prompt(self) -> Optional[str]:
         """The vocabulary as a decoding prompt, e.g. ``"computer, set timer, what time is it."``."""
@@ -118,12 +125,13 @@ class Hello:
 
     def to_dict(self) -> Dict[str, Any]:
         message: Dict[str, Any] = {"type": self.TYPE, "commands": list(self.commands)}
-        if self.keyword is not None:
-            message["keyword"] = self.keyword
-        if self.client is not None:
-            message["client"] = self.client
+        for name in ("keyword", "client", "area"):
+            if getattr(self, name) is not None:
+                message[name] = getattr(self, name)
         if self.grammar is not None:
             message["grammar"] = self.grammar.to_dict()
+        if self.relay:
+            message["relay"] = True
         return message
 
     def to_json(self) -> str:
@@ -140,7 +148,8 @@ class Hello:
                 grammar = Grammar.from_dict(message["grammar"])
             except GrammarError as error:
                 raise ProtocolError(f"hello 'grammar': {error}") from None
-        return cls(_optional_str(message, "keyword"), tuple(commands), _optional_str(message, "client"), grammar)
+        keyword, client, area = (_optional_str(message, key) for key in ("keyword", "client", "area"))
+        return cls(keyword, tuple(commands), client, grammar, area, message.get("relay") is True)
 
 
 @dataclass(frozen=True)
@@ -269,9 +278,10 @@ def parse_client_message(frame: Frame) -> ClientEvent:
     if "type" not in message:
         raise ProtocolError("missing 'type'", _read_id(message, strict=False))
     event_type = message["type"]
-    if not isinstance(event_type, str) or event_type not in _CLIENT_EVENTS:
+    events = _client_events()
+    if not isinstance(event_type, str) or event_type not in events:
         raise ProtocolError(f"unknown message type {event_type!r}", _read_id(message, strict=False))
-    return _CLIENT_EVENTS[event_type].from_dict(message)
+    return events[event_type].from_dict(message)
 
 
 def parse_server_message(frame: Frame) -> ServerEvent:
@@ -280,9 +290,24 @@ def parse_server_message(frame: Frame) -> ServerEvent:
         raise ProtocolError("the server sends text frames only")
     message = _load_object(frame)
     event_type = message.get("type")
-    if not isinstance(event_type, str) or event_type not in _SERVER_EVENTS:
+    events = _server_events()
+    if not isinstance(event_type, str) or event_type not in events:
         raise ProtocolError(f"unknown message type {event_type!r}")
-    return _SERVER_EVENTS[event_type].from_dict(message)
+    return events[event_type].from_dict(message)
+
+
+@functools.lru_cache(maxsize=None)
+def _client_events() -> Dict[str, Any]:
+    from va import relay_events  # imported late: it builds on this module
+
+    return {**_CLIENT_EVENTS, **relay_events.CLIENT_EVENTS}
+
+
+@functools.lru_cache(maxsize=None)
+def _server_events() -> Dict[str, Any]:
+    from va import relay_events
+
+    return {**_SERVER_EVENTS, **relay_events.SERVER_EVENTS}
 
 
 def _load_object(frame: str) -> Dict[str, Any]:

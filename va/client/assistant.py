@@ -8,8 +8,9 @@ command runs.
 
 Every phrase leaves one INFO record, logged when its story ends (no keyword, no match, the
 command finished or failed, a server error, dropped), with the journald fields VA_TRANSCRIPT,
-VA_DECISION (no-keyword, no-match, ran, failed, dry-run, error, dropped), VA_COMMAND, VA_ARGS
-(JSON) and the latencies from the end of speech, in ms: VA_LATENCY_TRANSCRIPT_MS (transcript
+VA_DECISION (no-keyword, no-match, ran, failed, dry-run, error, dropped, and for another client's
+command refused or offline), VA_COMMAND, VA_ARGS (JSON), VA_ORIGIN and VA_TARGET (this client and
+the one addressed, when the phrase named another client: va.client.remote) and the latencies from the end of speech, in ms: VA_LATENCY_TRANSCRIPT_MS (transcript
 received), VA_LATENCY_START_MS (command started) and VA_LATENCY_MS (command done, or the decision
 when nothing ran). They leave out the silence that ends a phrase, which VA_SILENCE_MS gives (see
 ``va.client.listener``).
@@ -21,7 +22,6 @@ import asyncio
 import json
 import logging
 import os
-import socket
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -29,9 +29,8 @@ from typing import Any, Dict, Optional
 
 from va.client.link import Reply, ServerLink
 from va.client.listener import Listener, Phrase
+from va.client.remote import Remote, answer_record, client_name
 from va.client.microphone import AudioUnavailable, FileSource, open_microphone
-from va.language.grammar import grammar_of
-from va.language.matching import interpret
 from va.protocol import Error, Hello
 from va.commands.registry import load_registry
 from va.commands.runner import CommandRunner, Outcome
@@ -70,6 +69,7 @@ class Assistant:
         self._listener: Optional[Listener] = None
         self._link: Optional[ServerLink] = None
         self._link_task: Optional[asyncio.Task] = None
+        self._remote: Optional[Remote] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._changed = asyncio.Event()
         self._listening_done = False
@@ -84,6 +84,7 @@ class Assistant:
         self._loop = asyncio.get_running_loop()
         self._registry = await asyncio.to_thread(load_registry, self._settings.commands)
         self._runner = CommandRunner(timeout=self._settings.commands.timeout, workers=4)
+        self._remote = Remote(self._settings, self._runner, lambda: self._link, self._dry_run)
         self._listener = Listener(self._source, self._settings.microphone, self._hand_over, self._listener_ended)
         try:
             await asyncio.to_thread(self._listener.open)
@@ -127,6 +128,7 @@ class Assistant:
             self._runner.timeout = settings.commands.timeout
         if settings.microphone != old.microphone:
             _LOGGER.warning("Microphone settings take effect when va-client restarts")
+        self._remote.configure(settings)
         await self._link.set_hello(self._hello())
         self._link.configure(settings.server_url, settings.token)
 
@@ -177,15 +179,23 @@ class Assistant:
         text = reply.text.strip()
         self.last_transcript = text
         heard = _Heard(phrase, text, received_at)
-        result = interpret(text, self._registry, self._settings.keyword, self._settings.commands.threshold)
-        if result.command is None:
+        result = self._remote.interpret(text, self._registry, self._settings)
+        if result.target is not None and result.command is not None and not self._dry_run:
+            self._remote.requests.request(result, lambda answer: self._answered(heard, result, answer))
+        elif result.command is None:
             self._record(phrase, text, "no-match" if result.keyword else "no-keyword", result.reason, received_at)
         elif self._dry_run:
-            self._record(phrase, text, "dry-run", f"would run {_call(result.command, result.args)}", received_at,
+            where = f" on {result.target}" if result.target else ""
+            self._record(phrase, text, "dry-run", f"would run {_call(result.command, result.args)}{where}", received_at,
                          command=result.command, args=result.args)
         else:
             future = self._runner.submit(result.command, result.args)
             future.add_done_callback(lambda done: self._command_done(heard, result.command, result.args, done))
+
+    def _answered(self, heard: _Heard, reading: Any, answer: Any) -> None:
+        decision, why, fields = answer_record(client_name(self._settings), reading, answer)
+        self._record(heard.phrase, heard.text, decision, why, heard.received_at, command=reading.command,
+                     args=reading.args, done_at=time.monotonic(), fields=fields)
 
     def _on_drop(self, phrase: Phrase, why: str) -> None:
         self._record(phrase, None, "dropped", f"dropped: {why}", time.monotonic())
@@ -214,6 +224,7 @@ class Assistant:
         args: Optional[Dict[str, Any]] = None,
         started_at: Optional[float] = None,
         done_at: Optional[float] = None,
+        fields: Optional[Dict[str, str]] = None,
     ) -> None:
         """The one record of a phrase."""
         start = phrase.end_of_speech
@@ -224,13 +235,14 @@ class Assistant:
             timing += f", command started {latency['VA_LATENCY_START_MS']} ms, done {_ms(done_at - start)} ms"
         latency["VA_LATENCY_MS"] = _ms((done_at or received_at) - start)
         fields = {
+            **(fields or {}),
             "VA_TRANSCRIPT": text or "",
             "VA_DECISION": decision,
             "VA_COMMAND": command.name if command is not None else "",
             "VA_ARGS": json.dumps(args or {}, default=repr, sort_keys=True),
             **latency,
         }
-        level = logging.WARNING if decision in ("failed", "error", "dropped") else logging.INFO
+        level = logging.WARNING if decision in ("failed", "error", "dropped", "refused", "offline") else logging.INFO
         _LOGGER.log(level, "Heard %r: %s (after end of speech: %s; ending pause %.2f s)", text, why, timing,
                     phrase.silence, extra=fields)
         self._outstanding -= 1
@@ -251,6 +263,7 @@ class Assistant:
             self._hello(),
             self._on_reply,
             self._on_drop,
+            lambda event: self._remote.on_event(event, self._registry),
             token=self._settings.token,
             queue_size=client.queue_size,
             min_delay=client.reconnect_min_delay,
@@ -260,8 +273,7 @@ class Assistant:
         )
 
     def _hello(self) -> Hello:
-        return Hello(self._settings.keyword, tuple(self._registry.vocabulary()), f"va-client@{socket.gethostname()}",
-                     grammar_of(self._registry))
+        return self._remote.hello(self._settings, self._registry)
 
     async def _wait_for_server(self) -> None:
         if not self._link.connected.is_set():

@@ -70,6 +70,7 @@ class ServerLink:
         hello: Hello,
         on_reply: Callable[[Phrase, Reply, float], None],
         on_drop: Callable[[Phrase, str], None] = lambda phrase, why: None,
+        on_event: Callable[[Any], None] = lambda event: None,
         *,
         token: Optional[str] = None,
         queue_size: int = 32,
@@ -81,12 +82,14 @@ class ServerLink:
         rand: Callable[[], float] = random.random,
     ) -> None:
         """``on_reply(phrase, reply, received_at)`` gets each phrase's one reply (``received_at``
-        is ``time.monotonic()``); ``on_drop(phrase, why)`` each phrase that will get none."""
+        is ``time.monotonic()``); ``on_drop(phrase, why)`` each phrase that will get none;
+        ``on_event(event)`` every other event (``ready`` on each connection, va.relay_events)."""
         self._urls = tuple(urls)
         self._token = token
         self._hello = hello
         self._on_reply = on_reply
         self._on_drop = on_drop
+        self._on_event = on_event
         self._queue_size = queue_size
         self._min_delay = min_delay
         self._max_delay = max_delay
@@ -148,6 +151,16 @@ class ServerLink:
                 await self._connection.send(hello.to_json())
             except ConnectionClosed:
                 pass  # the next connection starts with it
+
+    async def send_event(self, event: Any) -> bool:
+        """Send a control event now (va.relay_events); False when not connected (not queued)."""
+        if self._connection is None:
+            return False
+        try:
+            await self._connection.send(event.to_json())
+        except ConnectionClosed:
+            return False
+        return True
 
     async def close(self) -> None:
         """Stop reconnecting and close the connection; unanswered phrases are dropped."""
@@ -283,6 +296,8 @@ class ServerLink:
             return
         if isinstance(event, Ready):
             _LOGGER.info("Server ready: %s %s", event.engine, event.model)
+        if not isinstance(event, (Transcript, Error)):
+            self._handle_event(event)
             return
         pending = self._take(event)
         if pending is None:
@@ -295,6 +310,12 @@ class ServerLink:
             self._on_reply(pending.phrase, event, received_at)
         except Exception:  # noqa: BLE001 - a failing handler must not drop the connection
             _LOGGER.exception("Handling the reply to phrase %d failed", pending.id)
+
+    def _handle_event(self, event: Any) -> None:
+        try:
+            self._on_event(event)
+        except Exception:  # noqa: BLE001 - a failing handler must not drop the connection
+            _LOGGER.exception("Handling a %s event failed", getattr(event, "TYPE", "server"))
 
     def _take(self, event: Reply) -> Optional[_Pending]:
         """The phrase a reply answers; a transcript without an id answers the oldest in flight

@@ -166,6 +166,20 @@ def _energy(value: Any) -> float | None:
     return float(value)
 
 
+def _allow(value: Any) -> dict[str, tuple[str, ...]]:
+    allowed = "a mapping of client names (or \"*\") to lists of command names"
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(key, str) and key.strip() for key in value):
+        raise _Invalid(allowed, value)
+    result = {}
+    for origin, names in value.items():
+        if not isinstance(names, list) or not all(isinstance(n, str) and (n == "*" or n.isidentifier()) for n in names):
+            raise _Invalid(allowed + f" (under {origin!r}: a list like [turn_on, what_time_is_it])", value)
+        result[origin.strip()] = tuple(names)
+    return result
+
+
 def _value(default: Any, check: Callable) -> Any:
     return field(default=default, metadata={"check": check})
 
@@ -272,6 +286,20 @@ class ClientSettings:
     """Longest wait between reconnects, in seconds."""
     dry_run: bool = _value(False, _flag)
     """Log what would run instead of running commands."""
+    name: str | None = _value(None, _optional_text)
+    """This client's name for the others ("computer, kitchen, ..."); null: the host name."""
+    area: str | None = _value(None, _optional_text)
+    """Where it is ("kitchen"): the others may address it by its area too."""
+
+
+@dataclass(frozen=True)
+class RemoteSettings:
+    """`remote:` commands across clients: which of ours others may run, how long a request lives."""
+
+    allow: dict = field(default_factory=dict, metadata={"check": _allow})
+    """Client name (or "*": any) -> the names of our commands it may run ("*": all). Empty: none."""
+    ttl: float = _value(10.0, _number(low=0.5, high=120))
+    """Seconds a request of ours waits for its target to be connected; then it is "offline"."""
 
 
 @dataclass(frozen=True)
@@ -288,6 +316,7 @@ class Settings:
     server: ServerSettings = _section(ServerSettings)
     microphone: MicrophoneSettings = _section(MicrophoneSettings)
     client: ClientSettings = _section(ClientSettings)
+    remote: RemoteSettings = _section(RemoteSettings)
     source: str | None = None
     """The file these settings came from (None: built-in defaults)."""
 

@@ -48,6 +48,8 @@ class Interpretation:
     score: int = 0
     reason: str = ""
     nearest: tuple[tuple[str, int], ...] = ()
+    target: str | None = None
+    """Another client's name when the words address it (va.language.targeting); None: here."""
 
     @property
     def ok(self) -> bool:
@@ -60,6 +62,7 @@ class Interpretation:
             "args": {name: _jsonable(value) for name, value in self.args.items()},
             "score": self.score,
             "reason": self.reason,
+            **({"target": self.target} if self.target is not None else {}),
         }
 
 
@@ -90,6 +93,11 @@ def _interpret(text: str, registry: Any, keyword: str, threshold: float) -> Inte
     rest = after_keyword(tokens, keyword)
     if rest is None:
         return Interpretation(keyword=False, reason=f"no keyword {keyword!r} at the start of {text.strip()!r}")
+    return resolve(rest, registry, threshold)
+
+
+def resolve(rest: Sequence[Token], registry: Any, threshold: float) -> Interpretation:
+    """Steps 2 and 3 for the words after the keyword (or after the name of the client addressed)."""
     heard = join_raw(rest)
     if not rest:
         return Interpretation(keyword=True, reason="keyword heard, but no command after it")

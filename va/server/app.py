@@ -21,6 +21,7 @@ from websockets.http11 import Request, Response
 from va.protocol import AudioInput, Error, Hello, ProtocolError, Ready, Transcript, parse_client_message
 from va.server.drain import close_clients, refuse_while_draining
 from va.server.http import authorized, json_response, request_path, ssl_context, unauthorized
+from va.server.relay import RelayHub
 from va.server.transcriber import Busy, Transcriber
 
 _LOGGER = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ class SpeechServer:
         self._stopping = False
         self._stopped = asyncio.Event()
         self._started_at = time.monotonic()
+        self.relay = RelayHub(_send)
+        """The directory of clients and the commands relayed between them (va.server.relay)."""
 
     # -- Service interface ------------------------------------------------------------------
 
@@ -94,6 +97,7 @@ class SpeechServer:
             await self._stopped.wait()
             return
         self._stopping = True
+        self.relay.close()
         if self._server is not None:
             if self._replies and self.healthy():  # a dead worker would never answer them
                 _LOGGER.info("draining: finishing %d requests in flight", len(self._replies))
@@ -196,6 +200,7 @@ class SpeechServer:
             _LOGGER.debug("%s went away: %s", client, closed)
         finally:
             self._clients.discard(client)
+            await self.relay.left(client)
             _LOGGER.debug("%s disconnected", client)
 
     async def _on_frame(self, client: _Client, frame: Any) -> None:
@@ -207,8 +212,10 @@ class SpeechServer:
             return
         if isinstance(event, Hello):
             await self._on_hello(client, event)
-        else:
+        elif isinstance(event, AudioInput):
             await self._on_audio(client, event)
+        else:
+            await self.relay.on_event(client, event)
 
     async def _on_hello(self, client: _Client, hello: Hello) -> None:
         if hello.client:
@@ -217,6 +224,7 @@ class SpeechServer:
         _LOGGER.debug("%s says hello; prompt %r", client, client.prompt)
         engine = self._transcriber.engine
         await _send(client, Ready(engine.name, engine.model))
+        await self.relay.hello(client, hello)
 
     async def _on_audio(self, client: _Client, audio: AudioInput) -> None:
         config = self.settings.server

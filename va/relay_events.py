@@ -1,0 +1,204 @@
+"""The wire events of commands across clients (issue 13): the directory and the relay.
+
+- ``directory`` (client -> server, no other key): "send me the directory" (``va commands`` and
+  ``va match`` ask it without joining). Server -> client: the connected clients and what each can
+  run, pushed to every client that said ``"relay": true`` in its hello, whenever it changes.
+- ``run`` (origin -> server): ``{"id", "target", "command", "args", "ttl", "token"?}``; the server
+  forwards it to the target as ``{"id", "origin", "command", "args", "token"?}``.
+- ``run_result`` (target -> server): ``{"id", "outcome", "value"?, "error"?}``; the server forwards
+  it to the origin with ``"target"``. ``outcome`` is one of OUTCOMES.
+
+Parsed once, here, raising ``va.protocol.ProtocolError``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple
+
+from va.protocol import ProtocolError
+
+OUTCOMES = ("ok", "error", "refused", "offline")
+"""ok: it ran (``value`` is what it returned); error: it ran and failed, or could not be run
+(``error`` says why); refused: the target's rules said no (``error`` says which); offline: the
+target was not connected, or left before answering, within the request's time-to-live."""
+MAX_TTL = 3600.0
+MAX_ID_LENGTH = 128
+
+
+@dataclass(frozen=True)
+class Peer:
+    """One client in the directory."""
+
+    name: str
+    area: Optional[str] = None
+    online: bool = True
+    commands: Tuple[str, ...] = ()
+    """Spoken names, as in its hello."""
+    grammar: Optional[Dict[str, Any]] = field(default=None, compare=False)
+    """Its hello's ``grammar`` (va.language.grammar's wire shape), as it sent it."""
+
+    def to_dict(self) -> Dict[str, Any]:
+        entry: Dict[str, Any] = {"name": self.name, "online": self.online, "commands": list(self.commands)}
+        if self.area is not None:
+            entry["area"] = self.area
+        if self.grammar is not None:
+            entry["grammar"] = self.grammar
+        return entry
+
+    @classmethod
+    def from_dict(cls, entry: Any) -> Peer:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"]:
+            raise ProtocolError("a directory entry needs a 'name'")
+        commands = entry.get("commands", [])
+        if not isinstance(commands, list) or not all(isinstance(name, str) for name in commands):
+            raise ProtocolError("directory 'commands' must be a list of strings")
+        grammar = entry.get("grammar")
+        area = entry.get("area")
+        return cls(
+            entry["name"],
+            area if isinstance(area, str) and area else None,
+            entry.get("online", True) is not False,
+            tuple(commands),
+            grammar if isinstance(grammar, dict) else None,
+        )
+
+
+@dataclass(frozen=True)
+class DirectoryQuery:
+    """Client -> server: send me the directory (without joining it)."""
+
+    TYPE: ClassVar[str] = "directory"
+
+    def to_json(self) -> str:
+        return json.dumps({"type": self.TYPE})
+
+    @classmethod
+    def from_dict(cls, message: Mapping[str, Any]) -> DirectoryQuery:
+        return cls()
+
+
+@dataclass(frozen=True)
+class Directory:
+    """Server -> client: every client the server knows, online or seen recently."""
+
+    TYPE: ClassVar[str] = "directory"
+
+    clients: Tuple[Peer, ...] = ()
+
+    def to_json(self) -> str:
+        return json.dumps({"type": self.TYPE, "clients": [peer.to_dict() for peer in self.clients]})
+
+    @classmethod
+    def from_dict(cls, message: Mapping[str, Any]) -> Directory:
+        clients = message.get("clients", [])
+        if not isinstance(clients, list):
+            raise ProtocolError("directory 'clients' must be a list")
+        return cls(tuple(Peer.from_dict(entry) for entry in clients))
+
+
+@dataclass(frozen=True)
+class Run:
+    """A request to run ``command(**args)`` on another client."""
+
+    TYPE: ClassVar[str] = "run"
+
+    id: str
+    command: str
+    args: Dict[str, Any] = field(default_factory=dict)
+    target: Optional[str] = None
+    """Set by the origin: which client should run it."""
+    origin: Optional[str] = None
+    """Set by the server (never taken from the origin): who asks."""
+    ttl: Optional[float] = None
+    """Seconds the request may wait for its target to be connected; then it is "offline"."""
+    token: Optional[str] = field(default=None, repr=False)
+    """The origin's shared secret; a target with a token set refuses requests without it."""
+
+    def to_json(self) -> str:
+        message: Dict[str, Any] = {"type": self.TYPE, "id": self.id, "command": self.command, "args": self.args}
+        for name in ("target", "origin", "ttl", "token"):
+            if getattr(self, name) is not None:
+                message[name] = getattr(self, name)
+        return json.dumps(message, default=repr)
+
+    @classmethod
+    def from_dict(cls, message: Mapping[str, Any]) -> Run:
+        request_id = _request_id(message)
+        command = message.get("command")
+        if not isinstance(command, str) or not command:
+            raise ProtocolError("run needs a 'command'", request_id)
+        args = message.get("args", {})
+        if not isinstance(args, dict) or not all(_scalar(value) for value in args.values()):
+            raise ProtocolError("run 'args' must map names to strings, numbers, booleans or null", request_id)
+        ttl = message.get("ttl")
+        if ttl is not None and (not _number(ttl) or not 0 <= ttl <= MAX_TTL):
+            raise ProtocolError(f"run 'ttl' must be a number of seconds from 0 to {MAX_TTL:g}", request_id)
+        texts = {name: _text(message, name, request_id) for name in ("target", "origin", "token")}
+        return cls(request_id, command, dict(args), ttl=None if ttl is None else float(ttl), **texts)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What became of a ``run``."""
+
+    TYPE: ClassVar[str] = "run_result"
+
+    id: str
+    outcome: str
+    value: Any = None
+    error: Optional[str] = None
+    target: Optional[str] = None
+    """Set by the server on the way to the origin."""
+
+    def to_json(self) -> str:
+        message: Dict[str, Any] = {"type": self.TYPE, "id": self.id, "outcome": self.outcome}
+        if self.value is not None:
+            message["value"] = self.value if _scalar(self.value) else repr(self.value)
+        for name in ("error", "target"):
+            if getattr(self, name) is not None:
+                message[name] = getattr(self, name)
+        return json.dumps(message, default=repr)
+
+    @classmethod
+    def from_dict(cls, message: Mapping[str, Any]) -> RunResult:
+        request_id = _request_id(message)
+        outcome = message.get("outcome")
+        if outcome not in OUTCOMES:
+            raise ProtocolError(f"run_result 'outcome' must be one of {', '.join(OUTCOMES)}", request_id)
+        value = message.get("value")
+        return cls(
+            request_id,
+            outcome,
+            value if _scalar(value) else repr(value),
+            _text(message, "error", request_id),
+            _text(message, "target", request_id),
+        )
+
+
+CLIENT_EVENTS = {event.TYPE: event for event in (DirectoryQuery, Run, RunResult)}
+SERVER_EVENTS = {event.TYPE: event for event in (Directory, Run, RunResult)}
+
+
+def _request_id(message: Mapping[str, Any]) -> str:
+    request_id = message.get("id")
+    if not isinstance(request_id, str) or not 0 < len(request_id) <= MAX_ID_LENGTH:
+        raise ProtocolError(f"'id' must be a string of 1 to {MAX_ID_LENGTH} characters")
+    return request_id
+
+
+def _text(message: Mapping[str, Any], key: str, request_id: str) -> Optional[str]:
+    value = message.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ProtocolError(f"{key!r} must be a string", request_id)
+    return value
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, bool)) or _number(value)

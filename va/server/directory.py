@@ -1,0 +1,78 @@
+"""The server's directory: which clients are connected, where they are, what each can run.
+
+A client joins by saying hello with its name (``client``) and ``"relay": true``. A name belongs
+to its newest connection: when a client reconnects before the server noticed that the old
+connection died, the new one takes the name over, and the old one leaving does not take the
+name offline. Clients that left stay listed as offline (the newest ``keep_offline`` of them), so
+that "computer, kitchen, ..." said while the kitchen is away is answered "kitchen is offline"
+rather than not understood.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Dict, Optional
+
+from va.protocol import Hello
+from va.relay_events import Directory, Peer
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class _Entry:
+    peer: Peer
+    client: Any
+    """The connection (the server's client object) that owns the name; None when offline."""
+
+
+class ClientDirectory:
+    def __init__(self, keep_offline: int = 32) -> None:
+        self._entries: Dict[str, _Entry] = {}
+        self._keep_offline = keep_offline
+
+    def join(self, client: Any, hello: Hello) -> Optional[Any]:
+        """Add or update the client that said ``hello``; returns the connection it replaced."""
+        name = hello.client or ""
+        previous = self._entries.pop(name, None)
+        grammar = hello.grammar.to_dict() if hello.grammar is not None else None
+        peer = Peer(name, hello.area, True, hello.commands, grammar)
+        self._entries[name] = _Entry(peer, client)
+        replaced = previous.client if previous is not None and previous.client not in (None, client) else None
+        if replaced is not None:
+            _LOGGER.warning("two connections call themselves %r: the newer one gets its requests", name)
+        elif previous is None or previous.client is None:
+            _LOGGER.info("%s joined (%s, %d commands)", name, hello.area or "no area", len(hello.commands))
+        return replaced
+
+    def leave(self, client: Any) -> Optional[str]:
+        """The name that went offline with this connection, if it owned one."""
+        for name, entry in self._entries.items():
+            if entry.client is client:
+                entry.client = None
+                entry.peer = Peer(name, entry.peer.area, False, entry.peer.commands, entry.peer.grammar)
+                _LOGGER.info("%s left", name)
+                self._forget_old()
+                return name
+        return None
+
+    def name_of(self, client: Any) -> Optional[str]:
+        """The name this connection owns (None: it did not join, or another took the name)."""
+        return next((name for name, entry in self._entries.items() if entry.client is client), None)
+
+    def online(self, name: str) -> Optional[Any]:
+        """The connection of the client called ``name``, when it is connected."""
+        entry = self._entries.get(name)
+        return entry.client if entry is not None else None
+
+    def known(self, name: str) -> bool:
+        return name in self._entries
+
+    def snapshot(self) -> Directory:
+        return Directory(tuple(entry.peer for entry in self._entries.values()))
+
+    def _forget_old(self) -> None:
+        offline = [name for name, entry in self._entries.items() if entry.client is None]
+        for name in offline[: max(0, len(offline) - self._keep_offline)]:
+            del self._entries[name]

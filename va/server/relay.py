@@ -1,0 +1,173 @@
+"""The server's side of commands across clients: the directory pushed to its members, and
+``run`` requests relayed from an origin to a target with the outcome relayed back.
+
+- A request for a target that is not connected is answered "offline" at once.
+- A request waits for its target at most its time-to-live (``ttl``, capped by MAX_TTL): when
+  the target drops before answering, the request is sent again if it comes back in time, on
+  the new connection, with the same id (the target remembers what it ran, so it runs once).
+  When the time-to-live runs out with the target away, the origin gets "offline" and the request
+  is forgotten: it never runs later.
+- A request delivered on the target's live connection is running there: its answer is awaited
+  beyond the time-to-live (the target's own command timeout bounds it), unless the target leaves.
+- The origin is whoever owns the name of the connection the request came on; a ``run`` never
+  chooses its own ``origin``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from typing import Any, Awaitable, Callable, Dict, Optional, Set
+
+from va.protocol import Hello
+from va.relay_events import DirectoryQuery, Run, RunResult
+from va.server.directory import ClientDirectory
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_TTL = 10.0
+MAX_TTL = 120.0
+MAX_PENDING_PER_ORIGIN = 64
+
+
+@dataclasses.dataclass(eq=False)
+class _Pending:
+    origin: str
+    target: str
+    run: Run
+    """As the target gets it: with ``origin``, without ``target`` and ``ttl``."""
+    timer: Optional[asyncio.TimerHandle] = None
+    delivered_to: Any = None
+    """The target connection it was last sent on (None: not on the current one)."""
+    sent: bool = False
+    """Sent at least once: when the target leaves, it may have run."""
+    expired: bool = False
+
+
+class RelayHub:
+    """Directory and relay of one server; ``send(client, event)`` writes to a connection."""
+
+    def __init__(self, send: Callable[[Any, Any], Awaitable[None]]) -> None:
+        self.directory = ClientDirectory()
+        self._send = send
+        self._members: Set[Any] = set()
+        self._pending: Dict[tuple, _Pending] = {}
+        self._tasks: Set[asyncio.Task] = set()
+
+    async def hello(self, client: Any, hello: Hello) -> None:
+        """After ``ready``: a client that joins gets its waiting requests, then everyone the directory."""
+        if not (hello.relay and hello.client):
+            return
+        self.directory.join(client, hello)
+        self._members.add(client)
+        for pending in self._for_target(hello.client):
+            await self._deliver(pending, client)
+        await self._broadcast()
+
+    async def left(self, client: Any) -> None:
+        self._members.discard(client)
+        name = self.directory.leave(client)
+        if name is None:
+            return
+        for pending in self._for_target(name):
+            pending.delivered_to = None
+            if pending.expired:
+                self._answer(pending, "offline", f"{name} went offline before answering (it may have run)")
+        await self._broadcast()
+
+    async def on_event(self, client: Any, event: Any) -> None:
+        if isinstance(event, DirectoryQuery):
+            await self._send(client, self.directory.snapshot())
+        elif isinstance(event, Run):
+            await self._request(client, event)
+        elif isinstance(event, RunResult):
+            self._result(client, event)
+
+    def close(self) -> None:
+        for pending in list(self._pending.values()):
+            self._answer(pending, "offline", "the server is stopping")
+
+    # -- requests -------------------------------------------------------------------------------
+
+    async def _request(self, client: Any, run: Run) -> None:
+        origin = self.directory.name_of(client)
+        why = self._refusal(origin, run)
+        if why is not None:
+            _LOGGER.info("refused a run request from %s: %s", origin or client, why)
+            await self._send(client, RunResult(run.id, "refused", error=why, target=run.target))
+            return
+        key = (origin, run.id)
+        if key in self._pending:  # the origin reconnected and asks again: it is already on its way
+            return
+        target = self.directory.online(run.target)
+        if target is None:
+            why = f"{run.target} is offline" if self.directory.known(run.target) else f"no client called {run.target} is connected"
+            await self._send(client, RunResult(run.id, "offline", error=why, target=run.target))
+            return
+        forwarded = dataclasses.replace(run, origin=origin, target=None, ttl=None)
+        pending = _Pending(origin, run.target, forwarded)
+        ttl = min(run.ttl if run.ttl is not None else DEFAULT_TTL, MAX_TTL)
+        pending.timer = asyncio.get_running_loop().call_later(ttl, self._expire, key)
+        self._pending[key] = pending
+        await self._deliver(pending, target)
+
+    def _refusal(self, origin: Optional[str], run: Run) -> Optional[str]:
+        if origin is None:
+            return "say hello with a client name and \"relay\": true first"
+        if not run.target:
+            return "a run request needs a 'target'"
+        if sum(pending.origin == origin for pending in self._pending.values()) >= MAX_PENDING_PER_ORIGIN:
+            return f"too many requests in flight (at most {MAX_PENDING_PER_ORIGIN})"
+        return None
+
+    async def _deliver(self, pending: _Pending, target: Any) -> None:
+        if pending.delivered_to is target:
+            return
+        pending.delivered_to, pending.sent = target, True
+        _LOGGER.debug("relaying %s's %s to %s (id %s)", pending.origin, pending.run.command, pending.target, pending.run.id)
+        await self._send(target, pending.run)
+
+    def _result(self, client: Any, result: RunResult) -> None:
+        target = self.directory.name_of(client)
+        pending = next((p for p in self._pending.values() if p.run.id == result.id and p.target == target), None)
+        if pending is None:
+            _LOGGER.debug("a result from %s for %s, which nobody waits for", target or client, result.id)
+            return
+        self._answer(pending, result.outcome, result.error, result.value)
+
+    def _expire(self, key: tuple) -> None:
+        pending = self._pending.get(key)
+        if pending is None:
+            return
+        target = self.directory.online(pending.target)
+        if target is not None and pending.delivered_to is target:
+            pending.expired = True  # running on the live connection: its answer will come
+            return
+        why = f"{pending.target} went offline before answering (it may have run)" if pending.sent else f"{pending.target} is offline"
+        self._answer(pending, "offline", why)
+
+    def _answer(self, pending: _Pending, outcome: str, error: Optional[str], value: Any = None) -> None:
+        """Send the origin its answer and forget the request."""
+        self._pending.pop((pending.origin, pending.run.id), None)
+        if pending.timer is not None:
+            pending.timer.cancel()
+        origin = self.directory.online(pending.origin)
+        if origin is None:
+            _LOGGER.debug("%s left before the answer to %s came", pending.origin, pending.run.id)
+            return
+        self._spawn(self._send(origin, RunResult(pending.run.id, outcome, value, error, pending.target)))
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _for_target(self, name: str) -> list:
+        return [pending for pending in self._pending.values() if pending.target == name]
+
+    async def _broadcast(self) -> None:
+        snapshot = self.directory.snapshot()
+        await asyncio.gather(*(self._send(member, snapshot) for member in list(self._members)))
+
+    def _spawn(self, coroutine: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
