@@ -29,8 +29,22 @@ def cli_check(args: Any, settings: Any) -> int:
     for line in describe_registry(registry):
         print(f"  {line}" if line else line)
     problems.extend(f"{failure.source}: {failure.error}" for failure in registry.failures)
+    _print_remote(settings, registry)
     print("ok" if not problems else f"{len(problems)} problem{'s' if len(problems) > 1 else ''}")
     return 1 if problems else 0
+
+
+def _print_remote(settings: Any, registry: Any) -> None:
+    """Commands across clients: this client's name and who may run what here (va.client.remote)."""
+    from va.client.remote import client_name
+    from va.client.remote_target import allow_warnings
+
+    name = client_name(settings)
+    print(f"client: {name}" + (f" in {settings.client.area}" if settings.client.area else ""))
+    allowed = "; ".join(f"{origin}: {', '.join(names) or 'nothing'}" for origin, names in settings.remote.allow.items())
+    print(f"remote.allow: {allowed or 'nobody (other clients cannot run commands here)'}")
+    for warning in allow_warnings(settings.remote.allow, registry, name):
+        print(f"warning: {warning}")
 
 
 def _file_problems(settings: Any) -> list:

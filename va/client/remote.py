@@ -182,3 +182,32 @@ async def fetch_directory(settings: Any, timeout: float = 3.0) -> Optional[Direc
         except (OSError, asyncio.TimeoutError, ProtocolError, WebSocketException) as error:
             _LOGGER.debug("No directory from %s: %s", url, error)
     return None
+
+
+def known_targets(settings: Any, registry: Any) -> List[Target]:
+    """This client and the others in the server's directory (just this one when no server answers)."""
+    requests = RemoteRequests(settings, _nowhere, lambda: False)
+    directory = asyncio.run(fetch_directory(settings))
+    if directory is not None:
+        requests.on_directory(directory)
+    return requests.targets(registry)
+
+
+def describe_others(settings: Any) -> List[str]:
+    """`va commands`: the other clients the server knows, each with its commands."""
+    directory = asyncio.run(fetch_directory(settings))
+    if directory is None:
+        return ["", "other clients: the server did not answer"]
+    name = client_name(settings)
+    lines = []
+    for peer in (peer for peer in directory.clients if peer.name != name):
+        where = f", {peer.area}" if peer.area else ""
+        lines += ["", f"on {peer.name} ({'online' if peer.online else 'offline'}{where}):"]
+        for command in commands_from_grammar(peer.grammar, peer.commands).commands.values():
+            parameters = ", ".join(parameter.describe() for parameter in command.parameters)
+            lines.append(f"  {command.phrases[0]}  ({parameters})  [{peer.name}: {command.name}]")
+    return lines or ["", "other clients: none"]
+
+
+async def _nowhere(event: Any) -> bool:
+    return False

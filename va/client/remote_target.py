@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import difflib
 import hmac
 import json
 import logging
@@ -35,6 +36,21 @@ def permitted(allow: Mapping[str, Tuple[str, ...]], origin: str, command: str) -
     """Whether ``remote.allow`` lets ``origin`` run ``command`` here."""
     names = (*allow.get(origin, ()), *allow.get("*", ()))
     return command in names or "*" in names
+
+
+def allow_warnings(allow: Mapping[str, Tuple[str, ...]], registry: Any, name: str) -> list:
+    """`va check`: names in ``remote.allow`` that look wrong. Warnings, not errors: a command may
+    come with a module loaded later, and another client's name is not known here."""
+    commands = {command.name for command in registry.commands.values()}
+    warnings = []
+    for origin, names in allow.items():
+        if origin == name:
+            warnings.append(f"remote.allow.{origin}: that is this client's own name")
+        for command in (command for command in names if command != "*" and command not in commands):
+            close = difflib.get_close_matches(command, sorted(commands), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            warnings.append(f"remote.allow.{origin}: no command {command!r} is loaded here{hint}")
+    return warnings
 
 
 def coerce_args(parameters: Any, args: Mapping[str, Any]) -> Tuple[Dict[str, Any], Optional[str]]:

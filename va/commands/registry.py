@@ -289,8 +289,10 @@ def _python_files(registry: Registry, path: Path) -> Iterable[Path]:
 
 def cli_commands(args: Any, settings: Any) -> int:
     """`va commands`: every command, then the modules that failed. Exit 1 when something failed."""
+    from va.client.remote import describe_others
+
     registry = load_registry(settings.commands)
-    for line in describe_registry(registry):
+    for line in describe_registry(registry) + describe_others(settings):
         print(line)
     return 1 if registry.failures else 0
 

@@ -215,18 +215,22 @@ def _without_filler(words: Sequence[str]) -> str:
 
 def cli_match(args: Any, settings: Any) -> int:
     """`va match TEXT...`: what the transcript would run, without running it. Exit 0 if a command would run."""
+    from va.client.remote import known_targets
+    from va.language.targeting import interpret_addressed
     from va.commands.registry import load_registry
 
     registry = load_registry(settings.commands)
     text = " ".join(args.text)
-    result = interpret(text, registry, keyword=settings.keyword, threshold=settings.commands.threshold)
+    targets = known_targets(settings, registry)  # this client and the others the server knows
+    result = interpret_addressed(text, registry, targets, keyword=settings.keyword, threshold=settings.commands.threshold)
     if getattr(args, "json", False):
         print(json.dumps(result.to_dict(), default=repr))
     else:
         print(f"keyword: {'yes' if result.keyword else 'no'}")
         if result.command is not None:
             call = ", ".join(f"{name}={value!r}" for name, value in result.args.items())
-            print(f"command: {result.command.module}.{result.command.name}({call})  score {result.score}")
+            where = f"{result.target}: " if result.target else f"{result.command.module}."
+            print(f"command: {where}{result.command.name}({call})  score {result.score}")
         else:
             print("command: none")
         print(f"reason: {result.reason}")

@@ -30,6 +30,21 @@ _BEFORE = ("in the", "on the", "at the", "in", "on", "at", "the")
 _MAX_NAME_WORDS = 3
 
 
+@dataclass(frozen=True)
+class Target:
+    """A client the words may address."""
+
+    name: str
+    area: Optional[str]
+    commands: Any
+    """A `va.registry.Registry` for this client, a `GrammarRegistry` for another."""
+    own: bool = False
+    online: bool = True
+
+    def spoken_names(self) -> list[str]:
+        return [_squash(word) for word in (self.name, self.area) if word and _squash(word)]
+
+
 def commands_from_grammar(grammar: Optional[dict], spoken: Sequence[str] = ()) -> GrammarRegistry:
     """Another client's commands from the directory: its hello's `grammar`, or, from a client that
     sent none (or a version this code does not read), its spoken names (commands without parameters)."""
