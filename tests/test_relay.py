@@ -15,7 +15,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from va.config import Settings
-from va.server import SpeechServer
+from va.server.app import SpeechServer
 
 TIMEOUT = 60.0
 

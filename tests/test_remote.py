@@ -15,9 +15,9 @@ from va.client.remote_target import RemoteRunner, allow_warnings, permitted
 from va.config import CommandSettings, ConfigError, Settings, parse_settings
 from va.language.grammar import args_to_wire, grammar_of
 from va.language.targeting import Target, commands_from_grammar, interpret_addressed
-from va.registry import load_registry
+from va.commands.registry import load_registry
 from va.relay_events import Run
-from va.runner import CommandRunner
+from va.commands.runner import CommandRunner
 
 HOUSEHOLD = Path(__file__).parent / "client_commands" / "household.py"
 DEMO = Path(__file__).parent / "commands" / "demo.py"

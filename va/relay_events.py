@@ -118,11 +118,8 @@ class Run:
     """The origin's shared secret; a target with a token set refuses requests without it."""
 
     def to_json(self) -> str:
-        message: Dict[str, Any] = {"type": self.TYPE, "id": self.id, "command": self.command, "args": self.args}
-        for name in ("target", "origin", "ttl", "token"):
-            if getattr(self, name) is not None:
-                message[name] = getattr(self, name)
-        return json.dumps(message, default=repr)
+        message = {"type": self.TYPE, "id": self.id, "command": self.command, "args": self.args}
+        return json.dumps(_with_set(message, self, ("target", "origin", "ttl", "token")), default=repr)
 
     @classmethod
     def from_dict(cls, message: Mapping[str, Any]) -> Run:
@@ -157,10 +154,7 @@ class RunResult:
         message: Dict[str, Any] = {"type": self.TYPE, "id": self.id, "outcome": self.outcome}
         if self.value is not None:
             message["value"] = self.value if _scalar(self.value) else repr(self.value)
-        for name in ("error", "target"):
-            if getattr(self, name) is not None:
-                message[name] = getattr(self, name)
-        return json.dumps(message, default=repr)
+        return json.dumps(_with_set(message, self, ("error", "target")), default=repr)
 
     @classmethod
     def from_dict(cls, message: Mapping[str, Any]) -> RunResult:
@@ -180,6 +174,12 @@ class RunResult:
 
 CLIENT_EVENTS = {event.TYPE: event for event in (DirectoryQuery, Run, RunResult)}
 SERVER_EVENTS = {event.TYPE: event for event in (Directory, Run, RunResult)}
+
+
+def _with_set(message: Dict[str, Any], event: Any, names: Tuple[str, ...]) -> Dict[str, Any]:
+    """``message`` with those of the event's optional fields that are set."""
+    message.update({name: getattr(event, name) for name in names if getattr(event, name) is not None})
+    return message
 
 
 def _request_id(message: Mapping[str, Any]) -> str:

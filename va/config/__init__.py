@@ -10,6 +10,7 @@ from va.config.settings import (
     CommandSettings,
     ConfigError,
     MicrophoneSettings,
+    RemoteSettings,
     ServerSettings,
     Settings,
     TlsSettings,
@@ -19,5 +20,5 @@ from va.config.settings import (
 
 __all__ = [
     "DEFAULT_PATH", "ENV_VAR", "ClientSettings", "CommandSettings", "ConfigError", "MicrophoneSettings",
-    "ServerSettings", "Settings", "TlsSettings", "load_settings", "parse_settings",
+    "RemoteSettings", "ServerSettings", "Settings", "TlsSettings", "load_settings", "parse_settings",
 ]  # fmt: skip
