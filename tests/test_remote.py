@@ -16,7 +16,7 @@ from va.config import CommandSettings, ConfigError, Settings, parse_settings
 from va.language.grammar import args_to_wire, grammar_of
 from va.language.targeting import Target, commands_from_grammar, interpret_addressed
 from va.commands.registry import load_registry
-from va.relay_events import Run
+from va.relay_events import Run, RunResult
 from va.commands.runner import CommandRunner
 
 HOUSEHOLD = Path(__file__).parent / "client_commands" / "household.py"
@@ -218,3 +218,84 @@ def test_the_hello_carries_name_area_and_relay_and_old_hellos_still_parse():
     assert parse_client_message(hello.to_json()) == hello
     old = parse_client_message('{"type": "hello", "keyword": "computer", "commands": ["set timer"], "client": "x"}')
     assert (old.area, old.relay) == (None, False)
+
+
+# --- the origin's requests -----------------------------------------------------------------------
+
+
+class Origin:
+    """RemoteRequests with a fake link: records what it sends; `up` says whether it is connected."""
+
+    def __init__(self, ttl=0.3):
+        from va.client.remote import RemoteRequests
+
+        base = Settings()
+        settings = dataclasses.replace(base, client=dataclasses.replace(base.client, name="living-room"),
+                                       remote=dataclasses.replace(base.remote, ttl=ttl))
+        self.up, self.sent, self.answers = True, [], []
+        self.requests = RemoteRequests(settings, self._send, lambda: self.up)
+
+    async def _send(self, event):
+        if self.up:
+            self.sent.append(event)
+        return self.up
+
+    def ask(self, registry):
+        reading = interpret_addressed("computer kitchen turn on the radio", None, [Target("kitchen", None, registry)])
+        self.requests.request(reading, self.answers.append)
+
+    async def settle(self, until):
+        while not until():
+            await asyncio.sleep(0.01)
+
+
+def test_an_origin_that_lost_the_server_for_the_whole_time_to_live_answers_offline(kitchen_registry):
+    async def scenario():
+        origin = Origin()
+        origin.up = False
+        origin.ask(commands_from_grammar(grammar_of(kitchen_registry).to_dict()))
+        await asyncio.wait_for(origin.settle(lambda: origin.answers), 30)
+        origin.up = True
+        origin.requests.on_connected()  # too late: not sent again
+        await asyncio.sleep(0)
+        return origin
+
+    origin = asyncio.run(scenario())
+    assert origin.sent == [] and [answer.outcome for answer in origin.answers] == ["offline"]
+    assert "the server is unreachable" in origin.answers[0].error
+
+
+def test_an_origin_sends_again_after_a_reconnect_with_the_same_id_and_what_is_left_of_the_ttl(kitchen_registry):
+    async def scenario():
+        origin = Origin(ttl=30)
+        origin.ask(commands_from_grammar(grammar_of(kitchen_registry).to_dict()))
+        await asyncio.wait_for(origin.settle(lambda: origin.sent), 30)
+        origin.requests.on_connected()
+        await asyncio.wait_for(origin.settle(lambda: len(origin.sent) == 2), 30)
+        first, again = origin.sent
+        origin.requests.on_result(RunResult(first.id, "ok", "done", target="kitchen"))
+        origin.requests.on_result(RunResult(first.id, "ok", "done", target="kitchen"))  # a duplicate answer
+        return first, again, origin.answers
+
+    first, again, answers = asyncio.run(scenario())
+    assert (first.id, first.command, first.args, first.target) == (again.id, "turn_on", {"device": "the radio"}, "kitchen")
+    assert 0 < again.ttl <= first.ttl == 30
+    assert [answer.outcome for answer in answers] == ["ok"]
+
+
+def test_an_error_from_the_server_about_a_request_answers_it(kitchen_registry):
+    from va.client.remote import Remote
+    from va.protocol import Error
+
+    async def scenario():
+        remote = Remote(Settings(), CommandRunner(), lambda: None)
+        answers = []
+        reading = interpret_addressed("computer kitchen turn on the radio", None,
+                                      [Target("kitchen", None, commands_from_grammar(grammar_of(kitchen_registry).to_dict()))])
+        remote.requests.request(reading, answers.append)
+        request_id = next(iter(remote.requests._waiting))
+        remote.on_event(Error("unknown message type 'run'", request_id), None)
+        return answers
+
+    answers = asyncio.run(scenario())
+    assert [(a.outcome, a.error) for a in answers] == [("error", "the server refused it: unknown message type 'run'")]

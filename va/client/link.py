@@ -300,6 +300,9 @@ class ServerLink:
             self._handle_event(event)
             return
         pending = self._take(event)
+        if pending is None and isinstance(event, Error) and isinstance(event.id, str):
+            self._handle_event(event)  # about a control event of ours (a relay request's id)
+            return
         if pending is None:
             if isinstance(event, Error):
                 _LOGGER.warning("Server error: %s", event.message)

@@ -24,7 +24,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Tup
 from va.client.remote_target import RemoteRunner
 from va.language.grammar import args_to_wire, grammar_of
 from va.language.targeting import Target, commands_from_grammar, interpret_addressed
-from va.protocol import Hello, Ready
+from va.protocol import Error, Hello, Ready
 from va.relay_events import Directory, DirectoryQuery, Peer, Run, RunResult
 
 _LOGGER = logging.getLogger(__name__)
@@ -146,6 +146,8 @@ class Remote:
             self.runner.on_run(event, registry, asyncio.get_running_loop())
         elif isinstance(event, RunResult):
             self.requests.on_result(event)
+        elif isinstance(event, Error):  # the server could not take a request (an older server, a limit)
+            self.requests.on_result(RunResult(str(event.id), "error", error=f"the server refused it: {event.message}"))
 
     async def _send(self, event: Any) -> bool:
         link = self._link()
