@@ -120,3 +120,50 @@ def test_the_commands_cover_every_kind_of_parameter(commands):
         kinds.update("literal" if typing.get_origin(h) is typing.Literal else
                      "enum" if isinstance(h, type) and issubclass(h, enum.Enum) else h.__name__ for h in hints.values())
     assert {"int", "float", "bool", "str", "literal", "enum"} <= set(kinds)
+
+
+# --- the bench's decision for each path (bench/recognition.py), on replies made by hand
+
+
+@pytest.fixture(scope="module")
+def client():
+    from bench.recognition import Client
+
+    return Client(CORPUS / "commands.py")
+
+
+def _reply(text, reading=None):
+    from va.protocol import Reading, Transcript
+
+    return Transcript(text, 0, reading=Reading.from_dict(reading) if reading is not None else None)
+
+
+def test_the_old_path_runs_what_the_clients_matcher_reads_in_the_transcript(client):
+    from bench.recognition import decide_old, same_call
+
+    ran = decide_old(_reply("Computer, set lights to blue at 40% in the bedroom."), client)
+    assert same_call({"command": "set_lights", "args": {"color": "blue", "brightness": 40, "room": "bedroom"}}, ran)
+    assert decide_old(_reply("Set lights to blue."), client) is None
+
+
+def test_the_new_path_trusts_an_accepted_reading_refuses_a_rejected_one_and_falls_back_without_one(client):
+    from bench.recognition import decide_new, same_call
+
+    accepted = {"command": "turn_off", "args": {"device": "fan"}, "score": -1.5, "accepted": True}
+    ran = decide_new(_reply("Computer turn of my family.", accepted), client)
+    assert same_call({"command": "turn_off", "args": {"device": "fan", "room": "kitchen"}}, ran)
+    rejected = dict(accepted, accepted=False, score=-30.0)
+    assert decide_new(_reply("Computer turn off the fan.", rejected), client) is None
+    assert same_call({"command": "call", "args": {"person": "bob"}}, decide_new(_reply("Computer, call Bob."), client))
+    unknown = dict(accepted, command="make_coffee")
+    assert decide_new(_reply("Computer make coffee.", unknown), client) is None
+
+
+def test_free_text_is_judged_without_case_punctuation_or_digit_spelling():
+    from bench.recognition import same_call
+
+    expected = {"command": "play_music", "args": {"query": "rock music from the eighties"}}
+    assert same_call(expected, {"command": "play_music", "args": {"query": "Rock music from the 80s."}})
+    assert not same_call(expected, {"command": "play_music", "args": {"query": "rock music"}})
+    assert not same_call({"command": "set_timer", "args": {"minutes": 5}}, {"command": "set_timer", "args": {"minutes": 6}})
+    assert same_call(None, None) and not same_call(None, {"command": "set_timer", "args": {"minutes": 5}})
