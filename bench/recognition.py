@@ -1,6 +1,6 @@
 """Recognition accuracy on the committed corpus (bench/corpus), through a real `va server`.
 
-    .venv/bin/python -m bench.recognition [--split heldout|tune|all] [--paths old,new] [--json OUT]
+    .venv/bin/python -m bench.recognition [--split heldout|tune|all] [--paths old,new] [--json OUT] [--limit N]
 
 For each path in PATHS, a `va server` (bundled tiny.en, int8, the path's settings) starts on a free
 loopback port; one connection sends the hello the va client sends (keyword, spoken names, grammar)
@@ -26,6 +26,7 @@ import enum
 import importlib
 import json
 import os
+import random
 import re
 import subprocess
 import tempfile
@@ -311,8 +312,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--split", choices=("heldout", "tune", "all"), default="heldout")
     parser.add_argument("--paths", default=",".join(PATHS), help=f"comma-separated, of {', '.join(PATHS)}")
     parser.add_argument("--json", type=Path, help="write every clip's result and the table here")
+    parser.add_argument("--limit", type=int, help="a fixed sample of this many clips (a quick look)")
     args = parser.parse_args(argv)
     clips, client = load_clips(args.split), Client()
+    if args.limit:
+        keep = set(random.Random(0).sample(range(len(clips)), min(args.limit, len(clips))))
+        clips = [clip for index, clip in enumerate(clips) if index in keep]
     start_load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="va-recognition-") as logs:
         results, skipped = run_paths(args.paths.split(","), clips, client, Path(logs))
