@@ -214,3 +214,22 @@ def test_a_client_that_did_not_join_cannot_send_requests():
                 assert answer["outcome"] == "refused"
 
     run(scenario())
+
+
+def test_a_client_renamed_by_a_reload_leaves_its_old_name_and_overlong_names_are_not_listed():
+    async def scenario():
+        async with running() as server:
+            living = await join(server, "living-room")
+            await directory(living)
+            kitchen = await join(server, "kitchen")
+            await directory(living)
+            await kitchen.send(json.dumps({"type": "hello", "client": "scullery", "commands": [], "relay": True}))
+            listed = await directory(living)
+            assert listed["kitchen"]["online"] is False and listed["scullery"]["online"]
+            await living.send(run_request(target="kitchen"))
+            assert (await receive(living, "run_result"))["error"] == "kitchen is offline"
+            long_name = await join(server, "k" * 100)
+            await long_name.send(json.dumps({"type": "directory"}))
+            assert "k" * 100 not in {peer["name"] for peer in (await receive(long_name, "directory"))["clients"]}
+
+    run(scenario())

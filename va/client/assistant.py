@@ -195,7 +195,7 @@ class Assistant:
     def _answered(self, heard: _Heard, reading: Any, answer: Any) -> None:
         decision, why, fields = answer_record(client_name(self._settings), reading, answer)
         self._record(heard.phrase, heard.text, decision, why, heard.received_at, command=reading.command,
-                     args=reading.args, done_at=time.monotonic(), fields=fields)
+                     args=reading.args, done_at=time.monotonic(), extra=fields)
 
     def _on_drop(self, phrase: Phrase, why: str) -> None:
         self._record(phrase, None, "dropped", f"dropped: {why}", time.monotonic())
@@ -224,7 +224,7 @@ class Assistant:
         args: Optional[Dict[str, Any]] = None,
         started_at: Optional[float] = None,
         done_at: Optional[float] = None,
-        fields: Optional[Dict[str, str]] = None,
+        extra: Optional[Dict[str, Any]] = None,
     ) -> None:
         """The one record of a phrase."""
         start = phrase.end_of_speech
@@ -235,7 +235,7 @@ class Assistant:
             timing += f", command started {latency['VA_LATENCY_START_MS']} ms, done {_ms(done_at - start)} ms"
         latency["VA_LATENCY_MS"] = _ms((done_at or received_at) - start)
         fields = {
-            **(fields or {}),
+            **(extra or {}),
             "VA_TRANSCRIPT": text or "",
             "VA_DECISION": decision,
             "VA_COMMAND": command.name if command is not None else "",

@@ -88,7 +88,7 @@ class RemoteRunner:
             return
         command = next((c for c in registry.commands.values() if c.name == run.command), None)
         why = self._refusal(run, command)
-        if why is not None:
+        if why is not None or command is None:
             self._finish(run, RunResult(run.id, "refused", error=why), "refused")
             return
         args, misfit = coerce_args(command.parameters, run.args)

@@ -88,7 +88,7 @@ def _interpret_addressed(text: str, registry: Any, targets: Sequence[Target], ke
     if len(runnable) == 1:
         return runnable[0]
     if len(runnable) > 1:
-        names = " and ".join(reading.target for reading in runnable)
+        names = " and ".join(str(reading.target) for reading in runnable)
         return Interpretation(True, None, reason=f"{names} can all do that: say which one by its name")
     local = interpret(text, registry, keyword, threshold)
     if local.ok and local.score == 100:  # a command of this client's whose name starts like a client's

@@ -35,6 +35,9 @@ class ClientDirectory:
     def join(self, client: Any, hello: Hello) -> Optional[Any]:
         """Add or update the client that said ``hello``; returns the connection it replaced."""
         name = hello.client or ""
+        renamed = self.name_of(client)
+        if renamed is not None and renamed != name:  # a reload gave it another name
+            self.leave(client)
         previous = self._entries.pop(name, None)
         grammar = hello.grammar.to_dict() if hello.grammar is not None else None
         peer = Peer(name, hello.area, True, hello.commands, grammar)

@@ -29,6 +29,7 @@ _LOGGER = logging.getLogger(__name__)
 DEFAULT_TTL = 10.0
 MAX_TTL = 120.0
 MAX_PENDING_PER_ORIGIN = 64
+MAX_NAME_LENGTH = 64
 
 
 @dataclasses.dataclass(eq=False)
@@ -58,6 +59,9 @@ class RelayHub:
     async def hello(self, client: Any, hello: Hello) -> None:
         """After ``ready``: a client that joins gets its waiting requests, then everyone the directory."""
         if not (hello.relay and hello.client):
+            return
+        if len(hello.client) > MAX_NAME_LENGTH or len(hello.area or "") > MAX_NAME_LENGTH:
+            _LOGGER.warning("not listing %s in the directory: a name or area over %d characters", client, MAX_NAME_LENGTH)
             return
         self.directory.join(client, hello)
         self._members.add(client)
@@ -93,20 +97,20 @@ class RelayHub:
     async def _request(self, client: Any, run: Run) -> None:
         origin = self.directory.name_of(client)
         why = self._refusal(origin, run)
-        if why is not None:
+        if why is not None or origin is None or run.target is None:
             _LOGGER.info("refused a run request from %s: %s", origin or client, why)
             await self._send(client, RunResult(run.id, "refused", error=why, target=run.target))
             return
-        key = (origin, run.id)
+        key, name = (origin, run.id), run.target
         if key in self._pending:  # the origin reconnected and asks again: it is already on its way
             return
-        target = self.directory.online(run.target)
+        target = self.directory.online(name)
         if target is None:
-            why = f"{run.target} is offline" if self.directory.known(run.target) else f"no client called {run.target} is connected"
-            await self._send(client, RunResult(run.id, "offline", error=why, target=run.target))
+            why = f"{name} is offline" if self.directory.known(name) else f"no client called {name} is connected"
+            await self._send(client, RunResult(run.id, "offline", error=why, target=name))
             return
         forwarded = dataclasses.replace(run, origin=origin, target=None, ttl=None)
-        pending = _Pending(origin, run.target, forwarded)
+        pending = _Pending(origin, name, forwarded)
         ttl = min(run.ttl if run.ttl is not None else DEFAULT_TTL, MAX_TTL)
         pending.timer = asyncio.get_running_loop().call_later(ttl, self._expire, key)
         self._pending[key] = pending
