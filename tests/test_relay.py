@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import logging
 
 import pytest
 from websockets.asyncio.client import connect
@@ -233,3 +234,68 @@ def test_a_client_renamed_by_a_reload_leaves_its_old_name_and_overlong_names_are
             assert "k" * 100 not in {peer["name"] for peer in (await receive(long_name, "directory"))["clients"]}
 
     run(scenario())
+
+
+def test_a_target_whose_connection_drops_while_the_command_runs_runs_it_once_and_answers_once(caplog):
+    """The kitchen here is the real client side (ServerLink + va.client.remote) with a command that
+    waits for the test: the server drops its connection mid-command and sends the request again
+    on the new one; the command has run once, and the living room gets one answer."""
+    import threading
+
+    from va.client.link import ServerLink
+    from va.client.remote import Remote
+    from va.commands.registry import Command, Registry
+    from va.commands.runner import CommandRunner
+    from va.language.arguments import parameters_of
+
+    caplog.set_level(logging.DEBUG, logger="va.client.remote_target")
+    calls, gate = [], threading.Event()
+
+    def turn_on(device: str):
+        calls.append(device)
+        gate.wait(TIMEOUT)
+        return "on"
+
+    registry = Registry()
+    registry.add(Command("turn_on", "turn on", (), "household", turn_on, parameters_of(turn_on)))
+    base = Settings()
+    settings = dataclasses.replace(base, client=dataclasses.replace(base.client, name="kitchen"),
+                                   remote=dataclasses.replace(base.remote, allow={"living-room": ("turn_on",)}))
+
+    async def until(condition):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+    async def scenario():
+        async with running() as server:
+            link = None
+            remote = Remote(settings, CommandRunner(timeout=TIMEOUT), lambda: link)
+            link = ServerLink([server.url], remote.hello(settings, registry), lambda *reply: None,
+                              on_event=lambda event: remote.on_event(event, registry), min_delay=0.05, max_delay=0.1)
+            kitchen = asyncio.ensure_future(link.run())
+            try:
+                await asyncio.wait_for(until(lambda: server.relay.directory.online("kitchen")), TIMEOUT)
+                living = await join(server, "living-room")
+                await living.send(run_request(ttl=60))
+                await asyncio.wait_for(until(lambda: calls), TIMEOUT)  # running in the kitchen
+                first = server.relay.directory.online("kitchen")
+                await first.connection.close()  # the kitchen's connection drops mid-command
+                await asyncio.wait_for(until(lambda: server.relay.directory.online("kitchen") not in (None, first)), TIMEOUT)
+                await asyncio.wait_for(until(lambda: link.connections >= 2), TIMEOUT)
+                gate.set()
+                answer = await receive(living, "run_result")
+                await living.send(json.dumps({"type": "directory"}))  # anything after it: no second answer
+                following = await receive(living)
+                return answer, following, link.connections
+            finally:
+                gate.set()
+                await link.close()
+                kitchen.cancel()
+                await asyncio.gather(kitchen, return_exceptions=True)
+
+    answer, following, connections = run(scenario())
+    assert connections >= 2
+    assert (answer["outcome"], answer["value"]) == ("ok", "on")
+    assert following["type"] == "directory"
+    assert calls == ["the radio"]  # once, though it was delivered on two connections:
+    assert "living-room's request r1 came again: running" in caplog.text

@@ -299,3 +299,17 @@ def test_an_error_from_the_server_about_a_request_answers_it(kitchen_registry):
 
     answers = asyncio.run(scenario())
     assert [(a.outcome, a.error) for a in answers] == [("error", "the server refused it: unknown message type 'run'")]
+
+
+@pytest.mark.parametrize("result, decision, why", [
+    (RunResult("1", "ok", "on"), "ran", "ran kitchen: turn_on(device='the radio') -> 'on'"),
+    (RunResult("1", "error", error="TypeError: boom"), "failed", "failed kitchen: turn_on(device='the radio'): TypeError: boom"),
+    (RunResult("1", "refused", error="no"), "refused", "refused kitchen: turn_on(device='the radio'): no"),
+    (RunResult("1", "offline", error="kitchen is offline"), "offline", "offline kitchen: turn_on(device='the radio'): kitchen is offline"),
+])
+def test_the_origins_record_names_both_clients(kitchen_registry, result, decision, why):
+    from va.client.remote import answer_record
+
+    reading = interpret_addressed("computer kitchen turn on the radio", None,
+                                  [Target("kitchen", None, commands_from_grammar(grammar_of(kitchen_registry).to_dict()))])
+    assert answer_record("living-room", reading, result) == (decision, why, {"VA_ORIGIN": "living-room", "VA_TARGET": "kitchen"})
