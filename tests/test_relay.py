@@ -299,3 +299,20 @@ def test_a_target_whose_connection_drops_while_the_command_runs_runs_it_once_and
     assert following["type"] == "directory"
     assert calls == ["the radio"]  # once, though it was delivered on two connections:
     assert "living-room's request r1 came again: running" in caplog.text
+
+
+def test_a_huge_grammar_is_not_passed_on_to_every_client():
+    huge = {"version": 1, "commands": [{"name": f"c{n}", "spoken": [f"command number {n}"], "params": []} for n in range(3000)]}
+
+    async def scenario():
+        async with running() as server:
+            living = await join(server, "living-room")
+            await directory(living)
+            big = await connect(server.url)
+            await big.send(json.dumps({"type": "hello", "client": "big", "commands": ["a"], "grammar": huge, "relay": True}))
+            listed = await directory(living)
+            await big.close()
+            return listed["big"]
+
+    peer = run(scenario())
+    assert "grammar" not in peer and peer["commands"] == ["a"]

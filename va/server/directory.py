@@ -10,6 +10,7 @@ rather than not understood.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any, Dict, Optional
@@ -18,6 +19,9 @@ from va.protocol import Hello
 from va.relay_events import Directory, Peer
 
 _LOGGER = logging.getLogger(__name__)
+
+MAX_GRAMMAR_BYTES = 64 * 1024
+"""A grammar the directory passes on (every member gets every grammar on every change)."""
 
 
 @dataclass
@@ -40,6 +44,9 @@ class ClientDirectory:
             self.leave(client)
         previous = self._entries.pop(name, None)
         grammar = hello.grammar.to_dict() if hello.grammar is not None else None
+        if grammar is not None and len(json.dumps(grammar)) > MAX_GRAMMAR_BYTES:
+            _LOGGER.warning("%s's grammar is over %d bytes: the others match its spoken names only", name, MAX_GRAMMAR_BYTES)
+            grammar = None
         peer = Peer(name, hello.area, True, hello.commands, grammar)
         self._entries[name] = _Entry(peer, client)
         replaced = previous.client if previous is not None and previous.client not in (None, client) else None
