@@ -90,7 +90,7 @@ class RelayHub:
 
     def close(self) -> None:
         for pending in list(self._pending.values()):
-            self._answer(pending, "offline", "the server is stopping")
+            self._answer(pending, "offline", "the server is stopping" + (" (it may have run)" if pending.sent else ""))
 
     # -- requests -------------------------------------------------------------------------------
 
