@@ -316,3 +316,17 @@ def test_a_huge_grammar_is_not_passed_on_to_every_client():
 
     peer = run(scenario())
     assert "grammar" not in peer and peer["commands"] == ["a"]
+
+
+def test_a_stopping_server_answers_what_waits_before_it_closes():
+    async def scenario():
+        async with running() as server:
+            kitchen = await join(server, "kitchen")
+            living = await join(server, "living-room")
+            await living.send(run_request(ttl=60))
+            await receive(kitchen, "run")
+            await server.stop()
+            return await receive(living, "run_result")
+
+    answer = run(scenario())
+    assert (answer["outcome"], answer["error"]) == ("offline", "the server is stopping (it may have run)")
