@@ -150,6 +150,14 @@ def _server_urls(value: Any) -> tuple[str, ...]:
     return tuple(url.strip() for url in items)
 
 
+def _optional_port(value: Any) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 65535:
+        raise _Invalid("null (off) or a TCP port from 0 to 65535", value)
+    return value
+
+
 def _mic_device(value: Any) -> int | str | None:
     if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
         return value
@@ -218,6 +226,16 @@ class TlsSettings:
 
 
 @dataclass(frozen=True)
+class WyomingSettings:
+    """`server.wyoming:` the Wyoming speech-to-text endpoint, for Home Assistant (off by default)."""
+
+    host: str = _value("127.0.0.1", _text)
+    """Address to listen on. The protocol has no authentication: keep loopback, or firewall it."""
+    port: int | None = _value(None, _optional_port)
+    """TCP port (Home Assistant's add-ons use 10300); null: no Wyoming endpoint."""
+
+
+@dataclass(frozen=True)
 class ServerSettings:
     """`server:` the speech-to-text server."""
 
@@ -254,6 +272,8 @@ class ServerSettings:
     cost 20-30% decoding time for no gain in command accuracy with the shipped modules)."""
     tls: TlsSettings = _section(TlsSettings)
     """TLS certificate and key."""
+    wyoming: WyomingSettings = _section(WyomingSettings)
+    """Wyoming endpoint for Home Assistant (same model and worker)."""
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ _LOGGER = logging.getLogger(__name__)
 # ServerSettings fields that change the loaded model; a reload with other values loads a new one.
 _ENGINE_FIELDS = ("engine", "model", "device", "language", "compute_type", "beam_size", "speech_window")
 # Fields only a restart applies: they are baked into the listening socket or the queue.
-_RESTART_FIELDS = ("host", "port", "tls", "queue_size", "max_message_bytes")
+_RESTART_FIELDS = ("host", "port", "tls", "queue_size", "max_message_bytes", "wyoming")
 
 
 @dataclasses.dataclass(eq=False)  # identity hash: clients live in a set
@@ -60,6 +60,8 @@ class SpeechServer:
         self._started_at = time.monotonic()
         self.relay = RelayHub(_send)
         """The directory of clients and the commands relayed between them (va.server.relay)."""
+        self.wyoming: Optional[Any] = None
+        """The Wyoming endpoint (va.server_wyoming.WyomingEndpoint) when server.wyoming.port is set."""
 
     # -- Service interface ------------------------------------------------------------------
 
@@ -79,12 +81,24 @@ class SpeechServer:
                 max_size=config.max_message_bytes,
                 ssl=ssl_context(config.tls.cert, config.tls.key),
             )
+            await self._start_wyoming(config)
         except BaseException:  # port taken, bad certificate, cancelled: do not leave the worker behind
+            if self._server is not None:
+                self._server.close()
             await asyncio.to_thread(self._transcriber.close)
             raise
         self._address = self._server.sockets[0].getsockname()[:2]  # kept: sockets empty after close
         self._started_at = time.monotonic()
         _LOGGER.info("listening on %s (%s)", self.url, self.status())
+
+    async def _start_wyoming(self, config: Any) -> None:
+        if config.wyoming.port is None:
+            return
+        from va.server_wyoming import WyomingEndpoint  # imported late: the wyoming package is optional
+
+        assert self._transcriber is not None
+        self.wyoming = WyomingEndpoint(self._transcriber, config)
+        await self.wyoming.start()
 
     async def run(self) -> None:
         await self._stopped.wait()
@@ -92,13 +106,16 @@ class SpeechServer:
     async def stop(self) -> None:
         """Drain, for a balancer or a client's other URLs: /health and new websockets get 503,
         the requests in flight are answered, then the clients are closed with 1012 (service
-        restart), which sends them straight to another server with what was left unanswered."""
+        restart), which sends them straight to another server with what was left unanswered.
+        The Wyoming endpoint stops accepting and answers its utterances in flight first."""
         if self._stopping:
             await self._stopped.wait()
             return
         self._stopping = True
         self.relay.close()
         if self._server is not None:
+            if self.wyoming is not None:  # Home Assistant cannot be redirected: it retries later
+                await self.wyoming.stop()
             if self._replies and self.healthy():  # a dead worker would never answer them
                 _LOGGER.info("draining: finishing %d requests in flight", len(self._replies))
                 await asyncio.wait(set(self._replies))
@@ -125,6 +142,8 @@ class SpeechServer:
                     _LOGGER.exception("could not load the new model; keeping %s", self.status())
                     return
             self._transcriber.batch_size = max(1, new.batch_size)
+        if self.wyoming is not None:
+            self.wyoming.settings = dataclasses.replace(new, wyoming=old.wyoming)  # its address needs a restart
         self.settings = settings
         _LOGGER.info("settings reloaded: %s", self.status())
 
@@ -133,9 +152,10 @@ class SpeechServer:
             return "starting"
         engine = self._transcriber.engine
         clients = len(self._clients)
+        wyoming = f", {self.wyoming.health()['clients']} Wyoming" if self.wyoming is not None else ""
         return (
             f"{engine.model} on {engine.device} ({engine.name}), "
-            f"{clients} client{'' if clients == 1 else 's'}, {self.served} served"
+            f"{clients} client{'' if clients == 1 else 's'}{wyoming}, {self.served} served"
         )
 
     def healthy(self) -> bool:
@@ -184,6 +204,7 @@ class SpeechServer:
             "uptime_s": round(time.monotonic() - self._started_at, 1),
             "clients": len(self._clients),
             "served": self.served,
+            "wyoming": self.wyoming.health() if self.wyoming is not None else None,
         }
         return json_response(connection, http.HTTPStatus.OK if healthy else http.HTTPStatus.SERVICE_UNAVAILABLE, body)
 

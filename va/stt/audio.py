@@ -92,9 +92,16 @@ def read_audio_file(path: Union[str, Path]) -> np.ndarray:
     return _decode_other(path)
 
 
-def _read_wav(wav: wave.Wave_read) -> np.ndarray:
-    width, channels, rate = wav.getsampwidth(), wav.getnchannels(), wav.getframerate()
-    raw = wav.readframes(wav.getnframes())
+def pcm_to_mono16(raw: bytes, width: int, channels: int) -> bytes:
+    """PCM of any sample width (1-4 bytes) and channel count -> s16le mono (channels averaged)."""
+    if width == 2 and channels == 1:
+        return raw[: len(raw) // 2 * 2]
+    return float_to_pcm16(pcm_to_float(raw, width, channels))
+
+
+def pcm_to_float(raw: bytes, width: int, channels: int) -> np.ndarray:
+    """Little-endian PCM (8-bit unsigned, 16/24/32-bit signed), interleaved -> float32 mono in [-1, 1)."""
+    raw = raw[: len(raw) // (width * channels) * (width * channels)]  # whole frames only
     if width == 1:
         samples = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
     elif width == 2:
@@ -106,9 +113,13 @@ def _read_wav(wav: wave.Wave_read) -> np.ndarray:
     elif width == 4:
         samples = (np.frombuffer(raw, "<i4").astype(np.float64) / 2147483648.0).astype(np.float32)
     else:
-        raise AudioError(f"unsupported WAV sample width: {width} bytes")
-    samples = samples[: len(samples) // channels * channels]
-    mono = samples.reshape(-1, channels).mean(axis=1) if channels > 1 else samples
+        raise AudioError(f"unsupported sample width: {width} bytes")
+    return samples.reshape(-1, channels).mean(axis=1) if channels > 1 else samples
+
+
+def _read_wav(wav: wave.Wave_read) -> np.ndarray:
+    width, channels, rate = wav.getsampwidth(), wav.getnchannels(), wav.getframerate()
+    mono = pcm_to_float(wav.readframes(wav.getnframes()), width, channels)
     return resample(mono, rate, SAMPLE_RATE)
 
 

@@ -1,0 +1,329 @@
+"""The Wyoming speech-to-text endpoint of `va server`, for Home Assistant.
+
+Home Assistant opens one TCP connection per utterance and sends
+`transcribe`, `audio-start`, `audio-chunk`..., `audio-stop`, then waits for `transcript`; when a
+service is added it sends `describe` and reads `info`. Framing and event types come from the
+`wyoming` package; the audio goes to the websocket server's own `Transcriber`, so both share the
+model, the batching worker and the speech-length window.
+
+The protocol has no authentication: the endpoint listens on loopback unless told otherwise
+(`server.wyoming.host`), and the README says how to expose it safely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import warnings
+from typing import Any, Dict, List, Optional, Set
+
+with warnings.catch_warnings():  # wyoming.audio imports audioop, deprecated since Python 3.11
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.asr import Transcribe, Transcript
+from wyoming.error import Error
+from wyoming.event import Event, async_read_event, async_write_event
+from wyoming.info import AsrModel, AsrProgram, Attribution, Describe, Info
+from wyoming.ping import Ping, Pong
+
+from va.audio import pcm_to_mono16
+from va.transcriber import Busy, Transcriber
+
+_LOGGER = logging.getLogger(__name__)
+
+_WHISPER = Attribution(name="OpenAI Whisper", url="https://github.com/openai/whisper")
+_VA = Attribution(name="va", url="https://pypi.org/project/va/")
+_IDLE_TIMEOUT = 120.0  # seconds a connection may stay silent (Home Assistant sends audio in real time)
+_MAX_RATE = 384000
+
+
+@dataclasses.dataclass(eq=False)  # identity hash: connections live in a set
+class _Connection:
+    name: str
+    writer: asyncio.StreamWriter
+    utterance: Optional["_Utterance"] = None
+    language: Optional[str] = None
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclasses.dataclass
+class _Utterance:
+    """The audio of one utterance, kept as s16 mono at the rate the client sends."""
+
+    rate: int
+    width: int
+    channels: int
+    chunks: List[bytes] = dataclasses.field(default_factory=list)
+    samples: int = 0
+    too_long: bool = False
+
+    @property
+    def seconds(self) -> float:
+        return self.samples / self.rate
+
+
+class _BoundedReader:
+    """What wyoming's reader needs of a StreamReader, refusing frames over `limit` bytes.
+
+    async_read_event reads a JSON header line, then `data_length` and `payload_length` bytes;
+    an unauthenticated peer must not make the server buffer gigabytes. The ValueError ends the
+    read as malformed input does (async_read_event returns None).
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, limit: int) -> None:
+        self._reader, self._limit = reader, limit
+
+    async def readline(self) -> bytes:
+        return await self._reader.readline()
+
+    async def readexactly(self, count: int) -> bytes:
+        if count > self._limit:
+            raise ValueError(f"frame of {count} bytes is over the {self._limit}-byte limit")
+        return await self._reader.readexactly(count)
+
+
+class WyomingEndpoint:
+    """Serves Wyoming `describe` and `transcribe` on one TCP port, through `transcriber`."""
+
+    def __init__(self, transcriber: Transcriber, settings: Any) -> None:
+        self.transcriber = transcriber
+        self.settings = settings
+        """The `server` section (ServerSettings); replaced on reload."""
+        self.requests = 0
+        self.transcripts = 0
+        self._server: Optional[asyncio.AbstractServer] = None
+        self._address: tuple = ("", 0)
+        self._connections: Set[_Connection] = set()
+        self._in_flight: Set[asyncio.Future] = set()
+        self._stopping = False
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        config = self.settings.wyoming
+        # limit: the longest header line; a longer one is not Wyoming and ends the connection
+        self._server = await asyncio.start_server(self._serve, config.host, config.port, limit=1 << 16)
+        self._address = self._server.sockets[0].getsockname()[:2]
+        _LOGGER.info("Wyoming speech-to-text on %s", self.address)
+
+    async def stop(self) -> None:
+        """Stop accepting, answer the utterances being transcribed, then close every connection."""
+        self._stopping = True
+        if self._server is None:
+            return
+        self._server.close()
+        if self._in_flight and self.transcriber.alive:
+            _LOGGER.info("finishing %d Wyoming requests in flight", len(self._in_flight))
+            await asyncio.wait(set(self._in_flight))
+        for connection in list(self._connections):
+            connection.writer.close()
+        await self._server.wait_closed()
+
+    @property
+    def address(self) -> str:
+        host, port = self._address
+        return f"{f'[{host}]' if ':' in host else host}:{port}"
+
+    @property
+    def port(self) -> int:
+        return self._address[1]
+
+    def health(self) -> Dict[str, Any]:
+        """The `wyoming` entry of GET /health."""
+        return {"address": self.address, "clients": len(self._connections), "requests": self.requests,
+                "transcripts": self.transcripts}
+
+    def info(self) -> Info:
+        """What `describe` answers: one ASR program (va) with the loaded model."""
+        engine = self.transcriber.engine
+        model = AsrModel(
+            name=str(engine.model), description=f"Whisper {engine.model} ({engine.name}, {engine.device})",
+            attribution=_WHISPER, installed=True, version=None, languages=_languages(engine.model, self.settings.language),
+        )
+        program = AsrProgram(
+            name="va", description="va speech-to-text server (Whisper, batched)", attribution=_VA,
+            installed=True, version=_version(), models=[model],
+        )
+        return Info(asr=[program])
+
+    # -- one connection ---------------------------------------------------------------------
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = _Connection(_peer(writer), writer)
+        self._connections.add(connection)
+        _LOGGER.debug("Wyoming client %s connected", connection)
+        try:
+            await self._read_events(connection, _BoundedReader(reader, self.settings.max_message_bytes), reader)
+        except (ConnectionError, asyncio.IncompleteReadError) as error:
+            _LOGGER.debug("Wyoming client %s went away: %s", connection, error)
+        except asyncio.TimeoutError:
+            _LOGGER.info("Wyoming client %s sent nothing for %.0f s; closing", connection, _IDLE_TIMEOUT)
+        except Exception:  # a bug here must cost one connection, never the server
+            _LOGGER.exception("Wyoming client %s: unexpected error", connection)
+        finally:
+            self._connections.discard(connection)
+            if connection.utterance is not None:
+                _LOGGER.info("Wyoming client %s left mid-utterance (%.1f s of audio dropped)",
+                             connection, connection.utterance.seconds)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+            _LOGGER.debug("Wyoming client %s disconnected", connection)
+
+    async def _read_events(self, connection: _Connection, bounded: _BoundedReader, reader: asyncio.StreamReader) -> None:
+        while not self._stopping:
+            try:
+                event = await asyncio.wait_for(async_read_event(bounded), _IDLE_TIMEOUT)  # type: ignore[arg-type]
+            except (AttributeError, KeyError, TypeError):  # JSON, but not an event: a list, no "type"
+                event = None
+            if event is None:
+                if not reader.at_eof():  # not the end of the stream: what came was not Wyoming
+                    _LOGGER.info("Wyoming client %s sent something that is not a Wyoming event; closing", connection)
+                    await _send(connection, Error("not a Wyoming event", code="bad-event").event())
+                return
+            if not await self._on_event(connection, event):
+                return
+
+    async def _on_event(self, connection: _Connection, event: Event) -> bool:
+        """Handle one event; False closes the connection."""
+        if AudioChunk.is_type(event.type):
+            return await self._on_chunk(connection, AudioChunk.from_event(event))
+        if AudioStart.is_type(event.type):
+            start = AudioStart.from_event(event)
+            return await self._begin(connection, start.rate, start.width, start.channels)
+        if AudioStop.is_type(event.type):
+            await self._finish(connection)
+            return True
+        if Transcribe.is_type(event.type):
+            connection.language = Transcribe.from_event(event).language
+        elif Describe.is_type(event.type):
+            await _send(connection, self.info().event())
+        elif Ping.is_type(event.type):
+            await _send(connection, Pong(text=Ping.from_event(event).text).event())
+        else:
+            _LOGGER.debug("Wyoming client %s: ignored a %r event", connection, event.type)
+        return True
+
+    async def _begin(self, connection: _Connection, rate: Any, width: Any, channels: Any) -> bool:
+        problem = _format_problem(rate, width, channels)
+        if problem:
+            _LOGGER.info("Wyoming client %s: %s; closing", connection, problem)
+            await _send(connection, Error(problem, code="bad-audio").event())
+            return False
+        connection.utterance = _Utterance(rate, width, channels)
+        return True
+
+    async def _on_chunk(self, connection: _Connection, chunk: AudioChunk) -> bool:
+        utterance = connection.utterance
+        if utterance is None:  # audio-start is optional in practice: the first chunk starts the utterance
+            _LOGGER.debug("Wyoming client %s sent audio without audio-start", connection)
+            if not await self._begin(connection, chunk.rate, chunk.width, chunk.channels):
+                return False
+            utterance = connection.utterance
+            assert utterance is not None
+        if (chunk.rate, chunk.width, chunk.channels) != (utterance.rate, utterance.width, utterance.channels):
+            problem = "audio format changed within an utterance"
+            _LOGGER.info("Wyoming client %s: %s; closing", connection, problem)
+            await _send(connection, Error(problem, code="bad-audio").event())
+            return False
+        if not utterance.too_long:
+            audio = pcm_to_mono16(chunk.audio, chunk.width, chunk.channels)
+            utterance.chunks.append(audio)
+            utterance.samples += len(audio) // 2
+            utterance.too_long = utterance.seconds > self.settings.max_audio_seconds
+            if utterance.too_long:
+                utterance.chunks.clear()  # answered with an error at audio-stop; keep no memory meanwhile
+        return True
+
+    async def _finish(self, connection: _Connection) -> None:
+        utterance, connection.utterance = connection.utterance, None
+        self.requests += 1
+        if utterance is None or not utterance.samples:
+            _LOGGER.info("Wyoming client %s: audio-stop without audio; empty transcript", connection)
+            await _send(connection, Transcript(text="").event())
+            return
+        error = self._refusal(utterance)
+        if error is None:
+            try:
+                future = self.transcriber.submit(b"".join(utterance.chunks), utterance.rate, None)
+            except Busy:
+                _LOGGER.warning("queue full: refused a Wyoming request from %s", connection)
+                error = Error("server busy", code="busy")
+        if error is not None:
+            await _send(connection, error.event())
+            return
+        self._in_flight.add(future)
+        try:
+            outcome = await future
+        finally:
+            self._in_flight.discard(future)
+        await self._reply(connection, utterance, outcome)
+
+    def _refusal(self, utterance: _Utterance) -> Optional[Error]:
+        if utterance.too_long:
+            limit = self.settings.max_audio_seconds
+            return Error(f"audio too long: more than {limit:g} s", code="audio-too-long")
+        if self._stopping:
+            return Error("server is shutting down", code="stopping")
+        return None
+
+    async def _reply(self, connection: _Connection, utterance: _Utterance, outcome: Any) -> None:
+        if outcome.error is not None:
+            await _send(connection, Error(outcome.error, code="transcription-failed").event())
+            return
+        text = outcome.transcription.text.strip()
+        latency = round(outcome.processing_ms)
+        self.transcripts += 1
+        _LOGGER.info(
+            "wyoming %s: %r (%.1f s of audio, %d ms)", connection, text, utterance.seconds, latency,
+            extra={"VA_TRANSCRIPT": text, "VA_LATENCY_MS": latency, "VA_CLIENT": connection.name,
+                   "VA_PROTOCOL": "wyoming"},
+        )
+        await _send(connection, Transcript(text=text, language=self.settings.language or None).event())
+
+
+async def _send(connection: _Connection, event: Event) -> None:
+    try:
+        await async_write_event(event, connection.writer)
+    except (ConnectionError, RuntimeError):  # RuntimeError: the transport is already closed
+        _LOGGER.debug("Wyoming client %s left before its %s was sent", connection, event.type)
+
+
+def _format_problem(rate: Any, width: Any, channels: Any) -> Optional[str]:
+    """Why an audio format cannot be taken, or None when it can."""
+    whole = all(isinstance(value, int) and not isinstance(value, bool) for value in (rate, width, channels))
+    if not whole or not (0 < rate <= _MAX_RATE and width in (1, 2, 3, 4) and 0 < channels <= 32):
+        return f"unsupported audio format: rate {rate!r}, width {width!r}, channels {channels!r}"
+    return None
+
+
+def _languages(model: str, language: str) -> List[str]:
+    """English-only Whisper models (*.en) speak English; others the configured language, or all of them."""
+    if str(model).rstrip("/").endswith(".en"):
+        return ["en"]
+    if language not in ("", "auto"):
+        return [language]
+    try:
+        from faster_whisper.tokenizer import _LANGUAGE_CODES  # the list Whisper was trained on
+    except ImportError:
+        return ["en"]
+    return sorted(_LANGUAGE_CODES)
+
+
+def _version() -> Optional[str]:
+    try:
+        from importlib.metadata import version
+
+        return version("va")
+    except Exception:  # not installed (running from a checkout)
+        return None
+
+
+def _peer(writer: asyncio.StreamWriter) -> str:
+    address = writer.get_extra_info("peername")
+    return f"{address[0]}:{address[1]}" if address else "unknown"
+
