@@ -35,9 +35,9 @@ from wyoming.error import Error  # noqa: E402
 from wyoming.event import Event  # noqa: E402
 from wyoming.info import Describe, Info  # noqa: E402
 
-from va.audio import float_to_pcm16, pcm16_to_float, resample  # noqa: E402
+from va.stt.audio import float_to_pcm16, pcm16_to_float, resample  # noqa: E402
 from va.config import ConfigError, ServerSettings, Settings, WyomingSettings, parse_settings  # noqa: E402
-from va.server import SpeechServer  # noqa: E402
+from va.server.app import SpeechServer  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())

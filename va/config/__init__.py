@@ -14,11 +14,13 @@ from va.config.settings import (
     ServerSettings,
     Settings,
     TlsSettings,
+    WyomingSettings,
     load_settings,
     parse_settings,
 )
 
 __all__ = [
     "DEFAULT_PATH", "ENV_VAR", "ClientSettings", "CommandSettings", "ConfigError", "MicrophoneSettings",
-    "RemoteSettings", "ServerSettings", "Settings", "TlsSettings", "load_settings", "parse_settings",
+    "RemoteSettings", "ServerSettings", "Settings", "TlsSettings", "WyomingSettings", "load_settings",
+    "parse_settings",
 ]  # fmt: skip

@@ -1,2 +1,3 @@
 """`va server`: the websocket app (``app``), its HTTP side (``http``: health, token, TLS) and the
-batching worker that runs the engine (``transcriber``)."""
+batching worker that runs the engine (``transcriber``), shared with the Wyoming endpoint for
+Home Assistant (``wyoming``)."""

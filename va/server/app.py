@@ -61,7 +61,7 @@ class SpeechServer:
         self.relay = RelayHub(_send)
         """The directory of clients and the commands relayed between them (va.server.relay)."""
         self.wyoming: Optional[Any] = None
-        """The Wyoming endpoint (va.server_wyoming.WyomingEndpoint) when server.wyoming.port is set."""
+        """The Wyoming endpoint (va.server.wyoming.WyomingEndpoint) when server.wyoming.port is set."""
 
     # -- Service interface ------------------------------------------------------------------
 
@@ -94,7 +94,7 @@ class SpeechServer:
     async def _start_wyoming(self, config: Any) -> None:
         if config.wyoming.port is None:
             return
-        from va.server_wyoming import WyomingEndpoint  # imported late: the wyoming package is optional
+        from va.server.wyoming import WyomingEndpoint  # imported late: the wyoming package is optional
 
         assert self._transcriber is not None
         self.wyoming = WyomingEndpoint(self._transcriber, config)

@@ -28,8 +28,8 @@ from wyoming.event import Event, async_read_event, async_write_event
 from wyoming.info import AsrModel, AsrProgram, Attribution, Describe, Info
 from wyoming.ping import Ping, Pong
 
-from va.audio import pcm_to_mono16
-from va.transcriber import Busy, Transcriber
+from va.stt.audio import pcm_to_mono16
+from va.server.transcriber import Busy, Transcriber
 
 _LOGGER = logging.getLogger(__name__)
 
