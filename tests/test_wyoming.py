@@ -335,6 +335,7 @@ NOT_WYOMING = {
     "huge payload": b'{"type": "audio-chunk", "data": {"rate": 16000, "width": 2, "channels": 1}, "payload_length": 99999999999}\n',
     "endless line": b"x" * 200_000,
     "bad format": b'{"type": "audio-start", "data": {"rate": "fast", "width": 2, "channels": 1}}\n',
+    "chunk without format": b'{"type": "audio-chunk", "data": {}}\n',
 }
 
 

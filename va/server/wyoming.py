@@ -17,7 +17,7 @@ import contextlib
 import dataclasses
 import logging
 import warnings
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
 with warnings.catch_warnings():  # wyoming.audio imports audioop, deprecated since Python 3.11
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -28,8 +28,9 @@ from wyoming.event import Event, async_read_event, async_write_event
 from wyoming.info import AsrModel, AsrProgram, Attribution, Describe, Info
 from wyoming.ping import Ping, Pong
 
-from va.stt.audio import pcm_to_mono16
+from va import __version__
 from va.server.transcriber import Busy, Transcriber
+from va.stt.audio import pcm_to_mono16
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -37,6 +38,12 @@ _WHISPER = Attribution(name="OpenAI Whisper", url="https://github.com/openai/whi
 _VA = Attribution(name="va", url="https://pypi.org/project/va/")
 _IDLE_TIMEOUT = 120.0  # seconds a connection may stay silent (Home Assistant sends audio in real time)
 _MAX_RATE = 384000
+_HANDLED = (AudioChunk, AudioStart, AudioStop, Transcribe, Describe, Ping)
+_WHISPER_LANGUAGES = (
+    "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy "
+    "id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru "
+    "sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo yue zh"
+).split()
 
 
 @dataclasses.dataclass(eq=False)  # identity hash: connections live in a set
@@ -44,7 +51,6 @@ class _Connection:
     name: str
     writer: asyncio.StreamWriter
     utterance: Optional["_Utterance"] = None
-    language: Optional[str] = None
 
     def __str__(self) -> str:
         return self.name
@@ -54,25 +60,32 @@ class _Connection:
 class _Utterance:
     """The audio of one utterance, kept as s16 mono at the rate the client sends."""
 
-    rate: int
-    width: int
-    channels: int
+    format: Tuple[int, int, int]
+    """(rate, width, channels) of every chunk."""
+    max_seconds: float
     chunks: List[bytes] = dataclasses.field(default_factory=list)
     samples: int = 0
-    too_long: bool = False
 
     @property
     def seconds(self) -> float:
-        return self.samples / self.rate
+        return self.samples / self.format[0]
+
+    @property
+    def too_long(self) -> bool:
+        return self.seconds > self.max_seconds
+
+    def add(self, chunk: AudioChunk) -> None:
+        audio = pcm_to_mono16(chunk.audio, chunk.width, chunk.channels)
+        self.samples += len(audio) // 2
+        if self.too_long:
+            self.chunks.clear()  # answered with an error at audio-stop; hold no memory meanwhile
+        else:
+            self.chunks.append(audio)
 
 
 class _BoundedReader:
-    """What wyoming's reader needs of a StreamReader, refusing frames over `limit` bytes.
-
-    async_read_event reads a JSON header line, then `data_length` and `payload_length` bytes;
-    an unauthenticated peer must not make the server buffer gigabytes. The ValueError ends the
-    read as malformed input does (async_read_event returns None).
-    """
+    """The StreamReader that async_read_event sees: an unauthenticated peer must not make the server
+    buffer a frame of gigabytes. The ValueError ends the read as malformed input does (None)."""
 
     def __init__(self, reader: asyncio.StreamReader, limit: int) -> None:
         self._reader, self._limit = reader, limit
@@ -146,7 +159,7 @@ class WyomingEndpoint:
         )
         program = AsrProgram(
             name="va", description="va speech-to-text server (Whisper, batched)", attribution=_VA,
-            installed=True, version=_version(), models=[model],
+            installed=True, version=__version__, models=[model],
         )
         return Info(asr=[program])
 
@@ -182,61 +195,50 @@ class WyomingEndpoint:
                 event = None
             if event is None:
                 if not reader.at_eof():  # not the end of the stream: what came was not Wyoming
-                    _LOGGER.info("Wyoming client %s sent something that is not a Wyoming event; closing", connection)
-                    await _send(connection, Error("not a Wyoming event", code="bad-event").event())
+                    await _refuse(connection, "not a Wyoming event", "bad-event")
                 return
             if not await self._on_event(connection, event):
                 return
 
     async def _on_event(self, connection: _Connection, event: Event) -> bool:
         """Handle one event; False closes the connection."""
-        if AudioChunk.is_type(event.type):
-            return await self._on_chunk(connection, AudioChunk.from_event(event))
-        if AudioStart.is_type(event.type):
-            start = AudioStart.from_event(event)
-            return await self._begin(connection, start.rate, start.width, start.channels)
-        if AudioStop.is_type(event.type):
-            await self._finish(connection)
-            return True
-        if Transcribe.is_type(event.type):
-            connection.language = Transcribe.from_event(event).language
-        elif Describe.is_type(event.type):
-            await _send(connection, self.info().event())
-        elif Ping.is_type(event.type):
-            await _send(connection, Pong(text=Ping.from_event(event).text).event())
-        else:
+        kind = next((kind for kind in _HANDLED if kind.is_type(event.type)), None)
+        if kind is None:  # the protocol says: drop what you do not know
             _LOGGER.debug("Wyoming client %s: ignored a %r event", connection, event.type)
-        return True
+            return True
+        try:
+            message = kind.from_event(event)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return await _refuse(connection, f"malformed {event.type} event", "bad-event")
+        if isinstance(message, AudioChunk):
+            return await self._on_chunk(connection, message)
+        if isinstance(message, AudioStart):
+            return await self._begin(connection, message)
+        if isinstance(message, AudioStop):
+            await self._finish(connection)
+        elif isinstance(message, Describe):
+            await _send(connection, self.info().event())
+        elif isinstance(message, Ping):
+            await _send(connection, Pong(text=message.text).event())
+        return True  # Transcribe: va transcribes in the language it is set up for
 
-    async def _begin(self, connection: _Connection, rate: Any, width: Any, channels: Any) -> bool:
-        problem = _format_problem(rate, width, channels)
+    async def _begin(self, connection: _Connection, start: Union[AudioStart, AudioChunk]) -> bool:
+        problem = _format_problem(start.rate, start.width, start.channels)
         if problem:
-            _LOGGER.info("Wyoming client %s: %s; closing", connection, problem)
-            await _send(connection, Error(problem, code="bad-audio").event())
-            return False
-        connection.utterance = _Utterance(rate, width, channels)
+            return await _refuse(connection, problem, "bad-audio")
+        connection.utterance = _Utterance((start.rate, start.width, start.channels), self.settings.max_audio_seconds)
         return True
 
     async def _on_chunk(self, connection: _Connection, chunk: AudioChunk) -> bool:
-        utterance = connection.utterance
-        if utterance is None:  # audio-start is optional in practice: the first chunk starts the utterance
+        if connection.utterance is None:  # audio-start is optional in practice: this chunk starts the utterance
             _LOGGER.debug("Wyoming client %s sent audio without audio-start", connection)
-            if not await self._begin(connection, chunk.rate, chunk.width, chunk.channels):
+            if not await self._begin(connection, chunk):
                 return False
-            utterance = connection.utterance
-            assert utterance is not None
-        if (chunk.rate, chunk.width, chunk.channels) != (utterance.rate, utterance.width, utterance.channels):
-            problem = "audio format changed within an utterance"
-            _LOGGER.info("Wyoming client %s: %s; closing", connection, problem)
-            await _send(connection, Error(problem, code="bad-audio").event())
-            return False
-        if not utterance.too_long:
-            audio = pcm_to_mono16(chunk.audio, chunk.width, chunk.channels)
-            utterance.chunks.append(audio)
-            utterance.samples += len(audio) // 2
-            utterance.too_long = utterance.seconds > self.settings.max_audio_seconds
-            if utterance.too_long:
-                utterance.chunks.clear()  # answered with an error at audio-stop; keep no memory meanwhile
+        utterance = connection.utterance
+        assert utterance is not None
+        if (chunk.rate, chunk.width, chunk.channels) != utterance.format:
+            return await _refuse(connection, "audio format changed within an utterance", "bad-audio")
+        utterance.add(chunk)
         return True
 
     async def _finish(self, connection: _Connection) -> None:
@@ -249,7 +251,7 @@ class WyomingEndpoint:
         error = self._refusal(utterance)
         if error is None:
             try:
-                future = self.transcriber.submit(b"".join(utterance.chunks), utterance.rate, None)
+                future = self.transcriber.submit(b"".join(utterance.chunks), utterance.format[0], None)
             except Busy:
                 _LOGGER.warning("queue full: refused a Wyoming request from %s", connection)
                 error = Error("server busy", code="busy")
@@ -265,8 +267,7 @@ class WyomingEndpoint:
 
     def _refusal(self, utterance: _Utterance) -> Optional[Error]:
         if utterance.too_long:
-            limit = self.settings.max_audio_seconds
-            return Error(f"audio too long: more than {limit:g} s", code="audio-too-long")
+            return Error(f"audio too long: more than {utterance.max_seconds:g} s", code="audio-too-long")
         if self._stopping:
             return Error("server is shutting down", code="stopping")
         return None
@@ -283,7 +284,15 @@ class WyomingEndpoint:
             extra={"VA_TRANSCRIPT": text, "VA_LATENCY_MS": latency, "VA_CLIENT": connection.name,
                    "VA_PROTOCOL": "wyoming"},
         )
-        await _send(connection, Transcript(text=text, language=self.settings.language or None).event())
+        language = self.settings.language if self.settings.language not in ("", "auto") else None
+        await _send(connection, Transcript(text=text, language=language).event())
+
+
+async def _refuse(connection: _Connection, problem: str, code: str) -> bool:
+    """Tell the client what was wrong with an error event; False: close the connection."""
+    _LOGGER.info("Wyoming client %s: %s; closing", connection, problem)
+    await _send(connection, Error(problem, code=code).event())
+    return False
 
 
 async def _send(connection: _Connection, event: Event) -> None:
@@ -302,25 +311,10 @@ def _format_problem(rate: Any, width: Any, channels: Any) -> Optional[str]:
 
 
 def _languages(model: str, language: str) -> List[str]:
-    """English-only Whisper models (*.en) speak English; others the configured language, or all of them."""
+    """English-only Whisper models (*.en) speak English; others the configured language, or Whisper's."""
     if str(model).rstrip("/").endswith(".en"):
         return ["en"]
-    if language not in ("", "auto"):
-        return [language]
-    try:
-        from faster_whisper.tokenizer import _LANGUAGE_CODES  # the list Whisper was trained on
-    except ImportError:
-        return ["en"]
-    return sorted(_LANGUAGE_CODES)
-
-
-def _version() -> Optional[str]:
-    try:
-        from importlib.metadata import version
-
-        return version("va")
-    except Exception:  # not installed (running from a checkout)
-        return None
+    return list(_WHISPER_LANGUAGES) if language in ("", "auto") else [language]
 
 
 def _peer(writer: asyncio.StreamWriter) -> str:
