@@ -29,7 +29,7 @@ from bench.audio import read_pcm
 from bench.load import load as websocket_load
 from bench.report import table
 from bench.stats import median, ms, num, ratio
-from bench.wyoming_load import WyomingResult, level
+from bench.wyoming_load import WyomingResult, describe_ms, level
 from bench.wyoming_peer import PEER, ensure_venv, start_peer, start_va
 
 FIXTURES = procs.ROOT / "tests" / "fixtures"
@@ -42,6 +42,7 @@ class Round:
     load: float
     results: Dict[Tuple[str, int], WyomingResult] = field(default_factory=dict)
     websocket_p50: Optional[float] = None
+    describe_ms: Dict[str, List[float]] = field(default_factory=dict)
 
 
 def clips() -> List[Tuple[str, bytes]]:
@@ -105,6 +106,7 @@ def _round(index: int, ports: Dict[str, int], va_url: str, audio, args) -> Round
         _step(f"round {index + 1}: {name}")
         result.results[name, 1] = level(ports[name], audio, 1, args.sequential)
         result.results[name, 4] = level(ports[name], audio, 4, args.per_client)
+        result.describe_ms[name] = describe_ms(ports[name], 10)
     timer = dict(audio)["timer-joe.wav"]
     result.websocket_p50 = websocket_load(va_url, timer, 1, args.sequential).p50
     return result
@@ -149,6 +151,7 @@ def _ranges(rounds: List[Round]) -> List[str]:
 
     p50 = {name: [r.results[name, 1].p50 for r in rounds] for name in SERVERS}
     tput = {name: [r.results[name, 4].throughput for r in rounds] for name in SERVERS}
+    connect = {name: [median(r.describe_ms[name]) for r in rounds] for name in SERVERS}
     latency_x = [ratio(b, a) for a, b in zip(p50["va"], p50["wyoming-faster-whisper"])]
     tput_x = [ratio(a, b) for a, b in zip(tput["va"], tput["wyoming-faster-whisper"])]
     rows = [
@@ -156,6 +159,8 @@ def _ranges(rounds: List[Round]) -> List[str]:
          spread(latency_x, 1, "x"), ">= 4x lower", _met(median([x for x in latency_x if x]), 4)],
         ["throughput at 4 clients, req/s", spread(tput["va"], 2), spread(tput["wyoming-faster-whisper"], 2),
          spread(tput_x, 2, "x"), "higher", _met(median([x for x in tput_x if x]), 1.0001)],
+        ["connect + describe -> info + close, p50 ms", spread(connect["va"], 1), spread(connect["wyoming-faster-whisper"], 1),
+         "", "cheap connections", ""],
         ["load average (1 min) at round start", spread([r.load for r in rounds], 2), "", "", "", ""],
     ]
     return table(["metric", "va", "wyoming-faster-whisper", "ratio", "goal", "met (median)"], rows)

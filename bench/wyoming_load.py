@@ -109,3 +109,17 @@ async def describe(port: int, timeout: float = 5.0) -> dict:
                 raise ConnectionError("closed before info")
             if event.type == "info":
                 return event.data
+
+
+def describe_ms(port: int, times: int) -> List[float]:
+    """Connect, describe, read info, close: what one more connection costs, `times` times (ms)."""
+
+    async def measure() -> List[float]:
+        spent = []
+        for _ in range(times):
+            started = time.perf_counter()
+            await describe(port, timeout=REQUEST_TIMEOUT)
+            spent.append((time.perf_counter() - started) * 1000)
+        return spent
+
+    return asyncio.run(measure())
