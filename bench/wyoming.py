@@ -26,7 +26,6 @@ if __package__ in (None, ""):
 
 from bench import accuracy, machine, procs
 from bench.audio import read_pcm
-from bench.load import load as websocket_load
 from bench.report import table
 from bench.stats import median, ms, num, ratio
 from bench.wyoming_load import WyomingResult, describe_ms, level
@@ -41,7 +40,6 @@ SERVERS = ("va", "wyoming-faster-whisper")
 class Round:
     load: float
     results: Dict[Tuple[str, int], WyomingResult] = field(default_factory=dict)
-    websocket_p50: Optional[float] = None
     describe_ms: Dict[str, List[float]] = field(default_factory=dict)
 
 
@@ -83,7 +81,7 @@ def _measure(tmp: Path, python: Path, model_dir: Path, audio, args) -> List[Roun
     running = []
     try:
         _step("starting va server and wyoming-faster-whisper")
-        va, va_port, va_url = start_va(LOGS)
+        va, va_port = start_va(LOGS)
         running.append(va)
         peer, peer_port = start_peer(LOGS, python, model_dir)
         running.append(peer)
@@ -92,14 +90,14 @@ def _measure(tmp: Path, python: Path, model_dir: Path, audio, args) -> List[Roun
             level(port, audio, 1, 2)  # warm-up: first requests pay for lazy set-up
         rounds = []
         for index in range(args.rounds):
-            rounds.append(_round(index, ports, va_url, audio, args))
+            rounds.append(_round(index, ports, audio, args))
         return rounds
     finally:
         for proc in running:
             procs.stop(proc)
 
 
-def _round(index: int, ports: Dict[str, int], va_url: str, audio, args) -> Round:
+def _round(index: int, ports: Dict[str, int], audio, args) -> Round:
     result = Round(load=os.getloadavg()[0])
     order = SERVERS if index % 2 == 0 else SERVERS[::-1]
     for name in order:
@@ -107,8 +105,6 @@ def _round(index: int, ports: Dict[str, int], va_url: str, audio, args) -> Round
         result.results[name, 1] = level(ports[name], audio, 1, args.sequential)
         result.results[name, 4] = level(ports[name], audio, 4, args.per_client)
         result.describe_ms[name] = describe_ms(ports[name], 10)
-    timer = dict(audio)["timer-joe.wav"]
-    result.websocket_p50 = websocket_load(va_url, timer, 1, args.sequential).p50
     return result
 
 
@@ -130,14 +126,13 @@ def render(rounds: List[Round], audio, args, took: float) -> List[str]:
         va4, peer4 = one.results["va", 4], one.results["wyoming-faster-whisper", 4]
         rows.append([index, num(one.load, 2), ms(va1.p50), ms(peer1.p50), _x(ratio(peer1.p50, va1.p50)),
                      num(va4.throughput, 2), num(peer4.throughput, 2), _x(ratio(va4.throughput, peer4.throughput)),
-                     ms(va1.after_stop_p50), ms(peer1.after_stop_p50), ms(one.websocket_p50)])
+                     ms(va1.after_stop_p50), ms(peer1.after_stop_p50)])
     lines += table(["round", "load (1 min)", "va p50 ms (1 client)", "w-f-w p50 ms (1 client)", "latency: w-f-w / va",
                     "va req/s (4 clients)", "w-f-w req/s (4 clients)", "throughput: va / w-f-w",
-                    "va p50 after audio-stop ms", "w-f-w p50 after audio-stop ms", "va websocket p50 ms"], rows)
+                    "va p50 after audio-stop ms", "w-f-w p50 after audio-stop ms"], rows)
     lines += ["", "Ranges over the rounds:", ""] + _ranges(rounds) + [""] + _quality(rounds) + [""]
     lines += ["p50: connect to transcript (audio sent as fast as the socket takes it); 'after audio-stop' starts "
-              "when audio-stop is written. w-f-w: wyoming-faster-whisper. The va websocket column is the same "
-              "server's websocket path at 1 client with timer-joe.wav, for reference.",
+              "when audio-stop is written. w-f-w: wyoming-faster-whisper.",
               f"Errors: {_errors(rounds) or 'none'}. Total bench time {took:.0f} s; logs in {LOGS}."]
     return lines
 

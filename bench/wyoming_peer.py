@@ -69,12 +69,12 @@ def start_peer(log_dir: Path, python: Path, model_dir: Path) -> Tuple[procs.Proc
     return proc, port
 
 
-def start_va(log_dir: Path) -> Tuple[procs.Proc, int, str]:
-    """va server with its websocket port and a Wyoming port; (process, Wyoming port, websocket URL)."""
+def start_va(log_dir: Path) -> Tuple[procs.Proc, int]:
+    """va server (its websocket port idle) with a Wyoming port; (process, Wyoming port)."""
     port = procs.free_port()
-    proc, url = servers.start_va(log_dir, "faster-whisper", name="wyoming", wyoming={"host": "127.0.0.1", "port": port})
+    proc, _ = servers.start_va(log_dir, "faster-whisper", name="wyoming", wyoming={"host": "127.0.0.1", "port": port})
     wait_describe(proc, port)
-    return proc, port, url
+    return proc, port
 
 
 def wait_describe(proc: procs.Proc, port: int, timeout: float = 180.0) -> dict:
