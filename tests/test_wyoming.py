@@ -394,6 +394,20 @@ def test_wyoming_is_off_unless_a_port_is_set(engine):
     assert endpoint is None and state["wyoming"] is None
 
 
+def test_reload_applies_limits_to_wyoming_and_keeps_its_port(engine, caplog):
+    async def scenario():
+        async with running(engine) as server:
+            port = server.wyoming.port
+            await asyncio.wait_for(server.reload(settings_for(wyoming_port=port + 1, max_audio_seconds=1.0)), TIMEOUT)
+            event = await home_assistant(port, pcm(JOE[0]["file"]))
+            return event, server.wyoming.port == port
+
+    event, same_port = run(scenario())
+    assert Error.is_type(event.type) and Error.from_event(event).code == "audio-too-long"
+    assert same_port
+    assert any("server.wyoming changed: restart" in record.getMessage() for record in caplog.records)
+
+
 def test_stop_answers_the_wyoming_utterance_in_flight(engine):
     gated = GatedEngine(engine)
     entry = JOE[1]
