@@ -3,6 +3,8 @@
 #   bash setup.sh run    system packages, .venv with va, then the server and the assistant on the defaults
 #   bash setup.sh test   the same setup with every engine and the test tools, then the whole test suite
 #   bash setup.sh env    only the setup (what the two above share)
+#   bash setup.sh client a client-only box (a Raspberry Pi): Debian's prebuilt PyAudio and systemd-python,
+#                        a venv that sees them, va with the client extra; nothing compiles
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -35,7 +37,22 @@ setup_env() {
     "$PY" -m pip install -q --upgrade pip
 }
 
+setup_client() {
+    # the README's "Raspberry Pi client" steps; Debian's python3 is the one that sees python3-pyaudio
+    need_debs python3-venv python3-pyaudio python3-systemd
+    if [ -x "$PY" ] && ! grep -qs "include-system-site-packages = true" "$VENV/pyvenv.cfg"; then
+        echo "setup: $VENV exists and does not see Debian's packages; remove it or set VA_VENV" >&2
+        return 1
+    fi
+    [ -x "$PY" ] || /usr/bin/python3 -m venv --system-site-packages "$VENV"
+    "$PY" -m pip install -q ".[client,systemd]"
+    echo "setup: $VENV/bin/va is ready; next: $VENV/bin/va devices, or sudo $VENV/bin/va install"
+}
+
 case "$mode" in
+client)
+    setup_client
+    ;;
 env)
     setup_env
     "$PY" -m pip install -q -e ".[client,server,systemd]"
@@ -46,14 +63,15 @@ run)
     exec "$PY" -m va.cli.quickstart "$@"
     ;;
 test)
-    setup_env sox espeak-ng systemd openssl haproxy
+    # debootstrap: the Debian 13 install test; pulseaudio and ALSA's pulse plugin: the microphone test
+    setup_env sox espeak-ng systemd openssl haproxy debootstrap pulseaudio pulseaudio-utils libasound2-plugins
     # the CPU build of torch (an unpinned torch would pull a multi-GB CUDA build)
     "$PY" -m pip install -q "torch==2.13.0"
     "$PY" -m pip install -q -e ".[all,test]"
     exec "$PY" -m pytest -q "$@"
     ;;
 *)
-    echo "usage: bash setup.sh [run|test|env] [ARGS...]" >&2
+    echo "usage: bash setup.sh [run|test|env|client] [ARGS...]" >&2
     exit 2
     ;;
 esac
