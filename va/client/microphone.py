@@ -25,6 +25,8 @@ with warnings.catch_warnings():
     except ImportError:  # the client extra is missing; `va devices` and the error messages still work
         sr = None
 
+from va.client import soundroute
+
 _LOGGER = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
@@ -136,7 +138,8 @@ class Microphone(_AudioSource):
                 inner.__enter__()
             if inner.stream is not None:  # sr.Microphone swallows PortAudio's error and leaves stream None
                 self._inner, self.stream = inner, inner.stream
-                _LOGGER.info("Listening on %s at %d Hz", self.label, inner.SAMPLE_RATE)
+                _LOGGER.info("Listening on %s at %d Hz (%s)", self.label, inner.SAMPLE_RATE,
+                             soundroute.describe(self.device.name if self.device else "default", soundroute.find_sound_server()))
                 return self
             _LOGGER.debug("%s does not open at %s Hz", self.label, rate or "its default")
         raise AudioUnavailable(f"cannot open {self.label}; {NO_MICROPHONE_HELP}")
@@ -260,16 +263,21 @@ def cli_devices(args: Any, settings: Any) -> int:
     except AudioUnavailable as error:
         print(error)
         return 2
+    server = soundroute.find_sound_server()
     if not devices:
         print("No audio input devices found. Connect a microphone, or feed audio files with `va client --input FILE...`.")
+        print(f"sound server: {server or 'none reachable from this process'}")
         return 1
     try:
         chosen = resolve_device(settings.microphone.device, devices)
     except AudioUnavailable as error:
         chosen = None
         print(error)
-    print(f"{'index':>5}  {'channels':>8}  {'rate':>6}  name")
+    print(f"{'index':>5}  {'channels':>8}  {'rate':>6}  name  [way to the microphone]")
     for device in devices:
         mark = "  <- microphone.device" if chosen == device else ""
-        print(f"{device.index:>5}  {device.channels:>8}  {device.rate:>6}  {device.name}{mark}")
+        print(f"{device.index:>5}  {device.channels:>8}  {device.rate:>6}  {device.name}  [{soundroute.route(device.name)}]{mark}")
+    print(f"sound server: {server or 'none reachable from this process'}")
+    name = chosen.name if chosen else "default"
+    print(f"va listens on: {name}{'' if chosen else ' (microphone.device not set)'}, {soundroute.describe(name, server)}")
     return 0

@@ -1,0 +1,92 @@
+"""A PulseAudio of the test's own, headless, with a virtual microphone that plays speech files.
+
+Debian's `pulseaudio` runs as a per-test daemon (as root it warns and runs; no D-Bus, no sound
+card needed) with a null sink `va_speech`: what is played into it (`paplay`) comes out of its
+monitor source, which is the microphone. ALSA's pulse plugin (Debian's `pulseaudio` and
+`libasound2-plugins`) gives PortAudio two ways in: the stock `pulse`/`default` devices, and
+`va_test_mic`, an ALSA device of `type pulse` defined in the test's ~/.asoundrc, as a user names
+one source of a PulseAudio or PipeWire server.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Dict, Optional
+
+ASOUNDRC = """\
+pcm.va_test_mic {
+    type pulse
+    device "va_speech.monitor"
+    hint.description "va test microphone (PulseAudio null sink monitor)"
+}
+"""
+SCRIPT = """\
+load-module module-native-protocol-unix
+load-module module-null-sink sink_name=va_speech sink_properties=device.description=va-speech
+set-default-source va_speech.monitor
+"""
+
+
+def unavailable() -> Optional[str]:
+    for tool in ("pulseaudio", "paplay", "pactl"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (bash setup.sh test installs pulseaudio and pulseaudio-utils)"
+    if not Path("/usr/share/alsa/alsa.conf.d/50-pulseaudio.conf").exists():
+        return "ALSA's pulse plugin is not installed (libasound2-plugins)"
+    return None
+
+
+class PulseAudio:
+    """``with PulseAudio(folder) as pulse``: the daemon runs; ``pulse.env`` reaches it."""
+
+    def __init__(self, folder: Path, timeout: float = 60.0) -> None:
+        self.folder = folder
+        self.socket = folder / "pulse" / "native"
+        self.timeout = timeout
+        self.env: Dict[str, str] = {
+            "HOME": str(folder),  # ~/.asoundrc names va_test_mic; pulse's cookie goes here
+            "XDG_RUNTIME_DIR": str(folder),
+            "XDG_CONFIG_HOME": str(folder / "config"),
+            "PULSE_RUNTIME_PATH": str(folder / "pulse"),
+            "PULSE_SERVER": f"unix:{self.socket}",
+        }
+        self._process: Optional[subprocess.Popen] = None
+        self._log = None
+
+    def __enter__(self) -> PulseAudio:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / ".asoundrc").write_text(ASOUNDRC)
+        (self.folder / "va.pa").write_text(SCRIPT)
+        self._log = open(self.folder / "pulseaudio.log", "ab")
+        command = ["pulseaudio", "-n", "-F", str(self.folder / "va.pa"), "--daemonize=no", "--exit-idle-time=-1",
+                   "--disallow-exit", "--log-target=stderr"]
+        self._process = subprocess.Popen(command, env={**os.environ, **self.env}, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + self.timeout
+        while self.pactl("info").returncode != 0:
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                self.__exit__()
+                raise RuntimeError(f"pulseaudio did not start: {(self.folder / 'pulseaudio.log').read_text()[-2000:]}")
+            time.sleep(0.1)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(self.timeout)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(self.timeout)
+        if self._log is not None:
+            self._log.close()
+
+    def pactl(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["pactl", *args], env={**os.environ, **self.env}, capture_output=True, text=True, timeout=self.timeout)
+
+    def play(self, wav: Path) -> None:
+        """Play a file into the virtual microphone, in real time; returns when it has been played."""
+        subprocess.run(["paplay", "--device=va_speech", str(wav)], env={**os.environ, **self.env}, check=True, timeout=self.timeout)
