@@ -151,6 +151,14 @@ class DebianRoot:
         )
 
 
+    def popen(self, script: str, log: Path) -> subprocess.Popen:
+        """``run`` in the background, its output going to ``log``; end it with terminate()."""
+        env = ["env", "-i", f"PATH={PATH}", "HOME=/root", "LANG=C.UTF-8"]
+        with open(log, "ab") as out:
+            return subprocess.Popen(["chroot", str(self.path), *env, "bash", "-euo", "pipefail", "-c", script],
+                                    stdout=out, stderr=subprocess.STDOUT)
+
+
 def timed(what: str, log: List[str]):
     """A context manager that appends "what: N s" to ``log``."""
     @contextlib.contextmanager

@@ -5,6 +5,11 @@ in it exactly as written; then `va client --input` in the chroot, as user va wit
 errors, sends a spoken command to a real `va server` on the host (the chroot shares the host's
 loopback) and the command runs. Python is Debian 13's own: 3.13.
 
+Then the microphone as the service would reach it: user va, exactly the environment that
+va-client.service and the shipped drop-in systemd/sound-server.conf give it, a PulseAudio on the
+host offering the socket /run/va-audio/native to group audio (as the README tells a Pi's session
+to), `microphone.device: pulse`, and a phrase played into that PulseAudio: the client hears it.
+
 VA_TEST_DEBIAN=bookworm,trixie runs it on Debian 12 (Python 3.11) as well.
 """
 
@@ -12,12 +17,16 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from pathlib import Path
+from typing import Dict
 
 import pytest
 
 from debian_root import DebianRoot, timed, unavailable
-from test_client_e2e import free_port, start_server
+from sound_server import PulseAudio
+from sound_server import unavailable as no_sound_server
+from test_client_e2e import free_port, start_server, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(unavailable() is not None, reason=str(unavailable()))]
 
@@ -27,6 +36,8 @@ PYTHON = {"bookworm": "3.11", "trixie": "3.13"}
 SOURCE = "/usr/local/src/va"  # the clone, where user va may read the fixtures
 NOT_COPIED = [".git", ".venv", "__pycache__", "*.egg-info", "build", ".pytest_cache", ".mypy_cache"]
 TOKEN = "pi-install-test-token"
+AUDIO_GID = 29  # Debian's static gid of group audio, the same in the host and the chroot
+RAN = re.compile(r"Heard '[^']*': ran what_time_is_it\(\)")
 
 
 def readme_pi_block() -> str:
@@ -73,6 +84,9 @@ def test_the_readme_pi_steps_give_a_client_that_runs_a_spoken_command(tmp_path, 
                     f"cd / && sudo -u va /opt/va/bin/python -W error -m va client --config /etc/va/config.yaml "
                     f"--input {SOURCE}/tests/fixtures/time-joe.wav"
                 )
+            if no_sound_server() is None:
+                with timed("as user va, through a sound server", times), PulseAudio(tmp_path / "pulse") as pulse:
+                    devices, heard = hear_as_the_service(debian, pulse, port, tmp_path)
         finally:
             server.stop()
         with timed("bash setup.sh client", times):
@@ -80,5 +94,45 @@ def test_the_readme_pi_steps_give_a_client_that_runs_a_spoken_command(tmp_path, 
     print("\n".join(times))
     assert check.returncode == 0, check.stdout + check.stderr
     assert client.returncode == 0, client.stdout + client.stderr
-    assert re.search(r"Heard '[^']*': ran what_time_is_it\(\)", client.stderr), client.stderr
+    assert RAN.search(client.stderr), client.stderr
     assert setup.returncode == 0 and "va 0" in setup.stdout, setup.stdout + setup.stderr
+    if no_sound_server() is None:
+        assert "sound server: PulseAudio or PipeWire ($PULSE_SERVER) at unix:/run/va-audio/native" in devices, devices
+        assert RAN.search(heard), heard
+
+
+def unit_environment(*files: Path) -> Dict[str, str]:
+    """The Environment= of a unit and its drop-ins, %S and %C expanded as systemd does for a system unit."""
+    env: Dict[str, str] = {}
+    for file in files:
+        for line in file.read_text().splitlines():
+            if line.startswith("Environment="):
+                for item in shlex.split(line[len("Environment="):]):
+                    key, _, value = item.partition("=")
+                    env[key] = value.replace("%S", "/var/lib").replace("%C", "/var/cache")
+    return env
+
+
+def hear_as_the_service(debian: DebianRoot, pulse: PulseAudio, port: int, tmp_path: Path):
+    """`va devices` and `va client` (microphone) as user va with the unit's environment: (devices, client log)."""
+    debian.run("apt-get install -y -q libasound2-plugins >/dev/null && install -d -o va -g va /var/lib/va", check=True)
+    sockets = debian.path / "run/va-audio"
+    sockets.mkdir(mode=0o750)
+    os.chown(sockets, 0, AUDIO_GID)
+    loaded = pulse.pactl("load-module", "module-native-protocol-unix", f"socket={sockets / 'native'}", "auth-anonymous=1")
+    assert loaded.returncode == 0, loaded.stderr
+    env = unit_environment(ROOT / "systemd/va-client.service", ROOT / "systemd/sound-server.conf")
+    as_va = "sudo -u va env -i PATH=/usr/bin:/bin " + " ".join(f"{key}={shlex.quote(value)}" for key, value in env.items())
+    config = debian.path / "etc/va/config.yaml"
+    config.write_text(config.read_text() + "microphone: {device: pulse, calibrate_seconds: 1}\n")
+    devices = debian.run(f"{as_va} /opt/va/bin/va devices --config /etc/va/config.yaml")
+    log = tmp_path / "service-client.log"
+    client = debian.popen(f"cd / && exec {as_va} /opt/va/bin/va client --config /etc/va/config.yaml", log)
+    try:
+        wait_until(lambda: "va-client is ready" in log.read_text(), "the client as user va to be ready", client)
+        pulse.play(ROOT / "tests/fixtures/time-joe.wav")
+        wait_until(lambda: RAN.search(log.read_text()) is not None, "the command heard through the sound server", client)
+    finally:
+        client.terminate()
+        client.wait(60)
+    return devices.stdout + devices.stderr, log.read_text()

@@ -98,6 +98,17 @@ def test_client_unit_reaches_the_sound_devices_and_not_pulls_in_the_server():
     assert not any("va-server" in v for v in unit.get("Wants", []) + unit.get("Requires", []))  # ...not tied to one
 
 
+@needs_analyze
+def test_client_unit_with_the_sound_server_drop_in_passes_verify(tmp_path):
+    drop_in = (ROOT / "systemd" / "sound-server.conf").read_text()
+    assert "Environment=PULSE_SERVER=unix:/run/va-audio/native" in drop_in.splitlines()
+    unit = _render("va-client.service", tmp_path)
+    service = drop_in[drop_in.index("[Service]") + len("[Service]"):]
+    unit.write_text(unit.read_text().replace("[Install]", service.strip() + "\n\n[Install]"))  # as systemd merges it
+    assert _verify(unit) == []
+    assert "unix:/run/va-audio/native" in _directives(unit.read_text())["Environment"][-1]
+
+
 def _install(prefix: Path, *flags: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("JOURNAL_STREAM", "INVOCATION_ID")}
     env["PYTHONPATH"] = str(ROOT)
