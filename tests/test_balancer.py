@@ -9,23 +9,19 @@ tests/client_commands/recorder.py into its own file: every command must run exac
 
 from __future__ import annotations
 
-import collections
 import json
-import re
 import shutil
 import signal
-import socket
-import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import List, Optional
 
 import pytest
+from bench.haproxy import Balancer
 from test_client_e2e import (  # noqa: F401 - the fixture kills what a test leaves running
     FIXTURES,
     MANIFEST,
-    RECORDER,
     TIMEOUT,
     Process,
     _no_process_left_behind,
@@ -35,6 +31,7 @@ from test_client_e2e import (  # noqa: F401 - the fixture kills what a test leav
     phrase_records,
     ran,
     wait_until,
+    write_config,
 )
 
 pytestmark = [
@@ -42,66 +39,9 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed (bash setup.sh test installs it)"),
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
-HAPROXY_CFG = ROOT / "deploy" / "haproxy.cfg"
 SPOKEN = [entry for entry in MANIFEST if entry["command"] and not entry["noisy"] and entry["voice"] != "espeak"]
+TOKEN = "building-secret"
 PACE = "0.7"  # slower than real time: 9 phrases take about 50 s, long enough to span the faults
-_ROOT_ONLY = re.compile(r"^\s+(log /dev/log|chroot|user|group|daemon|stats socket)\b")
-
-
-# --- HAProxy ----------------------------------------------------------------------------------
-
-
-def loopback_config(shipped: str, port: int, servers: List[int], stats: Path) -> str:
-    """The shipped config with loopback addresses, no root-only global lines, and a stats socket."""
-    lines: List[str] = []
-    names = iter(f"va{index + 1}" for index in range(len(servers)))
-    ports = iter(servers)
-    for line in shipped.splitlines():
-        if _ROOT_ONLY.match(line):
-            continue
-        if re.match(r"^\s+bind :8000\b", line):
-            line = f"    bind 127.0.0.1:{port}"
-        elif re.match(r"^\s+server va\d", line):
-            line = f"    server {next(names)} 127.0.0.1:{next(ports)}"
-        lines.append(line)
-        if line == "global":
-            lines += [f"    stats socket {stats} mode 600 level admin", "    log stderr format short local0 info"]
-    assert next(ports, None) is None, "the shipped config has fewer server lines than the test needs"
-    return "\n".join(lines) + "\n"
-
-
-class Balancer:
-    def __init__(self, tmp_path: Path, servers: List[int]) -> None:
-        self.port = free_port()
-        self.stats = tmp_path / "haproxy.sock"
-        config = tmp_path / "haproxy.cfg"
-        config.write_text(loopback_config(HAPROXY_CFG.read_text(), self.port, servers, self.stats))
-        self.log = tmp_path / "haproxy.log"
-        with open(self.log, "ab") as out:
-            self.popen = subprocess.Popen(["haproxy", "-db", "-f", str(config)], stdout=out, stderr=subprocess.STDOUT)
-        wait_until(lambda: self.states() is not None, "haproxy's stats socket", self.popen)
-
-    def states(self) -> Optional[Dict[str, str]]:
-        """Server name -> UP / DOWN / ..., as HAProxy sees it (None until it answers)."""
-        try:
-            with socket.socket(socket.AF_UNIX) as sock:
-                sock.settimeout(5)
-                sock.connect(str(self.stats))
-                sock.sendall(b"show stat\n")
-                data = b"".join(iter(lambda: sock.recv(65536), b""))
-        except OSError:
-            return None
-        rows = [line.split(",") for line in data.decode().splitlines() if line.startswith("va_servers,va")]
-        return {row[1]: row[17] for row in rows}
-
-    def up(self, name: str) -> bool:
-        return (self.states() or {}).get(name) == "UP"
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            self.popen.wait(TIMEOUT)
 
 
 @pytest.fixture
@@ -109,7 +49,7 @@ def balancer_factory():
     started: List[Balancer] = []
 
     def start(tmp_path: Path, servers: List[int]) -> Balancer:
-        started.append(Balancer(tmp_path, servers))
+        started.append(Balancer(tmp_path, free_port(), servers, TIMEOUT))
         return started[-1]
 
     yield start
@@ -126,7 +66,7 @@ class Server:
     def __init__(self, tmp_path: Path, name: str) -> None:
         self.tmp_path, self.name, self.port = tmp_path, name, free_port()
         self.config = tmp_path / f"{name}.yaml"
-        self.config.write_text(f"server:\n  host: 127.0.0.1\n  port: {self.port}\n  model: tiny.en\n")
+        self.config.write_text(f"token: {TOKEN}\nserver:\n  host: 127.0.0.1\n  port: {self.port}\n  model: tiny.en\n")
         self.runs = 0
         self.process: Optional[Process] = None
 
@@ -146,23 +86,6 @@ class Server:
             return json.load(error)
         except (OSError, ValueError):
             return None
-
-
-def client_config(tmp_path: Path, port: int) -> Path:
-    config = tmp_path / "client.yaml"
-    config.write_text(
-        f"""\
-keyword: computer
-server_url: ws://127.0.0.1:{port}
-commands:
-  modules: []
-  paths: [{json.dumps(str(RECORDER))}]
-client:
-  reconnect_min_delay: 0.1
-  reconnect_max_delay: 1.0
-"""
-    )
-    return config
 
 
 def start_clients(tmp_path: Path, config: Path, rounds: str, files: List[List[dict]], pace: str) -> List[Process]:
@@ -197,6 +120,7 @@ def total_ran(tmp_path: Path, rounds: str) -> int:
 # --- the test -----------------------------------------------------------------------------------
 
 
+@pytest.mark.timeout(900)  # a bound for a very busy machine; it takes about 1.5 min
 def test_a_killed_and_a_drained_server_lose_no_phrase_and_run_none_twice(tmp_path, balancer_factory):
     servers = [Server(tmp_path, "va1"), Server(tmp_path, "va2")]
     for server in servers:
@@ -204,7 +128,8 @@ def test_a_killed_and_a_drained_server_lose_no_phrase_and_run_none_twice(tmp_pat
     for server in servers:
         server.wait_healthy()
     balancer = balancer_factory(tmp_path, [server.port for server in servers])
-    config = client_config(tmp_path, balancer.port)
+    config = write_config(tmp_path, balancer.port)  # server_url: the balancer
+    config.write_text(config.read_text() + f"token: {TOKEN}\n")  # HAProxy passes it through
 
     # three clients, each with the nine commands in another order, slowly
     files = [SPOKEN[shift:] + SPOKEN[:shift] for shift in (0, 3, 6)]
