@@ -192,7 +192,8 @@ class WyomingEndpoint:
             try:
                 event = await asyncio.wait_for(async_read_event(bounded), _IDLE_TIMEOUT)  # type: ignore[arg-type]
             except (AttributeError, KeyError, TypeError):  # JSON, but not an event: a list, no "type"
-                event = None
+                await _refuse(connection, "not a Wyoming event", "bad-event")
+                return
             if event is None:
                 if not reader.at_eof():  # not the end of the stream: what came was not Wyoming
                     await _refuse(connection, "not a Wyoming event", "bad-event")
