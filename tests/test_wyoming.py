@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import signal
+import subprocess
 import sys
 import threading
 import urllib.request
@@ -392,6 +393,35 @@ def test_wyoming_is_off_unless_a_port_is_set(engine):
 
     endpoint, state = run(scenario())
     assert endpoint is None and state["wyoming"] is None
+
+
+@pytest.mark.parametrize("host, warned", [("127.0.0.1", False), ("0.0.0.0", True)])
+def test_va_check_shows_the_wyoming_address_and_warns_off_loopback(tmp_path, host, warned):
+    config = tmp_path / "config.yaml"
+    config.write_text(f"commands:\n  modules: [clock]\nserver:\n  wyoming:\n    host: {host}\n    port: 10300\n")
+    environment = {key: value for key, value in os.environ.items() if key not in ("VA_CONFIG", "JOURNAL_STREAM")}
+    environment["PYTHONPATH"] = str(Path(__file__).parent.parent)
+    result = subprocess.run([sys.executable, "-m", "va", "check", "--config", str(config)], env=environment,
+                            capture_output=True, text=True, timeout=TIMEOUT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("wyoming:"))
+    assert line.startswith(f"wyoming: listening on {host}:10300")
+    assert ("no authentication" in line) is warned
+
+
+def test_a_taken_wyoming_port_fails_the_start_and_says_so(engine):
+    async def scenario():
+        taken = await asyncio.start_server(lambda reader, writer: writer.close(), "127.0.0.1", 0)
+        port = taken.sockets[0].getsockname()[1]
+        server = SpeechServer(settings_for(wyoming_port=port), engine_factory=lambda _: engine)
+        try:
+            with pytest.raises(OSError, match=rf"cannot listen for Wyoming on 127.0.0.1:{port}"):
+                await asyncio.wait_for(server.start(), TIMEOUT)
+            return server.healthy()
+        finally:
+            taken.close()
+
+    assert run(scenario()) is False  # the worker thread did not outlive the failed start
 
 
 def test_reload_applies_limits_to_wyoming_and_keeps_its_port(engine, caplog):

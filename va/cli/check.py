@@ -23,6 +23,9 @@ def cli_check(args: Any, settings: Any) -> int:
     print(f"keyword: {settings.keyword}")
     print(f"server_url: {', '.join(settings.server_url)}")
     print(f"server: {server.engine} {server.model} on {server.device}, listening on {server.host}:{server.port}")
+    if server.wyoming.port is not None:
+        exposed = "" if server.wyoming.host in ("127.0.0.1", "::1", "localhost") else " (no authentication: firewall it)"
+        print(f"wyoming: listening on {server.wyoming.host}:{server.wyoming.port}{exposed}")
     problems = _file_problems(settings)
     registry = load_registry(settings.commands)
     print(f"commands ({len(registry.commands)}):")

@@ -94,8 +94,10 @@ class SpeechServer:
     async def _start_wyoming(self, config: Any) -> None:
         if config.wyoming.port is None:
             return
-        from va.server.wyoming import WyomingEndpoint  # imported late: the wyoming package is optional
-
+        try:
+            from va.server.wyoming import WyomingEndpoint  # imported late: the wyoming package is optional
+        except ImportError as error:
+            raise RuntimeError(f"server.wyoming.port is set but {error}: pip install 'va[server]'") from error
         assert self._transcriber is not None
         self.wyoming = WyomingEndpoint(self._transcriber, config)
         await self.wyoming.start()

@@ -119,7 +119,10 @@ class WyomingEndpoint:
     async def start(self) -> None:
         config = self.settings.wyoming
         # limit: the longest header line; a longer one is not Wyoming and ends the connection
-        self._server = await asyncio.start_server(self._serve, config.host, config.port, limit=1 << 16)
+        try:
+            self._server = await asyncio.start_server(self._serve, config.host, config.port, limit=1 << 16)
+        except OSError as error:  # the port is taken, the address is not this machine's
+            raise OSError(error.errno, f"cannot listen for Wyoming on {config.host}:{config.port}: {error.strerror}") from error
         self._address = self._server.sockets[0].getsockname()[:2]
         _LOGGER.info("Wyoming speech-to-text on %s", self.address)
 
