@@ -134,7 +134,7 @@ def test_parse_server_message_refuses_garbage():
 @given(
     pcm=st.binary(min_size=1, max_size=64).map(lambda data: data + data),
     rate=st.integers(4000, 192000),
-    request_id=st.one_of(st.none(), st.integers(), st.text(max_size=10)),
+    request_id=st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1), st.text(max_size=10)),
 )
 def test_client_events_round_trip(pcm, rate, request_id):
     event = AudioInput(pcm, rate, request_id)
@@ -144,11 +144,23 @@ def test_client_events_round_trip(pcm, rate, request_id):
 @given(
     keyword=st.one_of(st.none(), st.text(max_size=10)),
     commands=st.lists(st.text(max_size=10), max_size=4).map(tuple),
-    client=st.one_of(st.none(), st.text(max_size=10)),
+    client=st.one_of(st.none(), st.text(st.characters(blacklist_categories=("Cc", "Zl", "Zp")), max_size=10)),
 )
 def test_hello_round_trips(keyword, commands, client):
     event = Hello(keyword, commands, client)
     assert parse_client_message(event.to_json()) == event
+
+
+def test_a_client_name_arrives_printable_and_short():
+    hello = parse_client_message(json.dumps({"type": "hello", "client": "a\nERROR x\x1b[2J\u2028" + "k" * 300}))
+    assert hello.client.startswith("a\\nERROR x\\x1b[2J\\u2028k") and len(hello.client) == 256
+
+
+def test_ids_are_bounded_so_that_replies_stay_small():
+    for bad in ("x" * 129, 2**63, -(2**63) - 1):
+        with pytest.raises(ProtocolError, match="'id'"):
+            parse_client_message(AudioInput(b"\0\0", id=bad).to_json())
+    assert parse_client_message(AudioInput(b"\0\0", id="x" * 128).to_json()).id == "x" * 128
 
 
 @given(st.one_of(st.text(max_size=200), st.binary(max_size=200)))

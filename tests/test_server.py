@@ -166,7 +166,7 @@ def test_every_fixture_is_transcribed_through_the_server(engine):
         async with running(engine) as server:
             async with connect(server.url) as ws:
                 ready = await ask(ws, json.dumps({"type": "hello", "keyword": "computer", "commands": COMMANDS}))
-                assert ready == {"type": "ready", "engine": engine.name, "model": engine.model}
+                assert ready == {"type": "ready", "engine": engine.name, "model": engine.model, "seq": 1}
                 for index, entry in enumerate(MANIFEST):
                     await ws.send(audio_input(entry["file"], id=index))
                 replies = [await receive(ws) for _ in MANIFEST]
@@ -346,7 +346,7 @@ def test_an_engine_failure_is_an_error_event_and_the_server_goes_on(spy):
             return failed, await ask(ws, audio_input(entry["file"], id=2)), server.healthy()
 
     failed, reply, healthy = run(scenario())
-    assert failed == {"type": "error", "data": "transcription failed: the model fell over", "id": 1}
+    assert failed == {"type": "error", "data": "transcription failed: the model fell over", "id": 1, "seq": 1}
     assert reply["id"] == 2
     assert_heard(reply, entry)
     assert healthy
@@ -356,17 +356,19 @@ def test_a_full_queue_answers_server_busy(spy):
     entry = MANIFEST[1]
 
     async def scenario():
-        async with running(spy, queue_size=1) as server, connect(server.url) as ws:
+        async with running(spy, queue_size=1) as server, connect(server.url) as ws, connect(server.url) as other:
             spy.gate.clear()
             await ws.send(audio_input(entry["file"], id=1))
             await wait_event(spy.started)  # the worker holds request 1
             await ws.send(audio_input(entry["file"], id=2))  # waits in the queue
-            busy = await ask(ws, audio_input(entry["file"], id=3))
+            # another connection: its reply need not wait behind requests 1 and 2 (replies come
+            # in request order on each connection)
+            busy = await ask(other, audio_input(entry["file"], id=3))
             spy.gate.set()
             return busy, [await receive(ws), await receive(ws)]
 
     busy, replies = run(scenario())
-    assert busy == {"type": "error", "data": "server busy", "id": 3}
+    assert busy == {"type": "error", "data": "server busy", "id": 3, "seq": 1}
     assert [reply["id"] for reply in replies] == [1, 2]
     for reply in replies:
         assert_heard(reply, entry)

@@ -5,8 +5,8 @@ Compatible with the seed server: a client sends
 ``{"type": "transcript", "data": "<text>"}`` or ``{"type": "error", "data": "<why>"}``.
 On top of that:
 
-- ``audio_input`` may carry ``"rate"`` (Hz, default 16000) and ``"id"`` (a string or an
-  integer, echoed in the reply).
+- ``audio_input`` may carry ``"rate"`` (Hz, default 16000) and ``"id"`` (a string of at most
+  MAX_ID_CHARS characters or a 64-bit integer, echoed in the reply).
 - A binary frame is raw s16le mono 16 kHz PCM: the same request without base64 (no id).
 - ``hello`` (optional, first) tells the server the keyword and command names, which it
   uses as the decoding prompt, and may carry ``grammar`` (``va.language.grammar``: every command
@@ -18,7 +18,12 @@ On top of that:
   ``no_speech_prob`` and ``avg_logprob``; for a client that sent a grammar, ``reading``: the
   most likely valid command judged against the audio (``Reading``).
 
-Untrusted input is parsed once, by ``parse_client_message``, which raises ``ProtocolError``.
+- Every reply to a request (``ready``, ``transcript``, ``error``) carries ``seq``: the number of
+  the frame it answers on this connection (1 for the first), see ``reply_json``.
+
+Untrusted input is parsed once, by ``parse_client_message``, which raises ``ProtocolError``; its
+message is printable and short, whatever the client sent. Names (``client``, ``area``) arrive
+printable: control characters escaped, at most MAX_NAME_CHARS characters.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import base64
 import binascii
 import functools
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Union
 
@@ -38,6 +44,12 @@ SAMPLE_WIDTH = 2
 """Bytes per sample: s16le."""
 MIN_RATE = 4000
 MAX_RATE = 192000
+MAX_ID_CHARS = 128
+"""Longer string ids are refused: an id is echoed in the reply, and must not make it big."""
+MAX_NAME_CHARS = 256
+"""A hello's ``client`` and ``area`` are cut to this length (the relay lists names of 64 at most)."""
+_MAX_ERROR_CHARS = 300
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 RequestId = Union[str, int, None]
 Frame = Union[str, bytes]
@@ -51,9 +63,25 @@ class ProtocolError(ValueError):
     """
 
     def __init__(self, message: str, id: RequestId = None) -> None:
+        message = printable(message, _MAX_ERROR_CHARS)  # it may quote what the client sent
         super().__init__(message)
         self.message = message
         self.id = id
+
+
+def printable(text: str, limit: int) -> str:
+    """``text`` fit for one log line: at most ``limit`` characters, control characters escaped
+    (a newline in a client's name must not forge a log line)."""
+    escaped = _UNPRINTABLE.sub(lambda match: repr(match.group())[1:-1], text[: limit + 1])
+    return escaped if len(escaped) <= limit and len(text) <= limit else escaped[: limit - 3] + "..."
+
+
+def reply_json(event: Any, seq: Optional[int]) -> str:
+    """A server event as sent: its JSON with ``seq``, the number of the frame it answers (None:
+    not a reply, e.g. a relayed event)."""
+    if seq is None:
+        return event.to_json()
+    return json.dumps({**event.to_dict(), "seq": seq})
 
 
 @dataclass(frozen=True)
@@ -149,6 +177,7 @@ class Hello:
             except GrammarError as error:
                 raise ProtocolError(f"hello 'grammar': {error}") from None
         keyword, client, area = (_optional_str(message, key) for key in ("keyword", "client", "area"))
+        client, area = (printable(name, MAX_NAME_CHARS) if name is not None else None for name in (client, area))
         return cls(keyword, tuple(commands), client, grammar, area, message.get("relay") is True)
 
 
@@ -324,10 +353,12 @@ def _load_object(frame: str) -> Dict[str, Any]:
 
 def _read_id(message: Mapping[str, Any], strict: bool = True) -> RequestId:
     request_id = message.get("id")
-    if request_id is None or (isinstance(request_id, (str, int)) and not isinstance(request_id, bool)):
+    if request_id is None or (isinstance(request_id, str) and len(request_id) <= MAX_ID_CHARS):
+        return request_id
+    if isinstance(request_id, int) and not isinstance(request_id, bool) and -(2**63) <= request_id < 2**63:
         return request_id
     if strict:
-        raise ProtocolError("'id' must be a string or an integer")
+        raise ProtocolError(f"'id' must be a string of at most {MAX_ID_CHARS} characters or a 64-bit integer")
     return None
 
 

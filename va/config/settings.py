@@ -267,6 +267,12 @@ class ServerSettings:
     """Longest utterance accepted."""
     max_message_bytes: int = _value(4194304, _whole(1))
     """Largest websocket message accepted."""
+    max_connections: int = _value(512, _whole(1))
+    """Most clients connected at once; past it a new one gets HTTP 503 (lowered at start when the
+    file-descriptor limit is too small for it)."""
+    max_in_flight: int = _value(8, _whole(1))
+    """Most requests of one connection waiting for their replies; the server reads no more from
+    that connection until one is sent, so one client cannot take the whole queue."""
     use_prompt: bool = _value(False, _flag)
     """Use the vocabulary a client sends in its hello as the decoding prompt (off: measured to
     cost 20-30% decoding time for no gain in command accuracy with the shipped modules)."""

@@ -19,8 +19,10 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from va.protocol import AudioInput, Error, Hello, ProtocolError, Ready, Transcript, parse_client_message
+from va.server.connection import Client
 from va.server.drain import close_clients, refuse_while_draining
-from va.server.http import authorized, json_response, request_path, ssl_context, unauthorized
+from va.server.http import authorized, json_response, request_path, server_full, ssl_context, unauthorized
+from va.server.limits import ACCEPT_BATCH, Burst, capped_connection, connection_limits, quiet_accept_errors
 from va.server.relay import RelayHub
 from va.server.transcriber import Busy, Transcriber
 
@@ -29,17 +31,8 @@ _LOGGER = logging.getLogger(__name__)
 # ServerSettings fields that change the loaded model; a reload with other values loads a new one.
 _ENGINE_FIELDS = ("engine", "model", "device", "language", "compute_type", "beam_size", "speech_window")
 # Fields only a restart applies: they are baked into the listening socket or the queue.
-_RESTART_FIELDS = ("host", "port", "tls", "queue_size", "max_message_bytes", "wyoming")
-
-
-@dataclasses.dataclass(eq=False)  # identity hash: clients live in a set
-class _Client:
-    connection: ServerConnection
-    name: str
-    prompt: Optional[str] = None
-
-    def __str__(self) -> str:
-        return self.name
+_RESTART_FIELDS = ("host", "port", "tls", "queue_size", "max_message_bytes", "max_connections", "wyoming")
+_INCOMING_FRAMES = 4  # frames websockets buffers per connection before TCP holds back the rest
 
 
 class SpeechServer:
@@ -53,12 +46,15 @@ class SpeechServer:
         self._transcriber: Optional[Transcriber] = None
         self._server: Optional[Server] = None
         self._address: tuple = ("", 0)
-        self._clients: Set[_Client] = set()
+        self._clients: Set[Client] = set()
         self._replies: Set[asyncio.Task] = set()
+        self._max_clients = 0  # set by start(): server.max_connections, or less if fds are short
+        self._bursts = [Burst("refused %d connection(s) with a missing or wrong token, the last from %s"),
+                        Burst("refused %d connection(s): %d clients is the connection cap (server.max_connections)")]
         self._stopping = False
         self._stopped = asyncio.Event()
         self._started_at = time.monotonic()
-        self.relay = RelayHub(_send)
+        self.relay = RelayHub(_push)
         """The directory of clients and the commands relayed between them (va.server.relay)."""
         self.wyoming: Optional[Any] = None
         """The Wyoming endpoint (va.server.wyoming.WyomingEndpoint) when server.wyoming.port is set."""
@@ -72,6 +68,8 @@ class SpeechServer:
         engine = await asyncio.to_thread(self._engine_factory, config)
         self._transcriber = Transcriber(engine, config.queue_size, config.batch_size)
         self._transcriber.start()
+        self._max_clients, tcp_limit = connection_limits(config.max_connections)
+        self._bursts.append(quiet_accept_errors(asyncio.get_running_loop()))
         try:
             self._server = await serve(
                 self._handle,
@@ -79,6 +77,9 @@ class SpeechServer:
                 config.port,
                 process_request=self._process_request,
                 max_size=config.max_message_bytes,
+                max_queue=_INCOMING_FRAMES,
+                create_connection=capped_connection(tcp_limit),
+                backlog=ACCEPT_BATCH,
                 ssl=ssl_context(config.tls.cert, config.tls.key),
             )
             await self._start_wyoming(config)
@@ -126,6 +127,8 @@ class SpeechServer:
             await self._server.wait_closed()
         if self._transcriber is not None:
             await asyncio.to_thread(self._transcriber.close)
+        for burst in self._bursts:
+            burst.flush()
         _LOGGER.info("stopped after %d transcripts", self.served)
         self._stopped.set()
 
@@ -190,8 +193,11 @@ class SpeechServer:
             return refuse_while_draining(connection)
         token = self.settings.token
         if token and not authorized(request, token):
-            _LOGGER.warning("refused %s: missing or wrong token", _peer(connection))
+            self._bursts[0].hit(_peer(connection))
             return unauthorized(connection)
+        if len(self._clients) >= self._max_clients:
+            self._bursts[1].hit(self._max_clients)
+            return server_full(connection)
         return None
 
     def _health(self, connection: ServerConnection) -> Response:
@@ -213,12 +219,12 @@ class SpeechServer:
     # -- Websocket ------------------------------------------------------------------------------
 
     async def _handle(self, connection: ServerConnection) -> None:
-        client = _Client(connection, _peer(connection))
+        client = Client(connection, _peer(connection), self.settings.server.max_in_flight)
         self._clients.add(client)
         _LOGGER.debug("%s connected", client)
         try:
             async for frame in connection:
-                await self._on_frame(client, frame)
+                await self._on_frame(client, await client.admit(), frame)
         except ConnectionClosed as closed:
             _LOGGER.debug("%s went away: %s", client, closed)
         finally:
@@ -226,56 +232,64 @@ class SpeechServer:
             await self.relay.left(client)
             _LOGGER.debug("%s disconnected", client)
 
-    async def _on_frame(self, client: _Client, frame: Any) -> None:
+    async def _on_frame(self, client: Client, seq: int, frame: Any) -> None:
+        """Answer frame number `seq`: requests in frame order (va.server.connection); relay events
+        (va.relay_events) are no requests: they are handled at once and answered, if at all, apart."""
         try:
             event = parse_client_message(frame)
         except ProtocolError as error:
             _LOGGER.info("bad message from %s: %s", client, error.message)
-            await _send(client, Error(error.message, error.id))
+            self._answer(client, seq, Error(error.message, error.id))
             return
         if isinstance(event, Hello):
-            await self._on_hello(client, event)
+            await self._on_hello(client, seq, event)
         elif isinstance(event, AudioInput):
-            await self._on_audio(client, event)
+            self._on_audio(client, seq, event)
         else:
+            client.skip()
             await self.relay.on_event(client, event)
 
-    async def _on_hello(self, client: _Client, hello: Hello) -> None:
-        if hello.client:
+    def _answer(self, client: Client, seq: int, reply: Any) -> asyncio.Task:
+        """Send `reply` (an event, or a coroutine that gives one) after the client's earlier replies."""
+        task = client.answer(seq, reply if asyncio.iscoroutine(reply) else _ready(reply))
+        self._replies.add(task)
+        task.add_done_callback(self._replies.discard)
+        return task
+
+    async def _on_hello(self, client: Client, seq: int, hello: Hello) -> None:
+        if hello.client:  # printable and short: va.protocol saw to it
             client.name = f"{hello.client}@{_peer(client.connection)}"
         client.prompt = hello.prompt()
         _LOGGER.debug("%s says hello; prompt %r", client, client.prompt)
         engine = self._transcriber.engine
-        await _send(client, Ready(engine.name, engine.model))
+        await asyncio.wait({self._answer(client, seq, Ready(engine.name, engine.model))})  # ready first
         await self.relay.hello(client, hello)
 
-    async def _on_audio(self, client: _Client, audio: AudioInput) -> None:
+    def _on_audio(self, client: Client, seq: int, audio: AudioInput) -> None:
         config = self.settings.server
         _LOGGER.debug("%s sent %.2f s of audio at %d Hz (id %r)", client, audio.duration, audio.rate, audio.id)
         if audio.duration > config.max_audio_seconds:
             message = f"audio too long: {audio.duration:.1f} s (at most {config.max_audio_seconds:g} s)"
-            await _send(client, Error(message, audio.id))
+            self._answer(client, seq, Error(message, audio.id))
             return
         if self._stopping:  # unanswered: the client sends it again after the 1012 close
             _LOGGER.debug("draining: left %r from %s for the next server", audio.id, client)
+            client.skip()
             return
         prompt = client.prompt if config.use_prompt else None
         try:
             future = self._transcriber.submit(audio.pcm, audio.rate, prompt)
         except Busy:
             _LOGGER.warning("queue full: refused a request from %s", client)
-            await _send(client, Error("server busy", audio.id))
+            self._answer(client, seq, Error("server busy", audio.id))
             return
-        # The reply goes out from its own task so this client can queue more requests meanwhile.
-        task = asyncio.create_task(self._reply(client, audio, future))
-        self._replies.add(task)
-        task.add_done_callback(self._replies.discard)
+        self._answer(client, seq, self._reply(client, audio, future))
 
-    async def _reply(self, client: _Client, audio: AudioInput, future: asyncio.Future) -> None:
+    async def _reply(self, client: Client, audio: AudioInput, future: asyncio.Future) -> Any:
+        """The event that answers `audio` once the worker is done with it."""
         outcome = await future
         if outcome.error is not None:
-            await _send(client, Error(outcome.error, audio.id))
-            return
+            return Error(outcome.error, audio.id)
         result = outcome.transcription
         text = result.text.strip()
         latency = round(outcome.processing_ms)
@@ -287,10 +301,9 @@ class SpeechServer:
             latency,
             extra={"VA_TRANSCRIPT": text, "VA_LATENCY_MS": latency, "VA_CLIENT": client.name},
         )
-        reply = Transcript(
+        return Transcript(
             text, audio.id, audio.duration, outcome.processing_ms, result.no_speech_prob, result.avg_logprob
         )
-        await _send(client, reply)
 
 
 def cli_server(args: Any, settings: Any) -> int:
@@ -306,11 +319,13 @@ def _create_engine(server_settings: Any) -> Any:
     return create_engine(server_settings)
 
 
-async def _send(client: _Client, event: Any) -> None:
-    try:
-        await client.connection.send(event.to_json())
-    except ConnectionClosed:
-        _LOGGER.debug("%s left before its %s was sent", client, event.TYPE)
+async def _ready(event: Any) -> Any:
+    return event
+
+
+async def _push(client: Client, event: Any) -> None:
+    """Send what is not a reply (the relay's events): no seq, not in the reply order."""
+    await client.send(event, None)
 
 
 def _peer(connection: ServerConnection) -> str:

@@ -33,6 +33,13 @@ def unauthorized(connection: ServerConnection) -> Response:
     return connection.respond(http.HTTPStatus.UNAUTHORIZED, "missing or wrong token\n")
 
 
+def server_full(connection: ServerConnection) -> Response:
+    """503 past the connection cap: a client with other server URLs tries the next one."""
+    response = connection.respond(http.HTTPStatus.SERVICE_UNAVAILABLE, "server full: too many connections\n")
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 def json_response(connection: ServerConnection, status: http.HTTPStatus, body: Any) -> Response:
     response = connection.respond(status, json.dumps(body) + "\n")
     del response.headers["Content-Type"]
