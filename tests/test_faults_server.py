@@ -153,7 +153,6 @@ def test_9_a_client_that_never_reads_keeps_server_memory_bounded(server):
 # -- 4: a reload whose model fails is refused whole and says so ----------------------------------
 
 
-@NOT_FIXED_YET
 def test_4_a_reload_whose_model_fails_is_refused_whole_and_not_called_reloaded(tmp_path):
     port = free_port()
     config = write_config(tmp_path / "config.yaml", port, {"token": "old-token"})

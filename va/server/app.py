@@ -18,6 +18,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from va.config import ConfigError
 from va.protocol import AudioInput, Error, Hello, ProtocolError, Ready, Transcript, parse_client_message
 from va.server.connection import Client
 from va.server.drain import close_clients, refuse_while_draining
@@ -133,7 +134,8 @@ class SpeechServer:
         self._stopped.set()
 
     async def reload(self, settings: Any) -> None:
-        """Apply new settings; a changed model is loaded before it replaces the old one."""
+        """Apply new settings, all or nothing: a changed model is loaded first, and when it cannot
+        be, ConfigError says so and the running settings stay whole (token included)."""
         old, new = self.settings.server, settings.server
         for name in _RESTART_FIELDS:
             if getattr(old, name) != getattr(new, name):
@@ -143,9 +145,10 @@ class SpeechServer:
                 _LOGGER.info("loading %s model %s on %s", new.engine, new.model, new.device)
                 try:
                     self._transcriber.engine = await asyncio.to_thread(self._engine_factory, new)
-                except Exception:
-                    _LOGGER.exception("could not load the new model; keeping %s", self.status())
-                    return
+                except Exception as error:
+                    _LOGGER.debug("loading the new model failed", exc_info=True)
+                    raise ConfigError(f"server.model {new.model!r} ({new.engine} on {new.device}) cannot be "
+                                      f"loaded, so nothing of the new configuration is applied: {error}") from None
             self._transcriber.batch_size = max(1, new.batch_size)
         if self.wyoming is not None:
             self.wyoming.settings = dataclasses.replace(new, wyoming=old.wyoming)  # its address needs a restart
