@@ -95,7 +95,6 @@ def test_1_an_untrusted_certificate_is_refused_with_a_clear_reason(tmp_path, tls
 # -- 3: SIGTERM during a reload whose command module hangs at import -----------------------------
 
 
-@NOT_FIXED_YET
 def test_3_sigterm_is_honoured_while_a_reload_hangs_importing_a_command(tmp_path):
     port = free_port()
     commands = tmp_path / "commands"

@@ -34,6 +34,7 @@ from va.client.microphone import AudioUnavailable, FileSource, open_microphone
 from va.protocol import Error, Hello
 from va.commands.registry import load_registry
 from va.commands.runner import CommandRunner, Outcome
+from va.service.threads import in_daemon_thread
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ class Assistant:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._registry = await asyncio.to_thread(load_registry, self._settings.commands)
+        self._registry = await in_daemon_thread(load_registry, self._settings.commands, name="va-load-commands")
         self._runner = CommandRunner(timeout=self._settings.commands.timeout, workers=4)
         self._remote = Remote(self._settings, self._runner, lambda: self._link, self._dry_run)
         self._listener = Listener(self._source, self._settings.microphone, self._hand_over, self._listener_ended)
@@ -122,7 +123,8 @@ class Assistant:
 
     async def reload(self, settings: Any) -> None:
         """New settings after SIGHUP: reload the command modules, keyword, threshold, server."""
-        registry = await asyncio.to_thread(load_registry, settings.commands)
+        # a module that hangs at import must not keep SIGTERM from stopping us (va.service.threads)
+        registry = await in_daemon_thread(load_registry, settings.commands, name="va-load-commands")
         old, self._settings, self._registry = self._settings, settings, registry
         if settings.commands.timeout != old.commands.timeout:
             self._runner.timeout = settings.commands.timeout

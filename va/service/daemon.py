@@ -6,7 +6,9 @@
     SIGTERM/SIGINT  STOPPING=1, await service.stop(), wait for run() to return, exit 0
                     (a second one cancels run())
     SIGHUP      re-read the configuration; a bad one is logged and the old settings kept,
-                a valid one goes to `await service.reload(settings)`
+                a valid one goes to `await service.reload(settings)`. Signals are served while
+                it runs: SIGTERM abandons a reload that hangs (a command module that never
+                finishes importing) and stops; another SIGHUP meanwhile is ignored.
     SIGUSR1     service.recalibrate(), for services that have one (the client: measure the
                 ambient noise again)
 
@@ -85,6 +87,8 @@ class _Supervisor:
         self.config_path = config_path
         self.signals: asyncio.Queue[str] | None = None  # made on the running loop
         self.reload_error: str | None = None
+        self.reloading: asyncio.Task | None = None
+        self.stopping = False
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -133,33 +137,43 @@ class _Supervisor:
 
     async def supervise(self, running: asyncio.Task) -> int:
         """Serve signals until run() returns; the exit code."""
-        stopping = False
         while True:
             waiting = asyncio.create_task(self.signals.get())
             await asyncio.wait({running, waiting}, return_when=asyncio.FIRST_COMPLETED)
             if running.done():
                 waiting.cancel()
                 break
-            action = waiting.result()
-            if action == "reload" and not stopping:
-                await self.reload()
-            elif action == "recalibrate" and not stopping:
-                self.recalibrate()
-            elif action == "stop" and not stopping:
-                stopping = True
-                _LOGGER.info("Stopping")
-                notify("STOPPING=1", "STATUS=Stopping")
-                await self.stop()
-            elif action == "stop":
-                _LOGGER.warning("Asked to stop again: cancelling the work in flight")
-                running.cancel()
+            await self.on_signal(waiting.result(), running)
+        if self.reloading is not None:
+            self.reloading.cancel()
         error = None if running.cancelled() else running.exception()
         if error is not None:
             _LOGGER.error("Service failed: %s", error, exc_info=error)
-        if not stopping:
+        if not self.stopping:
             notify("STOPPING=1", f"STATUS=Failed: {_one_line(error)}" if error else "STATUS=Finished")
             await self.stop()
         return 1 if error is not None else 0
+
+    async def on_signal(self, action: str, running: asyncio.Task) -> None:
+        if action == "stop" and self.stopping:
+            _LOGGER.warning("Asked to stop again: cancelling the work in flight")
+            running.cancel()
+        elif action == "stop":
+            self.stopping = True
+            if self.reloading is not None and not self.reloading.done():
+                _LOGGER.warning("Stopping: abandoning the reload still running (a command module hanging at import?)")
+                self.reloading.cancel()
+            _LOGGER.info("Stopping")
+            notify("STOPPING=1", "STATUS=Stopping")
+            await self.stop()
+        elif self.stopping:
+            return
+        elif action == "reload" and self.reloading is not None and not self.reloading.done():
+            _LOGGER.warning("Reload asked while the last one still runs: ignored")
+        elif action == "reload":
+            self.reloading = asyncio.create_task(self.reload())
+        elif action == "recalibrate":
+            self.recalibrate()
 
     async def stop(self) -> None:
         try:
