@@ -62,7 +62,6 @@ def tls_server(tmp_path):
     return port, tls, paths["ca"]
 
 
-@NOT_FIXED_YET
 def test_1_the_client_talks_wss_with_a_private_ca(tmp_path, tls_server):
     port, tls, ca = tls_server
     config = write_config(tmp_path / "client.yaml", port, {**tls, "client": {"tls": {"ca": str(ca)}}}, scheme="wss")
@@ -71,7 +70,6 @@ def test_1_the_client_talks_wss_with_a_private_ca(tmp_path, tls_server):
     assert [(entry["name"], entry["args"]) for entry in ran(tmp_path)] == [("set_timer", {"minutes": 25})]
 
 
-@NOT_FIXED_YET
 def test_1_the_client_trusts_the_system_store_by_default_and_fails_over(tmp_path, tls_server):
     port, tls, ca = tls_server
     dead = f"wss://127.0.0.1:{free_port()}"
@@ -81,7 +79,6 @@ def test_1_the_client_trusts_the_system_store_by_default_and_fails_over(tmp_path
     assert _names(tmp_path) == ["set_timer"], client.text()
 
 
-@NOT_FIXED_YET
 def test_1_an_untrusted_certificate_is_refused_with_a_clear_reason(tmp_path, tls_server):
     port, tls, _ = tls_server
     config = write_config(tmp_path / "client.yaml", port, tls, scheme="wss")

@@ -53,10 +53,11 @@ def _print_remote(settings: Any, registry: Any) -> None:
 def _file_problems(settings: Any) -> list:
     """Files the settings name that the daemons would fail on (printed as they are found)."""
     problems = []
-    for key in ("cert", "key"):
-        path = getattr(settings.server.tls, key)
+    files = {f"server.tls.{key}": getattr(settings.server.tls, key) for key in ("cert", "key")}
+    files["client.tls.ca"] = settings.client.tls.ca
+    for key, path in files.items():
         if path and not os.access(path, os.R_OK):
-            problems.append(f"server.tls.{key}: cannot read {path}")
+            problems.append(f"{key}: cannot read {path}")
             print(f"error: {problems[-1]}")
     for path in settings.commands.paths:
         if not Path(path).expanduser().exists():  # the client only warns: the folder may come later

@@ -22,6 +22,7 @@ import asyncio
 import json
 import logging
 import os
+import ssl
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from va.client.link import Reply, ServerLink
 from va.client.listener import Listener, Phrase
 from va.client.remote import Remote, answer_record, client_name
 from va.client.microphone import AudioUnavailable, FileSource, open_microphone
+from va.client.tls import client_ssl_context
 from va.protocol import Error, Hello
 from va.commands.registry import load_registry
 from va.commands.runner import CommandRunner, Outcome
@@ -130,6 +132,8 @@ class Assistant:
             self._runner.timeout = settings.commands.timeout
         if settings.microphone != old.microphone:
             _LOGGER.warning("Microphone settings take effect when va-client restarts")
+        if settings.client.tls != old.client.tls:
+            _LOGGER.warning("client.tls takes effect when va-client restarts")
         self._remote.configure(settings)
         await self._link.set_hello(self._hello())
         self._link.configure(settings.server_url, settings.token)
@@ -342,5 +346,11 @@ def cli_client(args: Any, settings: Any) -> int:
     except AudioUnavailable as error:
         _LOGGER.error("%s", error)
         return 2
+    try:
+        context = client_ssl_context(settings)
+    except (OSError, ssl.SSLError) as error:
+        _LOGGER.error("client.tls.ca: cannot use %s: %s", settings.client.tls.ca, error)
+        return 2
     dry_run = bool(getattr(args, "dry_run", False)) or settings.client.dry_run
-    return run_service(Assistant(settings, source, dry_run=dry_run), getattr(args, "config", None), getattr(args, "debug", False))
+    service = Assistant(settings, source, dry_run=dry_run, ssl_context=context)
+    return run_service(service, getattr(args, "config", None), getattr(args, "debug", False))

@@ -301,6 +301,14 @@ class MicrophoneSettings:
 
 
 @dataclass(frozen=True)
+class ClientTlsSettings:
+    """`client.tls:` which certificates a wss:// server may present."""
+
+    ca: str | None = _value(None, _optional_text)
+    """PEM file of the CA(s) to trust instead of the system's (a private CA); null: the system's."""
+
+
+@dataclass(frozen=True)
 class ClientSettings:
     """`client:` the assistant daemon."""
 
@@ -316,6 +324,8 @@ class ClientSettings:
     """This client's name for the others ("computer, kitchen, ..."); null: the host name."""
     area: str | None = _value(None, _optional_text)
     """Where it is ("kitchen"): the others may address it by its area too."""
+    tls: ClientTlsSettings = _section(ClientTlsSettings)
+    """Certificates trusted for wss:// server URLs."""
 
 
 @dataclass(frozen=True)
