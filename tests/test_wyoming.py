@@ -138,10 +138,12 @@ def reformat(audio: bytes, rate: int, width: int, channels: int) -> bytes:
     """16 kHz s16 mono -> `rate` Hz, `width`-byte samples, `channels` channels (the second one quieter)."""
     samples = resample(pcm16_to_float(audio), 16000, rate) * 0.9
     frames = np.stack([samples * (1.0 - 0.3 * channel) for channel in range(channels)], axis=1).reshape(-1)
+    if width == 1:  # unsigned 8-bit
+        return (np.clip(frames, -1, 1) * 127 + 128).round().astype(np.uint8).tobytes()
     if width == 2:
         return float_to_pcm16(frames)
-    assert width == 4
-    return (np.clip(frames, -1, 1) * 2147483647).astype("<i4").tobytes()
+    whole = (np.clip(frames, -1, 1) * 2147483647).astype("<i4")
+    return whole.tobytes() if width == 4 else whole.view(np.uint8).reshape(-1, 4)[:, 1:].tobytes()  # 24-bit: top 3 bytes
 
 
 def get_json(url: str) -> dict:
@@ -236,7 +238,7 @@ def test_every_fixture_on_its_own_connection_in_16k_chunks_of_1024(engine, caplo
     assert [record.VA_TRANSCRIPT for record in journal] == [text.strip() for text in texts]
 
 
-@pytest.mark.parametrize("rate, width, channels", [(48000, 2, 2), (44100, 4, 1), (22050, 2, 3)])
+@pytest.mark.parametrize("rate, width, channels", [(48000, 2, 2), (44100, 4, 1), (22050, 2, 3), (32000, 3, 1), (16000, 1, 2)])
 def test_other_rates_widths_and_channel_counts_are_converted(engine, rate, width, channels):
     entry = JOE[0]
     audio = reformat(pcm(entry["file"]), rate, width, channels)
