@@ -155,7 +155,6 @@ def test_11_va_match_reads_a_five_thousand_digit_number_without_a_traceback(tmp_
 # -- 12: a command that ends its process -------------------------------------------------------------
 
 
-@NOT_FIXED_YET
 def test_12_a_command_calling_os_exit_does_not_kill_the_client(tmp_path):
     port = free_port()
     commands = tmp_path / "commands"

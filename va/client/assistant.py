@@ -86,7 +86,8 @@ class Assistant:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._registry = await in_daemon_thread(load_registry, self._settings.commands, name="va-load-commands")
-        self._runner = CommandRunner(timeout=self._settings.commands.timeout, workers=4)
+        commands = self._settings.commands
+        self._runner = CommandRunner(timeout=commands.timeout, workers=4, isolation=commands.isolation)
         self._remote = Remote(self._settings, self._runner, lambda: self._link, self._dry_run)
         self._listener = Listener(self._source, self._settings.microphone, self._hand_over, self._listener_ended)
         try:
@@ -130,6 +131,7 @@ class Assistant:
         old, self._settings, self._registry = self._settings, settings, registry
         if settings.commands.timeout != old.commands.timeout:
             self._runner.timeout = settings.commands.timeout
+        self._runner.isolation = settings.commands.isolation
         if settings.microphone != old.microphone:
             _LOGGER.warning("Microphone settings take effect when va-client restarts")
         if settings.client.tls != old.client.tls:

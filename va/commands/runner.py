@@ -9,6 +9,10 @@ Each command runs in its own daemon thread; at most `workers` run at once. A thr
 killed, so a command still running after `timeout` seconds keeps its thread until it returns (or
 the process exits), but it gives up its worker slot and its Future resolves as timed out: a hung
 command never blocks the ones after it.
+
+With ``isolation="process"`` each call runs in a forked child instead (va.commands.isolation):
+a command that ends its process or crashes fails alone, and one still running at the timeout is
+killed. See va.commands.isolation for what each mode contains.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from concurrent.futures import wait as _wait_all
 from dataclasses import dataclass
 from typing import Any
 
+from va.commands.isolation import call_in_child
+
 _LOGGER = logging.getLogger(__name__)
 
 
@@ -34,8 +40,10 @@ class Outcome:
 
 
 class CommandRunner:
-    def __init__(self, timeout: float = 30, workers: int = 4):
+    def __init__(self, timeout: float = 30, workers: int = 4, isolation: str = "thread"):
         self.timeout = timeout
+        self.isolation = isolation
+        """"thread" or "process" (commands.isolation); read at each call."""
         self._slots = threading.BoundedSemaphore(max(1, workers))
         self._pending: set[Future] = set()
         self._lock = threading.Lock()
@@ -77,7 +85,7 @@ class CommandRunner:
         timer.daemon = True
         timer.start()
         try:
-            value = command.function(**args)
+            value = self._call(command, args)
         except BaseException as error:  # noqa: BLE001 - a command must never take the caller down
             outcome = Outcome(False, None, f"{type(error).__name__}: {error}", time.monotonic() - started)
             if claim():
@@ -103,14 +111,20 @@ class CommandRunner:
             timer.cancel()
             release()
 
+    def _call(self, command: Any, args: dict) -> Any:
+        if self.isolation == "process":
+            return call_in_child(command.function, args, self.timeout)
+        return command.function(**args)
+
     def _timed_out(self, command: Any, args: dict, future: Future, started: float, claim: "_Once", release: "_Once") -> None:
         elapsed = time.monotonic() - started
         if claim():
             _LOGGER.error(
-                "command %s(%s) still running after %g s; it keeps its thread until it returns",
+                "command %s(%s) still running after %g s; %s",
                 command.name,
                 _call_args(args),
                 self.timeout,
+                "its process is killed" if self.isolation == "process" else "it keeps its thread until it returns",
                 extra=_fields(command, args),
             )
             future.set_result(Outcome(False, None, f"timed out after {self.timeout:g} s", elapsed))

@@ -213,6 +213,10 @@ class CommandSettings:
     """Seconds a command may run before it is reported as hung."""
     allow_power: bool = _value(False, _flag)
     """Allow system.shutdown / system.reboot."""
+    isolation: str = _value("thread", _choice("thread", "process"))
+    """Where a command runs: a thread of the client (an os._exit or a crash in it ends the client),
+    or a child process forked for each call (contains those, kills one that hangs; a call cannot
+    change the client's memory). See va.commands.isolation."""
 
 
 @dataclass(frozen=True)
