@@ -9,6 +9,8 @@ import os
 import threading
 import time
 
+from va.command import command
+
 _LOCK = threading.Lock()
 
 
@@ -19,6 +21,7 @@ def _record(name, **args):
     return name
 
 
+@command(sentences=["set a {minutes} minute timer"])
 def set_timer(minutes: int):
     "Set a timer."
     return _record("set_timer", minutes=minutes)
@@ -42,3 +45,8 @@ def set_volume(percent: int):
 def add_numbers(first: int, second: int):
     "Add two numbers."
     return _record("add_numbers", first=first, second=second)
+
+
+def search_for(query: str):
+    "Search the web (free text)."
+    return _record("search_for", query=query)

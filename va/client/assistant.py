@@ -33,6 +33,8 @@ from va.client.listener import Listener, Phrase
 from va.client.remote import Remote, answer_record, client_name
 from va.client.microphone import AudioUnavailable, FileSource, open_microphone
 from va.client.tls import client_ssl_context
+from va.language.grammar import grammar_of
+from va.language.matching import from_reading
 from va.protocol import Error, Hello
 from va.commands.registry import load_registry
 from va.commands.runner import CommandRunner, Outcome
@@ -188,6 +190,8 @@ class Assistant:
         self.last_transcript = text
         heard = _Heard(phrase, text, received_at)
         result = self._remote.interpret(text, self._registry, self._settings)
+        if result.target is None and reply.reading is not None:  # the server read it with this client's grammar
+            result = from_reading(reply.reading, self._registry) or result
         if result.target is not None and result.command is not None and not self._dry_run:
             self._remote.requests.request(result, lambda answer: self._answered(heard, result, answer))
         elif result.command is None:

@@ -280,6 +280,12 @@ class ServerSettings:
     use_prompt: bool = _value(False, _flag)
     """Use the vocabulary a client sends in its hello as the decoding prompt (off: measured to
     cost 20-30% decoding time for no gain in command accuracy with the shipped modules)."""
+    recognition: str = _value("grammar", _choice("grammar", "free"))
+    """grammar: for clients that send their command grammar, find the most likely valid command
+    judged against the audio and send it as the reply's reading; free: the transcript only."""
+    reject_margin: float = _value(11.0, _number(positive=True))
+    """How many nats (natural-log units) a guided reading may lie below the free transcript's
+    likelihood and still be accepted; larger accepts more, and more false activations."""
     tls: TlsSettings = _section(TlsSettings)
     """TLS certificate and key."""
     wyoming: WyomingSettings = _section(WyomingSettings)

@@ -28,6 +28,7 @@ from typing import Any, Sequence
 from thefuzz import fuzz
 
 from va.language.arguments import bind
+from va.language.grammar import args_from_wire
 from va.language.sentences import SentenceMatch, match_sentence
 from va.language.words import NAME_FILLER, Token, join_raw, tokenize
 
@@ -211,6 +212,21 @@ def _match_phrase(words: Sequence[Token], phrase: str, command: Any) -> _Match:
 
 def _without_filler(words: Sequence[str]) -> str:
     return " ".join(word for word in words if word not in NAME_FILLER)
+
+
+def from_reading(reading: Any, registry: Any) -> Interpretation | None:
+    """The server's reading (va.protocol.Reading) as this client's decision; None when it does not
+    fit this registry (a command or arguments the client no longer has): then the client matches
+    the transcript itself."""
+    if not reading.accepted or reading.command is None:
+        heard = "no keyword" not in reading.why
+        return Interpretation(keyword=heard, reason=f"the server's reading was rejected: {reading.why}")
+    command = next((c for c in registry.commands.values() if c.name == reading.command), None)
+    args = args_from_wire(command.parameters, reading.args) if command is not None else None
+    if command is None or args is None:
+        _LOGGER.warning("the server's reading %s%s does not fit the commands here", reading.command, reading.args)
+        return None
+    return Interpretation(True, command, args, round(reading.score), f"the server's reading: {reading.why}")
 
 
 def cli_match(args: Any, settings: Any) -> int:

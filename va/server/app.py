@@ -19,11 +19,13 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from va.config import ConfigError
-from va.protocol import AudioInput, Error, Hello, ProtocolError, Ready, Transcript, parse_client_message
+from va.language.grammar import GrammarRegistry
+from va.protocol import AudioInput, Error, Hello, ProtocolError, Reading, Ready, Transcript, parse_client_message
 from va.server.connection import Client
 from va.server.drain import close_clients, refuse_while_draining
 from va.server.http import authorized, json_response, request_path, server_full, ssl_context, unauthorized
 from va.server.limits import ACCEPT_BATCH, Burst, capped_connection, connection_limits, quiet_accept_errors
+from va.server.recognizer import RecognizerSettings, read
 from va.server.relay import RelayHub
 from va.server.transcriber import Busy, Transcriber
 
@@ -263,6 +265,8 @@ class SpeechServer:
         if hello.client:  # printable and short: va.protocol saw to it
             client.name = f"{hello.client}@{_peer(client.connection)}"
         client.prompt = hello.prompt()
+        client.keyword = hello.keyword
+        client.grammar = GrammarRegistry(hello.grammar) if hello.grammar is not None else None
         _LOGGER.debug("%s says hello; prompt %r", client, client.prompt)
         engine = self._transcriber.engine
         await asyncio.wait({self._answer(client, seq, Ready(engine.name, engine.model))})  # ready first
@@ -281,12 +285,21 @@ class SpeechServer:
             return
         prompt = client.prompt if config.use_prompt else None
         try:
-            future = self._transcriber.submit(audio.pcm, audio.rate, prompt)
+            future = self._transcriber.submit(audio.pcm, audio.rate, prompt, self._judge_for(client))
         except Busy:
             _LOGGER.warning("queue full: refused a request from %s", client)
             self._answer(client, seq, Error("server busy", audio.id))
             return
         self._answer(client, seq, self._reply(client, audio, future))
+
+    def _judge_for(self, client: Client) -> Optional[Callable[[Any, Any], Reading]]:
+        """How the worker reads a request of this client as one of its commands (None: it does not)."""
+        config = self.settings.server
+        if config.recognition != "grammar" or client.grammar is None or not client.keyword:
+            return None
+        grammar, keyword = client.grammar, client.keyword
+        settings = RecognizerSettings(margin=config.reject_margin)
+        return lambda transcription, utterance: read(transcription.text, grammar, keyword, utterance, settings)
 
     async def _reply(self, client: Client, audio: AudioInput, future: asyncio.Future) -> Any:
         """The event that answers `audio` once the worker is done with it."""
@@ -304,8 +317,13 @@ class SpeechServer:
             latency,
             extra={"VA_TRANSCRIPT": text, "VA_LATENCY_MS": latency, "VA_CLIENT": client.name},
         )
+        if outcome.reading is not None:
+            reading = outcome.reading
+            _LOGGER.info("%s: reading %s %s (%s, score %.1f): %s", client, reading.command, reading.args,
+                         "accepted" if reading.accepted else "rejected", reading.score, reading.why)
         return Transcript(
-            text, audio.id, audio.duration, outcome.processing_ms, result.no_speech_prob, result.avg_logprob
+            text, audio.id, audio.duration, outcome.processing_ms, result.no_speech_prob, result.avg_logprob,
+            outcome.reading,
         )
 
 

@@ -30,6 +30,10 @@ class Client:
     limit: int
     """Replies that may be pending at once."""
     prompt: Optional[str] = None
+    keyword: Optional[str] = None
+    grammar: Any = None
+    """The client's commands from its hello (a va.language.grammar.GrammarRegistry; None: it sent
+    none, and its replies carry no reading)."""
     frames: int = 0
     """Frames received so far: the next frame's ``seq`` is frames + 1."""
     _last: Optional[asyncio.Task] = None

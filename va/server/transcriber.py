@@ -13,7 +13,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, List, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence
 
 from va.stt.audio import pcm16_to_float, resample
 from va.protocol import SAMPLE_RATE
@@ -35,6 +35,8 @@ class Outcome:
     error: Optional[str] = None
     processing_ms: float = 0.0
     """From submit() until the result was ready, queueing included."""
+    reading: Any = None
+    """What the request's judge made of it (va.server.recognizer: a va.protocol.Reading), if it had one."""
 
 
 @dataclass
@@ -44,6 +46,7 @@ class _Request:
     prompt: Optional[str]
     future: asyncio.Future
     received: float = field(default_factory=time.monotonic)
+    judge: Optional[Callable[[Any, Any], Any]] = None
 
 
 class Transcriber:
@@ -70,14 +73,18 @@ class Transcriber:
         """Requests waiting or being decoded."""
         return self._queue.qsize() + self._busy
 
-    def submit(self, pcm: bytes, rate: int, prompt: Optional[str]) -> asyncio.Future:
+    def submit(
+        self, pcm: bytes, rate: int, prompt: Optional[str], judge: Optional[Callable[[Any, Any], Any]] = None
+    ) -> asyncio.Future:
         """Queue a request from the event loop; the future resolves to an ``Outcome``.
 
-        Raises ``Busy`` when the queue is full.
+        ``judge(transcription, utterance)`` runs on the worker after the free decode, with the
+        engine's encoded audio (``engine.judge``; None for engines without it) and its result
+        becomes ``Outcome.reading``. Raises ``Busy`` when the queue is full.
         """
         future = asyncio.get_running_loop().create_future()
         try:
-            self._queue.put_nowait(_Request(pcm, rate, prompt, future))
+            self._queue.put_nowait(_Request(pcm, rate, prompt, future, judge=judge))
         except queue.Full:
             raise Busy() from None
         return future
@@ -109,7 +116,12 @@ class Transcriber:
     def _process(self, batch: Sequence[_Request]) -> None:
         if not batch:
             return
-        outcomes = _transcribe(self.engine, batch)
+        plain = [request for request in batch if request.judge is None]
+        done = dict(zip(map(id, plain), _transcribe(self.engine, plain) if plain else []))
+        for request in batch:
+            if request.judge is not None:  # decoded alone: its encoder output is judged again
+                done[id(request)] = _judged(self.engine, request)
+        outcomes = [done[id(request)] for request in batch]
         self._busy = 0
         self.served += sum(outcome.error is None for outcome in outcomes)
         for request, outcome in zip(batch, outcomes):
@@ -134,6 +146,20 @@ def _transcribe(engine: Any, batch: Sequence[_Request]) -> List[Outcome]:
         _LOGGER.exception("transcription failed")
         return [Outcome(error=f"transcription failed: {error}", processing_ms=_elapsed_ms(batch[0]))]
     return [Outcome(result, processing_ms=_elapsed_ms(request)) for request, result in zip(batch, results)]
+
+
+def _judged(engine: Any, request: _Request) -> Outcome:
+    try:
+        audio = _to_float(request)
+        if hasattr(engine, "judge"):
+            result, reading = engine.judge(audio, request.prompt, request.judge)
+        else:
+            result = engine.transcribe(audio, prompt=request.prompt)
+            reading = request.judge(result, None)
+    except Exception as error:  # the engine and the judge are third-party or new code: fail this one only
+        _LOGGER.exception("transcription failed")
+        return Outcome(error=f"transcription failed: {error}", processing_ms=_elapsed_ms(request))
+    return Outcome(result, processing_ms=_elapsed_ms(request), reading=reading)
 
 
 def _to_float(request: _Request):

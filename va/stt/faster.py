@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import List, Optional
+from typing import Any, Callable, List, Optional
 
 import numpy as np
 
-from va.stt import base, models
+from va.stt import base, models, scoring
 from va.stt.base import EngineError, Transcription
 
 _LOGGER = logging.getLogger(__name__)
@@ -56,10 +56,17 @@ class FasterWhisperEngine(base.WindowedEngine):
 
     def _decode(self, audios: List[np.ndarray], prompt: Optional[str], frames: int) -> List[Optional[Transcription]]:
         """Encode and greedy/beam decode; None where the output looks like a loop (window < 30 s)."""
+        encoded = self._encode(audios, frames)
+        return [decoded[0] for decoded in self._generate(encoded, audios, prompt, frames)]
+
+    def _encode(self, audios: List[np.ndarray], frames: int):
         import ctranslate2
 
         features = np.stack([self._features(audio, frames) for audio in audios])
-        encoded = self._whisper.model.encode(ctranslate2.StorageView.from_array(features))
+        return self._whisper.model.encode(ctranslate2.StorageView.from_array(features))
+
+    def _generate(self, encoded, audios: List[np.ndarray], prompt: Optional[str], frames: int) -> List[tuple]:
+        """(Transcription or None where it looped, tokenizer, decoded tokens, CTranslate2 score) per audio."""
         tokenizers = self._tokenizers_for(encoded, len(audios))
         prompts = [self._prompt(tokenizer, prompt) for tokenizer in tokenizers]
         budgets = [base.token_budget(audio.size) for audio in audios]
@@ -73,16 +80,38 @@ class FasterWhisperEngine(base.WindowedEngine):
             suppress_blank=True,
             suppress_tokens=_suppressed(tokenizers[0]),
         )
-        results: List[Optional[Transcription]] = []
+        results: List[tuple] = []
         for audio, tokenizer, output, budget in zip(audios, tokenizers, outputs, budgets):
             tokens = output.sequences_ids[0][:budget]  # as if decoded alone, with its own budget
             if frames < base.FULL_FRAMES and base.looks_like_loop(tokens, budget):
-                results.append(None)
+                results.append((None, tokenizer, tokens, output.scores[0]))
                 continue
             avg_logprob = output.scores[0] * len(tokens) / (len(tokens) + 1)  # as faster-whisper reports it
             text = base.final_text(tokenizer.decode(tokens), output.no_speech_prob, avg_logprob)
-            results.append(Transcription(text, audio.size / base.SAMPLE_RATE, output.no_speech_prob, avg_logprob))
+            result = Transcription(text, audio.size / base.SAMPLE_RATE, output.no_speech_prob, avg_logprob)
+            results.append((result, tokenizer, tokens, output.scores[0]))
         return results
+
+    def judge(self, audio: np.ndarray, prompt: Optional[str], judge: Callable[[Transcription, Any], Any]) -> tuple:
+        """The free transcript and ``judge(transcript, utterance)``: the utterance (a
+        va.stt.scoring.CT2Utterance, None when there is no speech window to judge) reuses this
+        decode's encoder output for every text the judge scores."""
+        audio = np.asarray(audio, np.float32)
+        if audio.size == 0 or base.is_long(audio.size):
+            transcription = self.transcribe(audio, prompt)
+            return transcription, judge(transcription, None)
+        frames = base.window_frames(audio.size, self.speech_window)
+        encoded = self._encode([audio], frames)
+        result, tokenizer, tokens, score = self._generate(encoded, [audio], prompt, frames)[0]
+        if result is None:  # looped: the wider windows of transcribe(), judged on the text alone
+            transcription = self.transcribe(audio, prompt)
+            return transcription, judge(transcription, None)
+        free = scoring.free_hypothesis(tokenizer.decode(tokens), score, len(tokens))
+        start = self._prompt(tokenizer, prompt)  # the free decode's own conditioning
+        utterance = scoring.CT2Utterance(
+            self._whisper.model, tokenizer, encoded, start, free, base.token_budget(audio.size), _suppressed(tokenizer)
+        )
+        return result, judge(result, utterance)
 
     def _features(self, audio: np.ndarray, frames: int) -> np.ndarray:
         # padded with real silence, as openai-whisper does (faster-whisper pads the mel with zeros)

@@ -1,0 +1,138 @@
+"""Recognition that knows the commands, end to end: the real tiny.en, real speech, a real server.
+
+A client that sends its grammar in the hello gets a reading with each transcript; the client's
+decision (`va.matching.from_reading`) runs what the reading says, and nothing for speech that is
+not one of its commands. The seed server's side (no reading: the client matches the transcript
+itself) is tests/test_client_e2e.py::test_the_client_talks_to_the_seed_server_too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import dataclasses
+import json
+import wave
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.client import connect
+
+from va.config import CommandSettings, ServerSettings, Settings
+from va.language.grammar import CommandSpec, Grammar, ParamSpec, grammar_of
+from va.language.matching import from_reading
+from va.protocol import Hello, Transcript, parse_server_message
+from va.commands.registry import load_registry
+from va.server.app import SpeechServer
+
+FIXTURES = Path(__file__).parent / "fixtures"
+DEMO = Path(__file__).parent / "commands" / "demo.py"
+TIMEOUT = 180.0
+
+
+@pytest.fixture(scope="module")
+def registry():
+    loaded = load_registry(CommandSettings(modules=("clock", "system", "web"), paths=(str(DEMO),)))
+    assert loaded.failures == []
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def engine():
+    from va.stt import create_engine
+
+    return create_engine(dataclasses.replace(ServerSettings(), device="cpu"))
+
+
+def audio_input(name: str, request_id: int) -> str:
+    with wave.open(str(FIXTURES / name), "rb") as wav:
+        pcm = wav.readframes(wav.getnframes())
+    return json.dumps({"type": "audio_input", "data": base64.b64encode(pcm).decode("ascii"), "id": request_id})
+
+
+@contextlib.asynccontextmanager
+async def running(engine, **server):
+    base = Settings()
+    settings = dataclasses.replace(base, server=dataclasses.replace(base.server, host="127.0.0.1", port=0, **server))
+    speech = SpeechServer(settings, engine_factory=lambda _: engine)
+    await asyncio.wait_for(speech.start(), TIMEOUT)
+    try:
+        yield speech
+    finally:
+        await asyncio.wait_for(speech.stop(), TIMEOUT)
+
+
+def transcripts(engine, commands, files, **server) -> list[Transcript]:
+    """Each file's reply, to a client whose hello carries the grammar (or a registry's)."""
+    grammar = commands if isinstance(commands, Grammar) else grammar_of(commands)
+    hello = Hello("computer", (), "test", grammar)
+
+    async def scenario():
+        async with running(engine, **server) as speech:
+            async with connect(speech.url, max_size=None) as ws:
+                await ws.send(hello.to_json())
+                assert parse_server_message(await asyncio.wait_for(ws.recv(), TIMEOUT)).TYPE == "ready"
+                for index, name in enumerate(files):
+                    await ws.send(audio_input(name, index))
+                replies = [parse_server_message(await asyncio.wait_for(ws.recv(), TIMEOUT)) for _ in files]
+        return sorted(replies, key=lambda reply: reply.id)
+
+    return asyncio.run(asyncio.wait_for(scenario(), TIMEOUT * 2))
+
+
+def decided(registry, reply: Transcript):
+    decision = from_reading(reply.reading, registry)
+    return (decision.command.name, decision.args) if decision.command is not None else None
+
+
+CASES = {
+    "timer-joe.wav": ("set_timer", {"minutes": 25.0}),  # typed arguments: a float
+    "add-joe-high.wav": ("add_numbers", {"first": 3, "second": 4}),  # two ints
+    "volume-espeak.wav": ("set_volume", {"percent": 70}),
+    "template-joe.wav": ("set_timer", {"minutes": 5.0}),  # "set a five minute timer": a template
+    "search-joe.wav": ("search_for", {"query": "Python tutorials"}),  # free text
+    "time-joe.wav": ("what_time_is_it", {}),
+    "nokey-joe.wav": None,  # "the weather is lovely today": no keyword
+    "unknown-joe.wav": None,  # "computer make me a sandwich": no such command
+    "unknown-espeak.wav": None,
+}
+
+
+def test_readings_run_the_right_command_with_typed_and_free_arguments_and_negatives_run_nothing(engine, registry):
+    files = list(CASES)
+    replies = transcripts(engine, registry, files)
+    for name, reply in zip(files, replies):
+        assert reply.reading is not None, name
+        assert decided(registry, reply) == CASES[name], (name, reply.text, reply.reading)
+        assert reply.reading.why, name
+    for name, reply in zip(files, replies):
+        if CASES[name] is None and reply.reading.command is not None:
+            assert "rejected" in reply.reading.why and "score" in reply.reading.why, reply.reading
+
+
+ROOMS = ("kitchen", "bedroom", "living room", "hall", "office")
+DEVICES = ("lights", "fan", "heater", "radio", "television")
+HOME = Grammar(tuple(
+    [CommandSpec(name, (name.replace("_", " "),), (ParamSpec("device", "choice", choices=DEVICES),
+                                                 ParamSpec("room", "choice", False, choices=ROOMS)))
+     for name in ("turn_on", "turn_off")]
+    + [CommandSpec("call", ("call",), (ParamSpec("person", "choice", choices=("mom", "dad", "alice", "bob", "grandma")),)),
+       CommandSpec("cancel_timer", ("cancel timer",)), CommandSpec("what_time_is_it", ("what time is it",))]
+))
+
+
+def test_the_grammar_reads_what_greedy_decoding_garbles(engine):
+    """Clips from the bench corpus' tune split (espeak-ng, brown noise 10 dB / a talker 12 dB)
+    where today's greedy transcript reads as no command: "Computer turn on the leader in the
+    hall", "computer called rent is comfort"."""
+    replies = transcripts(engine, HOME, ["guided-turn-on-noise.wav", "guided-call-talker.wav"])
+    readings = [(reply.reading.command, reply.reading.args, reply.reading.accepted) for reply in replies]
+    assert readings == [("turn_on", {"device": "heater", "room": "hall"}, True), ("call", {"person": "grandma"}, True)]
+    assert all(reply.reading.score < 0 and "guided" in reply.reading.why for reply in replies)
+
+
+def test_with_recognition_free_the_reply_has_no_reading(engine, registry):
+    (reply,) = transcripts(engine, registry, ["timer-joe.wav"], recognition="free")
+    assert reply.reading is None
+    assert "25" in reply.text

@@ -1,0 +1,202 @@
+"""The most likely reading of an utterance that is a valid command, judged against the audio.
+
+`read(transcript, grammar, keyword, utterance, settings)` for a client that sent a grammar:
+
+1. The free transcript (greedy, as today) is matched with the client's own rules
+   (`va.matching.interpret` over the grammar). When it reads as a command whose numbers lie in
+   range, that is the reading: it is the audio's own best text, so its score is 0. No decoder
+   work beyond the free decode.
+2. Otherwise the grammar guides the decoder. The commands whose names (or the words that open
+   their templates) are nearest to the words heard are kept (`settings.commands` of them); for
+   each, the keyword and the name are forced as a prefix ("Computer, set volume") and the
+   decoder writes the rest, greedily and as `settings.alternatives` beam endings. Each such
+   sentence is judged on the whole: log P(prefix, rest, end of text | audio).
+3. The most likely sentence that reads as a valid command wins. Its score is its log probability
+   minus the free transcript's (a likelihood ratio; the free transcript is the audio's best text,
+   so the score is <= 0 up to search error). A reading more than `settings.margin` nats below the
+   free transcript is rejected, and `Reading.why` says so with the score: speech that is not a
+   command (no keyword, another request, a conversation) stays far below.
+
+Free-text parameters keep working: what follows a forced "play music" is the decoder's own text.
+Pure orchestration: the audio is reached only through the `Utterance` (va.stt.scoring).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, List, Optional, Sequence, Tuple
+
+from va.language.words import tokenize
+from va.language.grammar import GrammarRegistry, args_to_wire, template_parts
+from va.language.matching import _match_phrase, after_keyword, interpret
+from va.protocol import Reading
+from va.stt.scoring import Hypothesis, Utterance
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RecognizerSettings:
+    margin: float = 11.0
+    """Nats a reading may lie below the free transcript and still be accepted."""
+    keyword_floor: float = 10.0
+    """Nats the keyword that opens a guided reading may cost at most (log P(keyword | audio))."""
+    commands: int = 3
+    """Commands whose prefixes the decoder is forced through when the free transcript does not read."""
+    alternatives: int = 3
+    """Beam endings per forced prefix (0: the greedy ending only)."""
+    threshold: float = 75
+    """Fuzzy score a name needs (the client's commands.threshold)."""
+
+
+def read(
+    transcript: str, grammar: GrammarRegistry, keyword: str, utterance: Optional[Utterance],
+    settings: RecognizerSettings = RecognizerSettings(),
+) -> Reading:
+    free = interpret(transcript, grammar, keyword, settings.threshold)
+    if free.ok and _in_range(free.command, free.args):
+        args = args_to_wire(free.command.parameters, free.args)
+        return Reading(free.command.name, args, 0.0, True, f"the free transcript reads: {free.reason}")
+    if utterance is None or not grammar.commands or not transcript.strip():
+        return Reading(None, {}, 0.0, False, free.reason)  # no audio to judge, or Whisper heard no speech
+    found = _best_guided(transcript, grammar, keyword, utterance, settings)
+    if found is None:
+        return Reading(None, {}, 0.0, False, f"{free.reason}; no guided reading is a valid command")
+    command, args, hypothesis = found
+    score = hypothesis.logprob - utterance.free.logprob
+    wire = args_to_wire(command.parameters, args)
+    rejection = _rejection(hypothesis, utterance, settings)
+    if rejection:
+        why = f"rejected {command.name}{wire} from {hypothesis.text.strip()!r}: {rejection}"
+        return Reading(command.name, wire, score, False, why)
+    why = (f"guided reading {hypothesis.text.strip()!r}, keyword {hypothesis.lead_logprob:.1f} "
+           f"(free transcript did not read: {free.reason})")
+    return Reading(command.name, wire, score, True, why)
+
+
+def _best_guided(
+    transcript: str, grammar: GrammarRegistry, keyword: str, utterance: Utterance, settings: RecognizerSettings
+) -> Optional[Tuple[Any, dict, Hypothesis]]:
+    """Cheapest first: the greedy ending after each prefix; then, while no reading is good enough,
+    beam endings; then each value of a bool or choice parameter said after the name."""
+    prefixes = guided_prefixes(transcript, grammar, keyword, settings)
+    texts = [prefix for _, prefix in prefixes]
+    lead = _keyword_text(transcript, keyword, after_keyword(tokenize(transcript), keyword) is not None)
+    judged = utterance.continue_after(texts, lead)
+    candidates = [
+        (command, hypothesis.closed if not command.parameters and hypothesis.closed else hypothesis)
+        for (command, _), hypothesis in zip(prefixes, judged)
+    ]  # a command without parameters is judged said alone: what follows it is not part of it
+    found = _best_valid(candidates, keyword, settings)
+    if not _good(found, utterance, settings) and settings.alternatives > 1:
+        candidates += _endings(utterance, prefixes, judged, settings.alternatives)
+        found = _best_valid(candidates, keyword, settings)
+    if not _good(found, utterance, settings):
+        spelled = [(command, f"{text} {value}") for command, text in prefixes for value in _values(command)]
+        candidates += zip((command for command, _ in spelled), utterance.continue_after([t for _, t in spelled], lead))
+        found = _best_valid(candidates, keyword, settings)
+    return found
+
+
+def _endings(utterance: Utterance, prefixes: List[Tuple[Any, str]], judged: List[Hypothesis], n: int) -> list:
+    """Beam endings after the prefixes of commands with parameters, judged with their prefix."""
+    with_args = [index for index, (command, _) in enumerate(prefixes) if command.parameters]
+    endings_of = utterance.alternatives([prefixes[index][1] for index in with_args], n)
+    candidates = []
+    for index, endings in zip(with_args, endings_of):
+        greedy = judged[index]
+        for ending in endings:
+            logprob = greedy.prefix_logprob + ending.logprob
+            candidates.append((prefixes[index][0], Hypothesis(ending.text, logprob, greedy.prefix_logprob, greedy.lead_logprob)))
+    return candidates
+
+
+def _good(found: Optional[Tuple[Any, dict, Hypothesis]], utterance: Utterance, settings: RecognizerSettings) -> bool:
+    return found is not None and not _rejection(found[2], utterance, settings)
+
+
+def _rejection(hypothesis: Hypothesis, utterance: Utterance, settings: RecognizerSettings) -> str:
+    """Why the audio does not support a guided reading well enough ("" when it does)."""
+    score = hypothesis.logprob - utterance.free.logprob
+    if score < -settings.margin:
+        return f"score {score:.1f} < -{settings.margin:g}"
+    if hypothesis.lead_logprob < -settings.keyword_floor:
+        return f"keyword {hypothesis.lead_logprob:.1f} < -{settings.keyword_floor:g}"
+    return ""
+
+
+def _best_valid(candidates: List[Tuple[Any, Hypothesis]], keyword: str, settings: RecognizerSettings):
+    for command, hypothesis in sorted(candidates, key=lambda candidate: -candidate[1].logprob):
+        reading = interpret(hypothesis.text, _Only(command), keyword, settings.threshold)
+        if reading.ok and _in_range(command, reading.args):
+            return command, reading.args, hypothesis
+    return None
+
+
+def _values(command: Any) -> List[str]:
+    """The words for each value of the command's first required bool or choice parameter."""
+    for spec in command.spec.params:
+        if spec.required and spec.kind == "bool":
+            return ["on", "off"]
+        if spec.required and spec.kind == "choice":
+            return [choice.replace("_", " ") for choice in spec.choices]
+    return []
+
+
+def guided_prefixes(
+    transcript: str, grammar: GrammarRegistry, keyword: str, settings: RecognizerSettings
+) -> List[Tuple[Any, str]]:
+    """(command, forced prefix) for the commands nearest to the words heard, best first."""
+    tokens = tokenize(transcript)
+    rest = after_keyword(tokens, keyword)
+    lead = _keyword_text(transcript, keyword, rest is not None)
+    words = rest if rest is not None else tokens
+    ranked = []
+    for command in grammar.commands.values():
+        openings = [phrase for phrase in (*command.phrases, *map(_opening, command.sentences)) if phrase]
+        scores = [(_match_phrase(words, phrase, command).score, len(phrase), phrase) for phrase in openings]
+        ranked.append((max(scores), command))  # on equal scores the longer phrase: "set volume" over "set a"
+    ranked.sort(key=lambda entry: (-entry[0][0], -entry[0][1]))
+    return [(command, _join(lead, phrase)) for (_, _, phrase), command in ranked[: settings.commands]]
+
+
+def _keyword_text(transcript: str, keyword: str, heard: bool) -> str:
+    """The keyword as the decoder wrote it (" Computer,"), else as it usually writes it."""
+    if heard:
+        size = len(keyword.split())
+        words = transcript.split()
+        lead_in = 1 if words and tokenize(words[0]) and tokenize(words[0])[0].norm in ("hey", "ok", "okay", "hi") else 0
+        return " " + " ".join(words[: lead_in + size])
+    return " " + keyword[:1].upper() + keyword[1:] + ","
+
+
+def _opening(sentence: str) -> str:
+    """The words of a template before its first slot ("set a {minutes} minute timer" -> "set a")."""
+    words = []
+    for kind, text in template_parts(sentence):
+        if kind == "slot":
+            break
+        words.append(text)
+    return " ".join(words)
+
+
+def _join(lead: str, phrase: str) -> str:
+    if lead.rstrip().endswith((".", "!", "?")):
+        phrase = phrase[:1].upper() + phrase[1:]
+    return f"{lead} {phrase}"
+
+
+def _in_range(command: Any, args: dict) -> bool:
+    specs = {param.name: param for param in getattr(getattr(command, "spec", None), "params", ())}
+    return all(specs[name].accepts(value) for name, value in args.items() if name in specs)
+
+
+class _Only:
+    """A registry of one command: a forced prefix decides the command, the text its arguments."""
+
+    def __init__(self, command: Any) -> None:
+        self.commands = {command.name: command}
+
+    def phrases(self) -> Sequence[Tuple[str, Any]]:
+        return [(phrase, command) for command in self.commands.values() for phrase in command.phrases]
