@@ -68,7 +68,7 @@ def read(
     wire = args_to_wire(command.parameters, args)
     rejection = _rejection(hypothesis, utterance, settings)
     if rejection:
-        why = f"rejected {command.name}{wire} from {hypothesis.text.strip()!r}: {rejection}"
+        why = f"{free.reason}; the nearest reading, {command.name}{wire} from {hypothesis.text.strip()!r}, is rejected: {rejection}"
         return Reading(command.name, wire, score, False, why)
     why = (f"guided reading {hypothesis.text.strip()!r}, keyword {hypothesis.lead_logprob:.1f} "
            f"(free transcript did not read: {free.reason})")
