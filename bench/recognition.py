@@ -125,9 +125,11 @@ class RecognitionPath:
 
 
 PATHS: Dict[str, RecognitionPath] = {
-    "old": RecognitionPath({}, decide_old, False, "greedy transcript + the client's fuzzy matcher and typed arguments"),
-    "new": RecognitionPath(None, decide_new, True, "the server's reading (accepted: run, rejected: nothing), "
-                                             "else the client's matcher; server setting not switched on yet"),
+    "old": RecognitionPath({"recognition": "free"}, decide_old, False,
+                           "greedy transcript + the client's fuzzy matcher and typed arguments"),
+    "new": RecognitionPath({"recognition": "grammar"}, decide_new, True,
+                           "server.recognition: grammar: the server's reading (accepted: run, rejected: nothing), "
+                           "else the client's matcher"),
 }
 
 
