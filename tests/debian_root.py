@@ -133,6 +133,10 @@ class DebianRoot:
             (self.path / "etc/pip.conf").write_text("[global]\ncert = /etc/host-ca-certificates.crt\n")
 
     def _copy_caches(self, into_root: bool) -> None:
+        with _locked(CACHE / ".lock"):  # another run may be copying the same files
+            self._copy_caches_unlocked(into_root)
+
+    def _copy_caches_unlocked(self, into_root: bool) -> None:
         for inside, cache in self._caches.items():
             source, target = (cache, self.path / inside) if into_root else (self.path / inside, cache)
             if source.is_dir():  # cp -u: only what is newer (apt's lists are large)
