@@ -116,10 +116,10 @@ async def read_until(client: AsyncTcpClient, *types: str) -> Event:
             return event
 
 
-async def home_assistant(port: int, audio: bytes, rate=16000, width=2, channels=1, start=True) -> Event:
+async def home_assistant(port: int, audio: bytes, rate=16000, width=2, channels=1, start=True, **transcribe) -> Event:
     """One utterance on its own connection, the way Home Assistant's Wyoming STT entity sends it."""
     async with AsyncTcpClient("127.0.0.1", port) as client:
-        await client.write_event(Transcribe(language="en").event())
+        await client.write_event(Transcribe(language="en", **transcribe).event())
         if start:
             await client.write_event(AudioStart(rate=rate, width=width, channels=channels).event())
         for chunk in chunks(audio, rate, width, channels):
@@ -173,14 +173,17 @@ class GatedEngine:
         self.engine = engine
         self.name, self.model, self.device = engine.name, engine.model, engine.device
         self.batches = []
+        self.prompts = []
         self.started = threading.Event()
         self.gate = threading.Event()
         self.gate.set()
 
     def transcribe(self, audio, prompt=None):
+        self.prompts.append(prompt)
         return self._hold([audio], lambda: [self.engine.transcribe(audio, prompt=prompt)])[0]
 
     def transcribe_batch(self, audios, prompts):
+        self.prompts.extend(prompts)
         return self._hold(audios, lambda: self.engine.transcribe_batch(audios, prompts))
 
     def _hold(self, audios, decode):
@@ -285,6 +288,23 @@ def test_wyoming_and_websocket_clients_share_one_batching_worker(engine):
     for text, entry in zip(texts, entries[1:]):
         assert_heard(text, entry)
     assert gated.batches == [1, 3]  # the three Wyoming utterances were decoded in one batch
+
+
+@pytest.mark.parametrize("use_prompt", [True, False])
+def test_names_and_terms_from_transcribe_are_the_prompt_when_use_prompt_is_on(engine, use_prompt):
+    gated = GatedEngine(engine)
+    entry = JOE[0]
+
+    async def scenario():
+        async with running(gated, use_prompt=use_prompt) as server:
+            return await home_assistant(
+                server.wyoming.port, pcm(entry["file"]),
+                transcript_names=["Kitchen Light", 5, " "], transcript_terms=["timer", "Kitchen Light"],
+            )
+
+    event = run(scenario())
+    assert_heard(Transcript.from_event(event).text, entry)
+    assert gated.prompts == ["Kitchen Light, timer." if use_prompt else None]
 
 
 # -- clients that misbehave ---------------------------------------------------------------------

@@ -278,8 +278,9 @@ class ServerSettings:
     """Most requests of one connection waiting for their replies; the server reads no more from
     that connection until one is sent, so one client cannot take the whole queue."""
     use_prompt: bool = _value(False, _flag)
-    """Use the vocabulary a client sends in its hello as the decoding prompt (off: measured to
-    cost 20-30% decoding time for no gain in command accuracy with the shipped modules)."""
+    """Use the vocabulary a client sends in its hello (a Wyoming client: with transcribe) as the
+    decoding prompt (off: measured to cost 20-30% decoding time for no gain in command accuracy
+    with the shipped modules)."""
     recognition: str = _value("grammar", _choice("grammar", "free"))
     """grammar: for clients that send their command grammar, find the most likely valid command
     judged against the audio and send it as the reply's reading; free: the transcript only."""

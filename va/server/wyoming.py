@@ -17,7 +17,7 @@ import contextlib
 import dataclasses
 import logging
 import warnings
-from typing import Any, Dict, List, Optional, Set, Tuple, Union
+from typing import Any, Dict, List, Optional, Set, Union
 
 with warnings.catch_warnings():  # wyoming.audio imports audioop, deprecated since Python 3.11
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -30,14 +30,13 @@ from wyoming.ping import Ping, Pong
 
 from va import __version__
 from va.server.transcriber import Busy, Transcriber
-from va.stt.audio import pcm_to_mono16
+from va.server.wyoming_input import BoundedReader, Utterance, format_problem, vocabulary_prompt
 
 _LOGGER = logging.getLogger(__name__)
 
 _WHISPER = Attribution(name="OpenAI Whisper", url="https://github.com/openai/whisper")
 _VA = Attribution(name="va", url="https://pypi.org/project/va/")
 _IDLE_TIMEOUT = 120.0  # seconds a connection may stay silent (Home Assistant sends audio in real time)
-_MAX_RATE = 384000
 _HANDLED = (AudioChunk, AudioStart, AudioStop, Transcribe, Describe, Ping)
 _WHISPER_LANGUAGES = (
     "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy "
@@ -50,53 +49,11 @@ _WHISPER_LANGUAGES = (
 class _Connection:
     name: str
     writer: asyncio.StreamWriter
-    utterance: Optional["_Utterance"] = None
+    utterance: Optional[Utterance] = None
+    prompt: Optional[str] = None
 
     def __str__(self) -> str:
         return self.name
-
-
-@dataclasses.dataclass
-class _Utterance:
-    """The audio of one utterance, kept as s16 mono at the rate the client sends."""
-
-    format: Tuple[int, int, int]
-    """(rate, width, channels) of every chunk."""
-    max_seconds: float
-    chunks: List[bytes] = dataclasses.field(default_factory=list)
-    samples: int = 0
-
-    @property
-    def seconds(self) -> float:
-        return self.samples / self.format[0]
-
-    @property
-    def too_long(self) -> bool:
-        return self.seconds > self.max_seconds
-
-    def add(self, chunk: AudioChunk) -> None:
-        audio = pcm_to_mono16(chunk.audio, chunk.width, chunk.channels)
-        self.samples += len(audio) // 2
-        if self.too_long:
-            self.chunks.clear()  # answered with an error at audio-stop; hold no memory meanwhile
-        else:
-            self.chunks.append(audio)
-
-
-class _BoundedReader:
-    """The StreamReader that async_read_event sees: an unauthenticated peer must not make the server
-    buffer a frame of gigabytes. The ValueError ends the read as malformed input does (None)."""
-
-    def __init__(self, reader: asyncio.StreamReader, limit: int) -> None:
-        self._reader, self._limit = reader, limit
-
-    async def readline(self) -> bytes:
-        return await self._reader.readline()
-
-    async def readexactly(self, count: int) -> bytes:
-        if count > self._limit:
-            raise ValueError(f"frame of {count} bytes is over the {self._limit}-byte limit")
-        return await self._reader.readexactly(count)
 
 
 class WyomingEndpoint:
@@ -122,7 +79,8 @@ class WyomingEndpoint:
         try:
             self._server = await asyncio.start_server(self._serve, config.host, config.port, limit=1 << 16)
         except OSError as error:  # the port is taken, the address is not this machine's
-            raise OSError(error.errno, f"cannot listen for Wyoming on {config.host}:{config.port}: {error.strerror}") from error
+            where = f"{config.host}:{config.port}"
+            raise OSError(error.errno, f"cannot listen for Wyoming on {where}: {error.strerror}") from error
         self._address = self._server.sockets[0].getsockname()[:2]
         _LOGGER.info("Wyoming speech-to-text on %s", self.address)
 
@@ -158,7 +116,8 @@ class WyomingEndpoint:
         engine = self.transcriber.engine
         model = AsrModel(
             name=str(engine.model), description=f"Whisper {engine.model} ({engine.name}, {engine.device})",
-            attribution=_WHISPER, installed=True, version=None, languages=_languages(engine.model, self.settings.language),
+            attribution=_WHISPER, installed=True, version=None,
+            languages=_languages(engine.model, self.settings.language),
         )
         program = AsrProgram(
             name="va", description="va speech-to-text server (Whisper, batched)", attribution=_VA,
@@ -173,7 +132,7 @@ class WyomingEndpoint:
         self._connections.add(connection)
         _LOGGER.debug("Wyoming client %s connected", connection)
         try:
-            await self._read_events(connection, _BoundedReader(reader, self.settings.max_message_bytes), reader)
+            await self._read_events(connection, BoundedReader(reader, self.settings.max_message_bytes), reader)
         except (ConnectionError, asyncio.IncompleteReadError) as error:
             _LOGGER.debug("Wyoming client %s went away: %s", connection, error)
         except asyncio.TimeoutError:
@@ -190,7 +149,7 @@ class WyomingEndpoint:
                 await writer.wait_closed()
             _LOGGER.debug("Wyoming client %s disconnected", connection)
 
-    async def _read_events(self, connection: _Connection, bounded: _BoundedReader, reader: asyncio.StreamReader) -> None:
+    async def _read_events(self, connection: _Connection, bounded: BoundedReader, reader: asyncio.StreamReader) -> None:
         while not self._stopping:
             try:
                 event = await asyncio.wait_for(async_read_event(bounded), _IDLE_TIMEOUT)  # type: ignore[arg-type]
@@ -224,13 +183,15 @@ class WyomingEndpoint:
             await _send(connection, self.info().event())
         elif isinstance(message, Ping):
             await _send(connection, Pong(text=message.text).event())
-        return True  # Transcribe: va transcribes in the language it is set up for
+        elif isinstance(message, Transcribe):  # the language is the one va is set up for
+            connection.prompt = vocabulary_prompt(message)
+        return True
 
     async def _begin(self, connection: _Connection, start: Union[AudioStart, AudioChunk]) -> bool:
-        problem = _format_problem(start.rate, start.width, start.channels)
+        problem = format_problem(start.rate, start.width, start.channels)
         if problem:
             return await _refuse(connection, problem, "bad-audio")
-        connection.utterance = _Utterance((start.rate, start.width, start.channels), self.settings.max_audio_seconds)
+        connection.utterance = Utterance((start.rate, start.width, start.channels), self.settings.max_audio_seconds)
         return True
 
     async def _on_chunk(self, connection: _Connection, chunk: AudioChunk) -> bool:
@@ -255,7 +216,8 @@ class WyomingEndpoint:
         error = self._refusal(utterance)
         if error is None:
             try:
-                future = self.transcriber.submit(b"".join(utterance.chunks), utterance.format[0], None)
+                prompt = connection.prompt if self.settings.use_prompt else None
+                future = self.transcriber.submit(utterance.pcm(), utterance.format[0], prompt)
             except Busy:
                 _LOGGER.warning("queue full: refused a Wyoming request from %s", connection)
                 error = Error("server busy", code="busy")
@@ -269,14 +231,14 @@ class WyomingEndpoint:
             self._in_flight.discard(future)
         await self._reply(connection, utterance, outcome)
 
-    def _refusal(self, utterance: _Utterance) -> Optional[Error]:
+    def _refusal(self, utterance: Utterance) -> Optional[Error]:
         if utterance.too_long:
             return Error(f"audio too long: more than {utterance.max_seconds:g} s", code="audio-too-long")
         if self._stopping:
             return Error("server is shutting down", code="stopping")
         return None
 
-    async def _reply(self, connection: _Connection, utterance: _Utterance, outcome: Any) -> None:
+    async def _reply(self, connection: _Connection, utterance: Utterance, outcome: Any) -> None:
         if outcome.error is not None:
             await _send(connection, Error(outcome.error, code="transcription-failed").event())
             return
@@ -304,14 +266,6 @@ async def _send(connection: _Connection, event: Event) -> None:
         await async_write_event(event, connection.writer)
     except (ConnectionError, RuntimeError):  # RuntimeError: the transport is already closed
         _LOGGER.debug("Wyoming client %s left before its %s was sent", connection, event.type)
-
-
-def _format_problem(rate: Any, width: Any, channels: Any) -> Optional[str]:
-    """Why an audio format cannot be taken, or None when it can."""
-    whole = all(isinstance(value, int) and not isinstance(value, bool) for value in (rate, width, channels))
-    if not whole or not (0 < rate <= _MAX_RATE and width in (1, 2, 3, 4) and 0 < channels <= 32):
-        return f"unsupported audio format: rate {rate!r}, width {width!r}, channels {channels!r}"
-    return None
 
 
 def _languages(model: str, language: str) -> List[str]:
