@@ -26,7 +26,6 @@ from procs import (ROOT, environment, free_port, ran, silence_wav, start_client,
                    stop_all, wait_until, write_config)
 
 pytestmark = pytest.mark.slow
-NOT_FIXED_YET = pytest.mark.xfail(strict=True, reason="issue 10: not fixed yet")
 
 SIGTERM_BOUND = 60.0
 """Seconds a daemon may take to honour SIGTERM: a bound on failure (systemd kills after 90 s)."""

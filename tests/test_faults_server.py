@@ -23,7 +23,6 @@ from procs import (Process, ask, audio_input, free_port, healthy, pcm, peak_rss,
                    wait_until, write_config)
 
 pytestmark = pytest.mark.slow
-NOT_FIXED_YET = pytest.mark.xfail(strict=True, reason="issue 10: not fixed yet")
 
 MB = 1024 * 1024
 TINY = audio_input(b"\x00\x01")  # one sample: the cheapest request the model still decodes

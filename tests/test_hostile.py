@@ -38,7 +38,7 @@ def audio(**fields: Any) -> str:
 
 @dataclass(frozen=True)
 class Expect:
-    kind: str  # "error", "transcript", "ready" or "close"
+    kind: str  # a reply's type ("error", "transcript", "ready", ...), "close", or "none" (count=0)
     text: str = ""  # in an error's data; a close code for "close"
     id: Any = "unset"  # the id the reply must carry ("unset": not checked)
     count: int = 1  # replies expected
@@ -124,6 +124,13 @@ PROBES = [  # (name, frames: a str/bytes, a tuple of them, or ("invalid-utf8", b
     ("hello client with a newline", msg(type="hello", client="a\nERROR va.server: forged"), READY),
     ("hello twice", (msg(type="hello"), msg(type="hello")), Expect("ready", count=2)),
     ("three requests pipelined", (audio(id=1), audio(id=2), audio(id=3)), Expect("transcript", count=3)),
+    ("grammar that is not one", msg(type="hello", grammar={"version": 1, "commands": "x"}), error("grammar")),
+    ("grammar of an unknown version", msg(type="hello", grammar={"version": 99}), READY),
+    ("relay run before a hello", msg(type="run", id="r1", command="lights", target="hall"), Expect("run_result")),
+    ("relay run without a command", msg(type="run", id="r2"), error("'command'")),
+    ("relay run with a 1 MB id", msg(type="run", id="x" * 1_000_000, command="c"), error("'id'", id=None)),
+    ("relay directory query", msg(type="directory"), Expect("directory")),
+    ("relay result nobody waits for", msg(type="run_result", id="z", outcome="ok"), Expect("none", count=0)),
     ("frame over max_message_bytes", "x" * (MAX_MESSAGE_BYTES + 1), closes(1009)),
     ("text frame of invalid UTF-8", ("invalid-utf8", b'{"type": "\xff"}'), closes(1007)),
 ]
@@ -144,12 +151,7 @@ def test_the_table_is_long_enough():
     assert len(PROBES) >= 40 and len({name for name, _, _ in PROBES}) == len(PROBES)
 
 
-_NOT_FIXED_YET: set = set()  # issue 10, in progress
-_XFAIL = pytest.mark.xfail(strict=True, reason="issue 10: not fixed yet")
-
-
-@pytest.mark.parametrize("frames, expect", [pytest.param(*probe[1:], marks=[_XFAIL] if probe[0] in _NOT_FIXED_YET else [])
-                                            for probe in PROBES], ids=[probe[0] for probe in PROBES])
+@pytest.mark.parametrize("frames, expect", [probe[1:] for probe in PROBES], ids=[probe[0] for probe in PROBES])
 def test_probe(server, frames: Any, expect: Expect) -> None:
     run(_probe(server.url, frames, expect))
     assert server.popen.poll() is None, server.text()[-3000:]
