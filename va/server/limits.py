@@ -51,7 +51,7 @@ def capped_connection(tcp_limit: int) -> type:
             super().connection_made(transport)
             if len(self.server.handler_tasks) > tcp_limit:
                 dropped.hit(tcp_limit)
-                transport.abort()
+                self.transport.abort()
 
     return CappedConnection
 
