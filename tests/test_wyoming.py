@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import urllib.request
+import warnings
 import wave
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -28,9 +29,11 @@ import pytest
 
 pytest.importorskip("wyoming")
 
+with warnings.catch_warnings():  # wyoming.audio imports audioop, deprecated since Python 3.11
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from wyoming.audio import AudioChunk, AudioStart, AudioStop  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 from wyoming.asr import Transcribe, Transcript  # noqa: E402
-from wyoming.audio import AudioChunk, AudioStart, AudioStop  # noqa: E402
 from wyoming.client import AsyncTcpClient  # noqa: E402
 from wyoming.error import Error  # noqa: E402
 from wyoming.event import Event  # noqa: E402
