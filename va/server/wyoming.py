@@ -224,12 +224,13 @@ class WyomingEndpoint:
         if error is not None:
             await _send(connection, error.event())
             return
-        self._in_flight.add(future)
+        replied = asyncio.get_running_loop().create_future()  # what stop() waits for: the reply, sent
+        self._in_flight.add(replied)
         try:
-            outcome = await future
+            await self._reply(connection, utterance, await future)
         finally:
-            self._in_flight.discard(future)
-        await self._reply(connection, utterance, outcome)
+            self._in_flight.discard(replied)
+            replied.set_result(None)
 
     def _refusal(self, utterance: Utterance) -> Optional[Error]:
         if utterance.too_long:
