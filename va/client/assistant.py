@@ -74,7 +74,7 @@ class Assistant:
         self._listener: Optional[Listener] = None
         self._link: Optional[ServerLink] = None
         self._link_task: Optional[asyncio.Task] = None
-        self._remote: Optional[Remote] = None
+        self._remote: Remote  # made in start(), before anything uses it
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._changed = asyncio.Event()
         self._listening_done = False
