@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from va.config import settings as config_module
+from va.config import loader as config_module
 from va.config import ConfigError, Settings, load_settings, parse_settings
 
 ROOT = Path(__file__).resolve().parent.parent
