@@ -10,7 +10,8 @@ from hypothesis import given, settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from va.config import CommandSettings, Settings
-from va.language.matching import _interpret, cli_match, interpret
+from va.cli.match import cli_match
+from va.language.matching import _interpret, interpret
 from va.commands.registry import load_registry
 
 DEMO = Path(__file__).parent / "commands" / "demo.py"

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from va.config import CommandSettings, Settings
-from va.commands.registry import BUILTIN_PACKAGE, load_registry, cli_commands
+from va.cli.commands import cli_commands
+from va.commands.loader import BUILTIN_PACKAGE
+from va.commands.registry import load_registry
 
 COMMANDS = Path(__file__).parent / "commands"
 REPO = Path(__file__).parent.parent

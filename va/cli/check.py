@@ -12,7 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from va.commands.registry import describe_registry, load_registry
+from va.cli.commands import describe_registry
+from va.commands.registry import load_registry
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -17,7 +17,6 @@ killed. See va.commands.isolation for what each mode contains.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from va.commands.isolation import call_in_child
+from va.service.journal import command_fields
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -90,22 +90,21 @@ class CommandRunner:
             outcome = Outcome(False, None, f"{type(error).__name__}: {error}", time.monotonic() - started)
             if claim():
                 _LOGGER.error(
-                    "command %s(%s) failed: %s",
-                    command.name,
-                    _call_args(args),
+                    "command %s failed: %s",
+                    command.call_text(args),
                     outcome.error,
                     exc_info=(type(error), error, error.__traceback__),
-                    extra=_fields(command, args),
+                    extra=command_fields(command.name, args),
                 )
                 future.set_result(outcome)
         else:
             outcome = Outcome(True, value, None, time.monotonic() - started)
             if claim():
-                _LOGGER.debug("command %s(%s) returned %r", command.name, _call_args(args), value, extra=_fields(command, args))
+                _LOGGER.debug("command %s returned %r", command.call_text(args), value, extra=command_fields(command.name, args))
                 future.set_result(outcome)
             else:
                 _LOGGER.warning(
-                    "command %s(%s) returned after it had timed out", command.name, _call_args(args), extra=_fields(command, args)
+                    "command %s returned after it had timed out", command.call_text(args), extra=command_fields(command.name, args)
                 )
         finally:
             timer.cancel()
@@ -120,12 +119,11 @@ class CommandRunner:
         elapsed = time.monotonic() - started
         if claim():
             _LOGGER.error(
-                "command %s(%s) still running after %g s; %s",
-                command.name,
-                _call_args(args),
+                "command %s still running after %g s; %s",
+                command.call_text(args),
                 self.timeout,
                 "its process is killed" if self.isolation == "process" else "it keeps its thread until it returns",
-                extra=_fields(command, args),
+                extra=command_fields(command.name, args),
             )
             future.set_result(Outcome(False, None, f"timed out after {self.timeout:g} s", elapsed))
         release()
@@ -148,11 +146,3 @@ class _Once:
         if self._function is not None:
             self._function()
         return True
-
-
-def _call_args(args: dict) -> str:
-    return ", ".join(f"{name}={value!r}" for name, value in args.items())
-
-
-def _fields(command: Any, args: dict) -> dict:
-    return {"VA_COMMAND": command.name, "VA_ARGS": json.dumps(args, default=repr, sort_keys=True)}

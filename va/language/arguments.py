@@ -19,7 +19,7 @@ import enum
 import inspect
 import typing
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from thefuzz import fuzz
 
@@ -69,6 +69,11 @@ class Parameter:
             default = self.default.name.lower() if isinstance(self.default, enum.Enum) else self.default
             text += f" = {default!r}"
         return text
+
+
+def format_call(name: str, args: Mapping[str, Any]) -> str:
+    """How a call reads in the logs and in `va match`: "set_timer(minutes=5.0)"."""
+    return f"{name}({', '.join(f'{key}={value!r}' for key, value in args.items())})"
 
 
 def _choice_label(choice: Any) -> str:
@@ -153,7 +158,7 @@ def bind(parameters: Sequence[Parameter], tokens: Sequence[Token]) -> Binding:
                 return Binding(args, _missing(param, tokens[position:]))
             args[param.name] = param.default
             continue
-        if isinstance(found.value, _Invalid):
+        if isinstance(found.value, Unfit):
             return Binding(args, f"{param.name}: {found.value.why}")
         args[param.name] = found.value
         position = _skip_unit(param, tokens, found.end)
@@ -161,20 +166,22 @@ def bind(parameters: Sequence[Parameter], tokens: Sequence[Token]) -> Binding:
 
 
 @dataclass(frozen=True)
-class _Invalid:
+class Unfit:
+    """A value said in a form that does not fit its parameter; `why` says how."""
+
     why: str
 
 
 def _find(param: Parameter, tokens: tuple[Token, ...], start: int) -> _Found | None:
     """The first value for a typed parameter at or after `start`."""
     for position in range(start, len(tokens)):
-        found = _value_at(param, tokens, position)
+        found = value_at(param, tokens, position)
         if found is not None:
             return found
     return None
 
 
-def _value_at(param: Parameter, tokens: tuple[Token, ...], position: int) -> _Found | None:
+def value_at(param: Parameter, tokens: tuple[Token, ...], position: int) -> _Found | None:
     words = [token.norm for token in tokens[position:]]
     if param.kind in ("int", "float"):
         return _number_at(param, words, position)
@@ -196,7 +203,7 @@ def _number_at(param: Parameter, words: list[str], position: int) -> _Found | No
         return None
     if param.kind == "int":
         if isinstance(value, float) and not value.is_integer():
-            return _Found(_Invalid(f"needs a whole number, heard {value:g}"), position, position + used)
+            return _Found(Unfit(f"needs a whole number, heard {value:g}"), position, position + used)
         value = int(value)
     else:
         value = float(value)

@@ -20,7 +20,6 @@ Pure and total: `interpret` never raises, whatever the text; when nothing should
 from __future__ import annotations
 
 import enum
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -227,27 +226,3 @@ def from_reading(reading: Any, registry: Any) -> Interpretation | None:
         _LOGGER.warning("the server's reading %s%s does not fit the commands here", reading.command, reading.args)
         return None
     return Interpretation(True, command, args, round(reading.score), f"the server's reading: {reading.why}")
-
-
-def cli_match(args: Any, settings: Any) -> int:
-    """`va match TEXT...`: what the transcript would run, without running it. Exit 0 if a command would run."""
-    from va.client.remote import known_targets
-    from va.language.targeting import interpret_addressed
-    from va.commands.registry import load_registry
-
-    registry = load_registry(settings.commands)
-    text = " ".join(args.text)
-    targets = known_targets(settings, registry)  # this client and the others the server knows
-    result = interpret_addressed(text, registry, targets, keyword=settings.keyword, threshold=settings.commands.threshold)
-    if getattr(args, "json", False):
-        print(json.dumps(result.to_dict(), default=repr))
-    else:
-        print(f"keyword: {'yes' if result.keyword else 'no'}")
-        if result.command is not None:
-            call = ", ".join(f"{name}={value!r}" for name, value in result.args.items())
-            where = f"{result.target}: " if result.target else f"{result.command.module}."
-            print(f"command: {where}{result.command.name}({call})  score {result.score}")
-        else:
-            print("command: none")
-        print(f"reason: {result.reason}")
-    return 0 if result.command is not None else 1

@@ -16,7 +16,7 @@ from typing import Any, Optional, Sequence
 
 from thefuzz import fuzz
 
-from va.language.arguments import _value_at
+from va.language.arguments import Unfit, value_at
 from va.language.words import Token, join_raw
 from va.language.grammar import template_parts
 
@@ -87,8 +87,8 @@ def _slot_options(best: Any, parameter: Any, tokens: tuple[Token, ...], part: in
             if value:
                 options.append(_plus(best(part + 1, end), 0, 0, (parameter.name, value)))
         return options
-    found = _value_at(parameter, tokens, position)
-    if found is None or type(found.value).__name__ == "_Invalid":
+    found = value_at(parameter, tokens, position)
+    if found is None or isinstance(found.value, Unfit):
         return []
     return [_plus(best(part + 1, found.end), 0, 0, (parameter.name, found.value))]
 

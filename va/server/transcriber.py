@@ -27,7 +27,7 @@ class Busy(Exception):
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Result:
     """What became of one request: a transcription or the error that stopped it."""
 
     transcription: Any = None
@@ -76,11 +76,11 @@ class Transcriber:
     def submit(
         self, pcm: bytes, rate: int, prompt: Optional[str], judge: Optional[Callable[[Any, Any], Any]] = None
     ) -> asyncio.Future:
-        """Queue a request from the event loop; the future resolves to an ``Outcome``.
+        """Queue a request from the event loop; the future resolves to an ``Result``.
 
         ``judge(transcription, utterance)`` runs on the worker after the free decode, with the
         engine's encoded audio (``engine.judge``; None for engines without it) and its result
-        becomes ``Outcome.reading``. Raises ``Busy`` when the queue is full.
+        becomes ``Result.reading``. Raises ``Busy`` when the queue is full.
         """
         future = asyncio.get_running_loop().create_future()
         try:
@@ -128,7 +128,7 @@ class Transcriber:
             _resolve(request.future, outcome)
 
 
-def _transcribe(engine: Any, batch: Sequence[_Request]) -> List[Outcome]:
+def _transcribe(engine: Any, batch: Sequence[_Request]) -> List[Result]:
     """Decode a batch; if the batch call fails, retry one by one so one bad request fails alone."""
     try:
         audios = [_to_float(request) for request in batch]
@@ -144,11 +144,11 @@ def _transcribe(engine: Any, batch: Sequence[_Request]) -> List[Outcome]:
             _LOGGER.warning("batch of %d failed (%s); decoding one by one", len(batch), error)
             return [outcome for request in batch for outcome in _transcribe(engine, [request])]
         _LOGGER.exception("transcription failed")
-        return [Outcome(error=f"transcription failed: {error}", processing_ms=_elapsed_ms(batch[0]))]
-    return [Outcome(result, processing_ms=_elapsed_ms(request)) for request, result in zip(batch, results)]
+        return [Result(error=f"transcription failed: {error}", processing_ms=_elapsed_ms(batch[0]))]
+    return [Result(result, processing_ms=_elapsed_ms(request)) for request, result in zip(batch, results)]
 
 
-def _judged(engine: Any, request: _Request) -> Outcome:
+def _judged(engine: Any, request: _Request) -> Result:
     try:
         audio = _to_float(request)
         if hasattr(engine, "judge"):
@@ -158,8 +158,8 @@ def _judged(engine: Any, request: _Request) -> Outcome:
             reading = request.judge(result, None)
     except Exception as error:  # the engine and the judge are third-party or new code: fail this one only
         _LOGGER.exception("transcription failed")
-        return Outcome(error=f"transcription failed: {error}", processing_ms=_elapsed_ms(request))
-    return Outcome(result, processing_ms=_elapsed_ms(request), reading=reading)
+        return Result(error=f"transcription failed: {error}", processing_ms=_elapsed_ms(request))
+    return Result(result, processing_ms=_elapsed_ms(request), reading=reading)
 
 
 def _to_float(request: _Request):
@@ -173,7 +173,7 @@ def _elapsed_ms(request: _Request) -> float:
     return (time.monotonic() - request.received) * 1000.0
 
 
-def _resolve(future: asyncio.Future, outcome: Outcome) -> None:
+def _resolve(future: asyncio.Future, outcome: Result) -> None:
     def settle() -> None:
         if not future.done():
             future.set_result(outcome)

@@ -10,9 +10,11 @@ format leaves them out. Values are sent as str(value), so pass JSON text for str
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
+from typing import Any, Mapping
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -21,6 +23,11 @@ IDENTIFIER = "va"
 
 # syslog priorities, for stderr lines that journald reads (SyslogLevelPrefix=yes is its default)
 _PRIORITIES = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
+
+
+def command_fields(name: str, args: Mapping[str, Any]) -> dict[str, str]:
+    """The journald fields of a command call: VA_COMMAND and VA_ARGS (JSON, keys sorted)."""
+    return {"VA_COMMAND": name, "VA_ARGS": json.dumps(dict(args), default=repr, sort_keys=True)}
 
 
 def under_systemd(environ=os.environ) -> bool:
