@@ -3,6 +3,8 @@
 - ``microphone``: audio sources (a PyAudio microphone, or files for ``--input``) and ``va devices``.
 - ``listener``: the thread that cuts the audio into phrases with SpeechRecognition's energy detector.
 - ``link``: the websocket to the server: failover, reconnect, a bounded queue, exactly-once replies.
+- ``decide``: what a transcript leads to (nothing, a dry run, a command) and how a run ended.
+- ``record``: the one journald record each phrase leaves.
 - ``assistant``: the service that ties them to the commands, and ``va client``.
 
 Nothing here imports the speech engines (torch, whisper, ctranslate2): the client runs on small

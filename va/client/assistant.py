@@ -6,35 +6,29 @@ transcript, matches it and submits the command; commands run on the runner's thr
 outcome comes back to the loop. So listening never pauses while the server transcribes or a
 command runs.
 
-Every phrase leaves one INFO record, logged when its story ends (no keyword, no match, the
-command finished or failed, a server error, dropped), with the journald fields VA_TRANSCRIPT,
-VA_DECISION (no-keyword, no-match, ran, failed, dry-run, error, dropped, and for another client's
-command refused or offline), VA_COMMAND, VA_ARGS (JSON), VA_ORIGIN and VA_TARGET (this client and
-the one addressed, when the phrase named another client: va.client.remote) and the latencies from the end of speech, in ms: VA_LATENCY_TRANSCRIPT_MS (transcript
-received), VA_LATENCY_START_MS (command started) and VA_LATENCY_MS (command done, or the decision
-when nothing ran). They leave out the silence that ends a phrase, which VA_SILENCE_MS gives (see
-``va.client.listener``).
+What a transcript leads to is decided in ``va.client.decide`` (another client's commands:
+``va.client.remote``); every phrase leaves one record when its story ends (``va.client.record``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import ssl
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Optional
 
 from va.client.link import Reply, ServerLink
+from va.client.decide import after_running, answered, before_running
 from va.client.listener import Listener, Phrase
 from va.client.remote import Remote, answer_record, client_name
 from va.client.microphone import AudioUnavailable, FileSource, open_microphone
+from va.client.record import Story, log_story
 from va.client.tls import client_ssl_context
-from va.language.grammar import grammar_of
-from va.language.matching import from_reading
+from va.language.matching import Interpretation, from_reading
 from va.protocol import Error, Hello
 from va.commands.registry import load_registry
 from va.commands.runner import CommandRunner, Outcome
@@ -55,6 +49,7 @@ class _Heard:
     phrase: Phrase
     text: str
     received_at: float
+    result: Interpretation
 
 
 class Assistant:
@@ -184,79 +179,41 @@ class Assistant:
 
     def _on_reply(self, phrase: Phrase, reply: Reply, received_at: float) -> None:
         if isinstance(reply, Error):
-            self._record(phrase, None, "error", f"server error: {reply.message}", received_at)
+            self._settle(phrase, Story("error", f"server error: {reply.message}"), received_at)
             return
         text = reply.text.strip()
         self.last_transcript = text
-        heard = _Heard(phrase, text, received_at)
         result = self._remote.interpret(text, self._registry, self._settings)
         if result.target is None and reply.reading is not None:  # the server read it with this client's grammar
             result = from_reading(reply.reading, self._registry) or result
+        heard = _Heard(phrase, text, received_at, result)
         if result.target is not None and result.command is not None and not self._dry_run:
-            self._remote.requests.request(result, lambda answer: self._answered(heard, result, answer))
-        elif result.command is None:
-            self._record(phrase, text, "no-match" if result.keyword else "no-keyword", result.reason, received_at)
-        elif self._dry_run:
-            where = f" on {result.target}" if result.target else ""
-            self._record(phrase, text, "dry-run", f"would run {_call(result.command, result.args)}{where}", received_at,
-                         command=result.command, args=result.args)
-        else:
-            future = self._runner.submit(result.command, result.args)
-            future.add_done_callback(lambda done: self._command_done(heard, result.command, result.args, done))
+            self._remote.requests.request(result, lambda answer: self._answered(heard, answer))
+            return
+        story = before_running(text, result, self._dry_run)
+        if story is not None:
+            self._settle(phrase, story, received_at)
+            return
+        future = self._runner.submit(result.command, result.args)
+        future.add_done_callback(lambda done: self._command_done(heard, done))
 
-    def _answered(self, heard: _Heard, reading: Any, answer: Any) -> None:
-        decision, why, fields = answer_record(client_name(self._settings), reading, answer)
-        self._record(heard.phrase, heard.text, decision, why, heard.received_at, command=reading.command,
-                     args=reading.args, done_at=time.monotonic(), extra=fields)
+    def _answered(self, heard: _Heard, answer: Any) -> None:
+        record = answer_record(client_name(self._settings), heard.result, answer)
+        self._settle(heard.phrase, answered(heard.text, heard.result, record, time.monotonic()), heard.received_at)
 
     def _on_drop(self, phrase: Phrase, why: str) -> None:
-        self._record(phrase, None, "dropped", f"dropped: {why}", time.monotonic())
+        self._settle(phrase, Story("dropped", f"dropped: {why}"), time.monotonic())
 
-    def _command_done(self, heard: _Heard, command: Any, args: Dict[str, Any], future: Future) -> None:
+    def _command_done(self, heard: _Heard, future: Future) -> None:
         done_at = time.monotonic()  # on the command's thread: the moment it finished
-        self._loop.call_soon_threadsafe(self._ran, heard, command, args, future.result(), done_at)
+        self._loop.call_soon_threadsafe(self._ran, heard, future.result(), done_at)
 
-    def _ran(self, heard: _Heard, command: Any, args: Dict[str, Any], outcome: Outcome, done_at: float) -> None:
-        call = _call(command, args)
-        if outcome.ok:
-            decision, why = "ran", f"ran {call}" + (f" -> {outcome.value!r}" if outcome.value is not None else "")
-        else:
-            decision, why = "failed", f"{call} failed: {outcome.error}"
-        self._record(heard.phrase, heard.text, decision, why, heard.received_at, command=command, args=args,
-                     started_at=done_at - outcome.elapsed, done_at=done_at)
+    def _ran(self, heard: _Heard, outcome: Outcome, done_at: float) -> None:
+        self._settle(heard.phrase, after_running(heard.text, heard.result, outcome, done_at), heard.received_at)
 
-    def _record(
-        self,
-        phrase: Phrase,
-        text: Optional[str],
-        decision: str,
-        why: str,
-        received_at: float,
-        command: Any = None,
-        args: Optional[Dict[str, Any]] = None,
-        started_at: Optional[float] = None,
-        done_at: Optional[float] = None,
-        extra: Optional[Dict[str, Any]] = None,
-    ) -> None:
-        """The one record of a phrase."""
-        start = phrase.end_of_speech
-        latency = {"VA_LATENCY_TRANSCRIPT_MS": _ms(received_at - start), "VA_SILENCE_MS": _ms(phrase.silence)}
-        timing = f"transcript {latency['VA_LATENCY_TRANSCRIPT_MS']} ms"
-        if started_at is not None:
-            latency["VA_LATENCY_START_MS"] = _ms(started_at - start)
-            timing += f", command started {latency['VA_LATENCY_START_MS']} ms, done {_ms(done_at - start)} ms"
-        latency["VA_LATENCY_MS"] = _ms((done_at or received_at) - start)
-        fields = {
-            **(extra or {}),
-            "VA_TRANSCRIPT": text or "",
-            "VA_DECISION": decision,
-            "VA_COMMAND": command.name if command is not None else "",
-            "VA_ARGS": json.dumps(args or {}, default=repr, sort_keys=True),
-            **latency,
-        }
-        level = logging.WARNING if decision in ("failed", "error", "dropped", "refused", "offline") else logging.INFO
-        _LOGGER.log(level, "Heard %r: %s (after end of speech: %s; ending pause %.2f s)", text, why, timing,
-                    phrase.silence, extra=fields)
+    def _settle(self, phrase: Phrase, story: Story, received_at: float) -> None:
+        """The phrase's story ended: its record, and one phrase less to wait for."""
+        log_story(_LOGGER, phrase, story, received_at)
         self._outstanding -= 1
         self._changed.set()
 
@@ -317,14 +274,6 @@ class Assistant:
             await asyncio.wait_for(wait(), timeout)
         except asyncio.TimeoutError:
             _LOGGER.warning("Stopping with %d phrase(s) still waiting for the server", self._link.pending)
-
-
-def _call(command: Any, args: Dict[str, Any]) -> str:
-    return f"{command.name}({', '.join(f'{name}={value!r}' for name, value in args.items())})"
-
-
-def _ms(seconds: float) -> int:
-    return max(0, round(seconds * 1000))
 
 
 def _pace() -> Optional[float]:

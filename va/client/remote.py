@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Tuple
 
 from va.client.remote_target import RemoteRunner
+from va.language.arguments import format_call
 from va.language.grammar import args_to_wire, grammar_of
 from va.language.targeting import Target, commands_from_grammar, interpret_addressed
 from va.protocol import Error, Hello, Ready
@@ -156,7 +157,7 @@ class Remote:
 
 def answer_record(origin: str, reading: Any, result: RunResult) -> Tuple[str, str, Dict[str, str]]:
     """The origin's record of a request: (VA_DECISION, why, the VA_ORIGIN/VA_TARGET fields)."""
-    call = f"{reading.target}: {reading.command.name}({', '.join(f'{k}={v!r}' for k, v in args_to_wire(reading.command.parameters, reading.args).items())})"
+    call = f"{reading.target}: {format_call(reading.command.name, args_to_wire(reading.command.parameters, reading.args))}"
     if result.outcome == "ok":
         decision, why = "ran", f"ran {call}" + (f" -> {result.value!r}" if result.value is not None else "")
     else:

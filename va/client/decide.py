@@ -1,0 +1,41 @@
+"""What a transcript leads to: nothing (and why), a dry run, or a command to run; and how a run ended.
+
+Pure: the assistant calls these on the event loop and logs the ``Story`` they tell.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from va.client.record import Story
+from va.commands.runner import Outcome
+from va.language.arguments import format_call
+from va.language.matching import Interpretation
+
+
+def before_running(text: str, result: Interpretation, dry_run: bool) -> Optional[Story]:
+    """The end of the story when nothing runs (no keyword, no match, a dry run); None: run it."""
+    if result.command is None:
+        return Story("no-match" if result.keyword else "no-keyword", result.reason, text)
+    if dry_run:
+        where = f" on {result.target}" if result.target else ""
+        call = format_call(result.command.name, result.args)
+        return Story("dry-run", f"would run {call}{where}", text, result.command, result.args)
+    return None
+
+
+def answered(text: str, result: Interpretation, record: tuple, done_at: float) -> Story:
+    """The end of the story of a command another client ran (``record``: va.client.remote.answer_record)."""
+    decision, why, fields = record
+    return Story(decision, why, text, result.command, result.args, done_at=done_at, fields=fields)
+
+
+def after_running(text: str, result: Interpretation, outcome: Outcome, done_at: float) -> Story:
+    """The end of the story of a command that ran (``done_at``: time.monotonic() when it returned)."""
+    command: Any = result.command
+    call = format_call(command.name, result.args)
+    if outcome.ok:
+        decision, why = "ran", f"ran {call}" + (f" -> {outcome.value!r}" if outcome.value is not None else "")
+    else:
+        decision, why = "failed", f"{call} failed: {outcome.error}"
+    return Story(decision, why, text, command, result.args, done_at - outcome.elapsed, done_at)
