@@ -28,7 +28,7 @@ from websockets.http11 import Response
 
 from va.client import microphone
 from va.client.assistant import Assistant
-from va.client.link import MAX_ATTEMPTS, ServerLink, backoff_delay
+from va.client.link import MAX_ATTEMPTS, LinkOptions, ServerLink, backoff_delay
 from va.client.listener import Listener, Phrase, rms, speech_end
 from va.client.microphone import AudioUnavailable, Device, FileSource, resolve_device
 from va.config import MicrophoneSettings, Settings
@@ -144,7 +144,7 @@ HELLO = Hello("computer", ("set timer", "what time is it"), "test")
 def make_link(urls, replies: Replies, **options: Any) -> ServerLink:
     options.setdefault("min_delay", 0.01)
     options.setdefault("max_delay", 0.05)
-    return ServerLink(urls, HELLO, replies.on_reply, replies.on_drop, **options)
+    return ServerLink(urls, HELLO, replies.on_reply, replies.on_drop, options=LinkOptions(**options))
 
 
 class Running:

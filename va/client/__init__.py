@@ -2,7 +2,8 @@
 
 - ``microphone``: audio sources (a PyAudio microphone, or files for ``--input``) and ``va devices``.
 - ``listener``: the thread that cuts the audio into phrases with SpeechRecognition's energy detector.
-- ``link``: the websocket to the server: failover, reconnect, a bounded queue, exactly-once replies.
+- ``outbox``: the phrases waiting for the server: a bounded queue, exactly one reply each.
+- ``link``: the websocket to the server: failover, reconnect, the hello.
 - ``decide``: what a transcript leads to (nothing, a dry run, a command) and how a run ended.
 - ``record``: the one journald record each phrase leaves.
 - ``assistant``: the service that ties them to the commands, and ``va client``.

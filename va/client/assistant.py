@@ -21,7 +21,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from va.client.link import Reply, ServerLink
+from va.client.link import LinkOptions, Reply, ServerLink
 from va.client.decide import after_running, answered, before_running
 from va.client.listener import Listener, Phrase
 from va.client.remote import Remote, answer_record, client_name
@@ -226,20 +226,9 @@ class Assistant:
         return self._listening_done and (self._outstanding <= 0 or not self._listener.exhausted)
 
     def _new_link(self) -> ServerLink:
-        client = self._settings.client
-        return ServerLink(
-            self._settings.server_url,
-            self._hello(),
-            self._on_reply,
-            self._on_drop,
-            lambda event: self._remote.on_event(event, self._registry),
-            token=self._settings.token,
-            queue_size=client.queue_size,
-            min_delay=client.reconnect_min_delay,
-            max_delay=client.reconnect_max_delay,
-            max_size=self._settings.server.max_message_bytes,
-            ssl_context=self._ssl_context,
-        )
+        options = LinkOptions.from_settings(self._settings, self._ssl_context)
+        return ServerLink(self._settings.server_url, self._hello(), self._on_reply, self._on_drop,
+                          on_event=lambda event: self._remote.on_event(event, self._registry), options=options)
 
     def _hello(self) -> Hello:
         return self._remote.hello(self._settings, self._registry)

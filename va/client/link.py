@@ -4,13 +4,8 @@
 - Reconnect: exponential backoff with jitter between rounds of tries; at once after a server
   that answered something dropped, or one that closed with 1001/1012/1013 (stopping, draining
   for a restart: behind a balancer the next try lands on another server).
-- A bounded queue: phrases heard while the server is away wait (``queue_size``; when it is full
-  the oldest is dropped with a warning) and are sent after reconnecting.
-- Exactly once: each request carries an id and stays "in flight" until its reply. When the
-  connection drops, the phrases in flight are sent again on the next one; a reply whose id is no
-  longer in flight (a duplicate, or one for a phrase already answered) is ignored. So each phrase
-  gets one reply, and its command runs once. An ``error`` reply drops the phrase (no retry loop).
-  A transcript without an id (a server that does not echo them) answers the oldest in flight.
+- The phrases waiting for it (a bounded queue, exactly one reply each): ``va.client.outbox``.
+  An ``error`` reply drops the phrase (no retry loop).
 
 Audio travels as ``audio_input`` JSON with base64: binary frames would be shorter but carry no id.
 Everything here runs on the event loop; ``submit`` is not thread-safe.
@@ -19,28 +14,23 @@ Everything here runs on the event loop; ``submit`` is not thread-safe.
 from __future__ import annotations
 
 import asyncio
-import collections
-import itertools
 import logging
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Deque, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Optional, Sequence, Tuple
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.frames import CloseCode
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from va.client.listener import Phrase
+from va.client.outbox import MAX_ATTEMPTS, Outbox, Reply
 from va.protocol import AudioInput, Error, Hello, ProtocolError, Ready, Transcript, parse_server_message
 
 _LOGGER = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 3
-"""Connections a phrase may be in flight on before it is given up (a phrase that kills the server
-must not kill it forever)."""
-
-Reply = Union[Transcript, Error]
+__all__ = ["MAX_ATTEMPTS", "LinkOptions", "Reply", "ServerLink", "backoff_delay"]
 
 _RESTARTING = (CloseCode.GOING_AWAY, CloseCode.SERVICE_RESTART, CloseCode.TRY_AGAIN_LATER)
 """Close codes of a server that stops or drains (1001, 1012, 1013): reconnect now, no backoff."""
@@ -53,12 +43,31 @@ def backoff_delay(attempt: int, min_delay: float, max_delay: float, rand: Callab
     return step * (0.5 + 0.5 * rand())
 
 
-@dataclass
-class _Pending:
-    id: int
-    phrase: Phrase
-    attempts: int = 0
-    """Connections it was sent on."""
+@dataclass(frozen=True)
+class LinkOptions:
+    """How a ServerLink connects; the defaults are those of va.config's client and server sections."""
+
+    token: Optional[str] = None
+    """Sent as a bearer token (None: no authentication)."""
+    queue_size: int = 32
+    """Most phrases waiting for the server; the oldest are dropped beyond that."""
+    min_delay: float = 0.5
+    """First wait before reconnecting, in seconds; it doubles up to ``max_delay``."""
+    max_delay: float = 30.0
+    max_size: int = 4 * 1024 * 1024
+    """Largest websocket message, either way."""
+    ssl_context: Any = None
+    """For wss:// URLs (None: the system's defaults)."""
+    open_timeout: float = 10.0
+    rand: Callable[[], float] = random.random
+    """The jitter's random source (tests pin it)."""
+
+    @classmethod
+    def from_settings(cls, settings: Any, ssl_context: Any = None) -> "LinkOptions":
+        """From va.config.Settings."""
+        client = settings.client
+        return cls(settings.token, client.queue_size, client.reconnect_min_delay, client.reconnect_max_delay,
+                   settings.server.max_message_bytes, ssl_context)
 
 
 class ServerLink:
@@ -70,37 +79,20 @@ class ServerLink:
         hello: Hello,
         on_reply: Callable[[Phrase, Reply, float], None],
         on_drop: Callable[[Phrase, str], None] = lambda phrase, why: None,
-        on_event: Callable[[Any], None] = lambda event: None,
         *,
-        token: Optional[str] = None,
-        queue_size: int = 32,
-        min_delay: float = 0.5,
-        max_delay: float = 30.0,
-        max_size: int = 4 * 1024 * 1024,
-        ssl_context: Any = None,
-        open_timeout: float = 10.0,
-        rand: Callable[[], float] = random.random,
+        on_event: Callable[[Any], None] = lambda event: None,
+        options: LinkOptions = LinkOptions(),
     ) -> None:
         """``on_reply(phrase, reply, received_at)`` gets each phrase's one reply (``received_at``
         is ``time.monotonic()``); ``on_drop(phrase, why)`` each phrase that will get none;
         ``on_event(event)`` every other event (``ready`` on each connection, va.relay_events)."""
         self._urls = tuple(urls)
-        self._token = token
+        self._token = options.token
         self._hello = hello
         self._on_reply = on_reply
-        self._on_drop = on_drop
         self._on_event = on_event
-        self._queue_size = queue_size
-        self._min_delay = min_delay
-        self._max_delay = max_delay
-        self._max_size = max_size
-        self._ssl_context = ssl_context
-        self._open_timeout = open_timeout
-        self._rand = rand
-        self._ids = itertools.count(1)
-        self._outbox: Deque[_Pending] = collections.deque()
-        self._in_flight: Dict[int, _Pending] = {}
-        self._outbox_ready = asyncio.Event()
+        self._options = options
+        self._outbox = Outbox(options.queue_size, options.max_size, on_drop)
         self._wake = asyncio.Event()
         self._closing = False
         self._connection: Optional[ClientConnection] = None
@@ -118,18 +110,13 @@ class ServerLink:
     @property
     def pending(self) -> int:
         """Phrases waiting for a reply: queued or in flight."""
-        return len(self._outbox) + len(self._in_flight)
+        return len(self._outbox)
 
     def submit(self, phrase: Phrase) -> None:
         """Queue a phrase for the server (on the event loop's thread)."""
-        if _encoded_size(phrase) > self._max_size:
-            self._drop(phrase, f"{phrase.duration:.1f} s of audio is more than a message may carry")
-            return
-        self._outbox.append(_Pending(next(self._ids), phrase))
-        self._trim()
+        self._outbox.add(phrase)
         if not self.connected.is_set():
-            _LOGGER.info("Holding a phrase until the server is back (%d waiting)", len(self._outbox))
-        self._outbox_ready.set()
+            _LOGGER.info("Holding a phrase until the server is back (%d waiting)", self._outbox.queued)
 
     def configure(self, urls: Sequence[str], token: Optional[str]) -> None:
         """New server URLs or token: reconnect if they changed (phrases in flight are resent)."""
@@ -185,7 +172,7 @@ class ServerLink:
                 continue  # it worked and then dropped: try again at once
             if self._closing:
                 break
-            delay = backoff_delay(failures, self._min_delay, self._max_delay, self._rand)
+            delay = backoff_delay(failures, self._options.min_delay, self._options.max_delay, self._options.rand)
             # the first retry of an outage is news; the next ones go to the debug log
             _LOGGER.log(logging.INFO if failures == 0 else logging.DEBUG,
                         "Retrying the server in %.1f s (%d phrase(s) waiting)", delay, self.pending)
@@ -203,9 +190,9 @@ class ServerLink:
                 connection = await connect(
                     url,
                     additional_headers=headers,
-                    ssl=self._ssl_context if url.startswith("wss:") else None,
-                    max_size=self._max_size,
-                    open_timeout=self._open_timeout,
+                    ssl=self._options.ssl_context if url.startswith("wss:") else None,
+                    max_size=self._options.max_size,
+                    open_timeout=self._options.open_timeout,
                     proxy=None,  # the server is on the LAN; an HTTP proxy from the environment would be wrong
                 )
             except InvalidStatus as error:
@@ -250,8 +237,7 @@ class ServerLink:
             # an internal error before any reply: a server that predates hello (the seed snippet)
             _LOGGER.warning("%s failed on the hello: an older server? Talking to it without hello", url)
             self._without_hello.add(url)
-            for pending in self._outbox:  # those phrases were not the server's fault
-                pending.attempts = 0
+            self._outbox.forgive()  # those phrases were not the server's fault
             return True  # reconnect at once
         return answered
 
@@ -261,21 +247,18 @@ class ServerLink:
         await connection.close()
         if connection.close_code in _RESTARTING:
             # a draining server answered what it took; what it left was not the phrases' fault
-            for pending in self._in_flight.values():
-                pending.attempts -= 1
-        self._requeue()  # what was in flight goes first on the next connection
+            self._outbox.excuse()
+        self._outbox.requeue()  # what was in flight goes first on the next connection
 
     async def _send(self, connection: ClientConnection) -> None:
         if self.url not in self._without_hello:
             await connection.send(self._hello.to_json())
         while True:
-            await self._outbox_ready.wait()
-            while self._outbox:
-                pending = self._outbox.popleft()
-                pending.attempts += 1
-                self._in_flight[pending.id] = pending  # before sending: if the send fails it is resent
+            await self._outbox.ready.wait()
+            pending = self._outbox.next()
+            while pending is not None:
                 await connection.send(AudioInput(pending.phrase.pcm, id=pending.id).to_json())
-            self._outbox_ready.clear()
+                pending = self._outbox.next()
 
     async def _receive(self, connection: ClientConnection) -> bool:
         """Read replies until the connection closes; True if any frame came."""
@@ -299,7 +282,7 @@ class ServerLink:
         if not isinstance(event, (Transcript, Error)):
             self._handle_event(event)
             return
-        pending = self._take(event)
+        pending = self._outbox.take(event)
         if pending is None and isinstance(event, Error) and isinstance(event.id, str):
             self._handle_event(event)  # about a control event of ours (a relay request's id)
             return
@@ -320,48 +303,9 @@ class ServerLink:
         except Exception:  # noqa: BLE001 - a failing handler must not drop the connection
             _LOGGER.exception("Handling a %s event failed", getattr(event, "TYPE", "server"))
 
-    def _take(self, event: Reply) -> Optional[_Pending]:
-        """The phrase a reply answers; a transcript without an id answers the oldest in flight
-        (a server that does not echo ids answers in order)."""
-        if isinstance(event.id, int):
-            return self._in_flight.pop(event.id, None)
-        if event.id is None and isinstance(event, Transcript) and self._in_flight:
-            return self._in_flight.pop(next(iter(self._in_flight)))
-        return None
-
-    def _requeue(self) -> None:
-        if not self._in_flight:
-            return
-        again = [pending for pending in self._in_flight.values() if pending.attempts < MAX_ATTEMPTS]
-        for pending in self._in_flight.values():
-            if pending.attempts >= MAX_ATTEMPTS:
-                self._drop(pending.phrase, f"no reply after {pending.attempts} tries")
-        self._in_flight.clear()
-        if again:
-            _LOGGER.info("%d phrase(s) were in flight; sending them again", len(again))
-        self._outbox.extendleft(reversed(again))
-        self._trim()
-        self._outbox_ready.set()
-
-    def _trim(self) -> None:
-        while len(self._outbox) > self._queue_size:
-            oldest = self._outbox.popleft()
-            self._drop(oldest.phrase, f"the queue is full ({self._queue_size} phrases waiting for the server)")
-
-    def _drop(self, phrase: Phrase, why: str) -> None:
-        _LOGGER.warning("Dropped a phrase heard %.1f s ago: %s", time.monotonic() - phrase.end_of_speech, why)
-        try:
-            self._on_drop(phrase, why)
-        except Exception:  # noqa: BLE001
-            _LOGGER.exception("Handling a dropped phrase failed")
-
     async def _sleep(self, seconds: float) -> None:
         try:
             await asyncio.wait_for(self._wake.wait(), seconds)
         except asyncio.TimeoutError:
             pass
         self._wake.clear()
-
-
-def _encoded_size(phrase: Phrase) -> int:
-    return (len(phrase.pcm) + 2) // 3 * 4 + 64  # base64 plus the JSON around it
