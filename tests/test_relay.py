@@ -242,7 +242,7 @@ def test_a_target_whose_connection_drops_while_the_command_runs_runs_it_once_and
     on the new one; the command has run once, and the living room gets one answer."""
     import threading
 
-    from va.client.link import ServerLink
+    from va.client.link import LinkOptions, ServerLink
     from va.client.remote import Remote
     from va.commands.registry import Command, Registry
     from va.commands.runner import CommandRunner
@@ -271,7 +271,8 @@ def test_a_target_whose_connection_drops_while_the_command_runs_runs_it_once_and
             link = None
             remote = Remote(settings, CommandRunner(timeout=TIMEOUT), lambda: link)
             link = ServerLink([server.url], remote.hello(settings, registry), lambda *reply: None,
-                              on_event=lambda event: remote.on_event(event, registry), min_delay=0.05, max_delay=0.1)
+                              on_event=lambda event: remote.on_event(event, registry),
+                              options=LinkOptions(min_delay=0.05, max_delay=0.1))
             kitchen = asyncio.ensure_future(link.run())
             try:
                 await asyncio.wait_for(until(lambda: server.relay.directory.online("kitchen")), TIMEOUT)
