@@ -20,8 +20,9 @@ TLS_PASSTHROUGH_CFG = DEPLOY / "haproxy-tls-passthrough.cfg"
 _ROOT_ONLY = re.compile(r"^\s+(log /dev/log|chroot|user|group|daemon|stats socket)\b")
 
 
-def loopback_config(shipped: str, port: int, servers: List[int], stats: Path) -> str:
-    """The shipped config on 127.0.0.1:`port` in front of `servers` (ports), with a stats socket.
+def loopback_config(shipped: str, port: int, servers: List[int], stats: Path, pem: Optional[Path] = None) -> str:
+    """The shipped config on 127.0.0.1:`port` in front of `servers` (ports), with a stats socket;
+    with `pem`, TLS terminated there (haproxy.cfg's commented `bind ... ssl` line instead of its plain one).
 
     Server lines beyond len(servers) are dropped; more servers than lines is an error."""
     lines: List[str] = []
@@ -29,7 +30,11 @@ def loopback_config(shipped: str, port: int, servers: List[int], stats: Path) ->
     for line in shipped.splitlines():
         if _ROOT_ONLY.match(line):
             continue
-        if re.match(r"^\s+bind :(8000|8443)$", line):
+        if pem is not None and re.match(r"^\s+# bind :8443 ssl crt \S+", line):
+            line = re.sub(r"# bind :8443 ssl crt \S+", f"bind 127.0.0.1:{port} ssl crt {pem}", line)
+        elif re.match(r"^\s+bind :(8000|8443)$", line):
+            if pem is not None:
+                continue
             line = f"    bind 127.0.0.1:{port}"
         elif re.match(r"^\s+server va\d", line):
             server = next(ports, None)
@@ -48,12 +53,13 @@ class Balancer:
     """`haproxy -db` (foreground) on a free loopback port; its config and log go in `directory`."""
 
     def __init__(
-        self, directory: Path, port: int, servers: List[int], timeout: float = 60.0, shipped: Path = HAPROXY_CFG
+        self, directory: Path, port: int, servers: List[int], timeout: float = 60.0, shipped: Path = HAPROXY_CFG,
+        pem: Optional[Path] = None,
     ) -> None:
         self.port = port
         self.stats = directory / f"haproxy-{port}.sock"
         config = directory / f"haproxy-{port}.cfg"
-        config.write_text(loopback_config(shipped.read_text(), port, servers, self.stats))
+        config.write_text(loopback_config(shipped.read_text(), port, servers, self.stats, pem))
         self.log = directory / f"haproxy-{port}.log"
         with open(self.log, "ab") as out:
             self.popen = subprocess.Popen(["haproxy", "-db", "-f", str(config)], stdout=out, stderr=subprocess.STDOUT)
@@ -66,15 +72,24 @@ class Balancer:
     def states(self) -> Optional[Dict[str, str]]:
         """Server name -> "UP", "DOWN", "UP 1/2"..., as HAProxy sees it; None until it answers."""
         try:
-            with socket.socket(socket.AF_UNIX) as sock:
-                sock.settimeout(5)
-                sock.connect(str(self.stats))
-                sock.sendall(b"show stat\n")
-                data = b"".join(iter(lambda: sock.recv(65536), b""))
+            text = self._show_stat()
         except OSError:
             return None
-        rows = [line.split(",") for line in data.decode().splitlines() if line.startswith("va_servers")]
+        rows = [line.split(",") for line in text.splitlines() if line.startswith("va_servers")]
         return {row[1]: row[17] for row in rows if row[1] not in ("FRONTEND", "BACKEND")}
+
+    def _show_stat(self) -> str:
+        """HAProxy's `show stat` CSV (management.txt, 9.1: column 17 status, 36 check_status)."""
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(5)
+            sock.connect(str(self.stats))
+            sock.sendall(b"show stat\n")
+            return b"".join(iter(lambda: sock.recv(65536), b"")).decode()
+
+    def check(self, name: str) -> Optional[str]:
+        """The last health check of server `name` as HAProxy reports it ("L7OK", "L4CON", ...)."""
+        rows = [line.split(",") for line in self._show_stat().splitlines() if line.startswith("va_servers")]
+        return next((row[36] for row in rows if row[1] == name), None)
 
     def up(self, name: str) -> bool:
         return (self.states() or {}).get(name) == "UP"

@@ -12,13 +12,15 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+import ssl
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, List, Optional, Tuple
 
 import pytest
-from bench.haproxy import Balancer
+import trustme
+from bench.haproxy import TLS_PASSTHROUGH_CFG, Balancer
 from test_client_e2e import (  # noqa: F401 - the fixture kills what a test leaves running
     FIXTURES,
     MANIFEST,
@@ -48,8 +50,8 @@ PACE = "0.7"  # slower than real time: 9 phrases take about 50 s, long enough to
 def balancer_factory():
     started: List[Balancer] = []
 
-    def start(tmp_path: Path, servers: List[int]) -> Balancer:
-        started.append(Balancer(tmp_path, free_port(), servers, TIMEOUT))
+    def start(tmp_path: Path, servers: List[int], **options: Any) -> Balancer:
+        started.append(Balancer(tmp_path, free_port(), servers, TIMEOUT, **options))
         return started[-1]
 
     yield start
@@ -63,10 +65,15 @@ def balancer_factory():
 class Server:
     """One `va server` on a fixed port; it can be started again after it was killed or stopped."""
 
-    def __init__(self, tmp_path: Path, name: str) -> None:
+    def __init__(self, tmp_path: Path, name: str, tls: Optional[Tuple[Path, Path, Path]] = None) -> None:
+        """`tls`: (certificate, key, CA) to serve wss:// and https:// /health."""
         self.tmp_path, self.name, self.port = tmp_path, name, free_port()
         self.config = tmp_path / f"{name}.yaml"
         self.config.write_text(f"token: {TOKEN}\nserver:\n  host: 127.0.0.1\n  port: {self.port}\n  model: tiny.en\n")
+        self.context: Optional[ssl.SSLContext] = None
+        if tls is not None:
+            self.config.write_text(self.config.read_text() + f"  tls: {{cert: {tls[0]}, key: {tls[1]}}}\n")
+            self.context = ssl.create_default_context(cafile=str(tls[2]))
         self.runs = 0
         self.process: Optional[Process] = None
 
@@ -80,7 +87,8 @@ class Server:
 
     def health(self) -> Optional[dict]:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=5) as response:
+            scheme = "https" if self.context else "http"
+            with urllib.request.urlopen(f"{scheme}://127.0.0.1:{self.port}/health", timeout=5, context=self.context) as response:
                 return json.load(response)
         except urllib.error.HTTPError as error:  # 503 while stopping: the body says so
             return json.load(error)
@@ -88,14 +96,16 @@ class Server:
             return None
 
 
-def start_clients(tmp_path: Path, config: Path, rounds: str, files: List[List[dict]], pace: str) -> List[Process]:
+def start_clients(
+    tmp_path: Path, config: Path, rounds: str, files: List[List[dict]], pace: Optional[str] = None
+) -> List[Process]:
     """One `va client --input` per list of files, each recording what ran in its own folder."""
     clients = []
     for index, mine in enumerate(files):
         folder = tmp_path / f"{rounds}-client{index + 1}"
         folder.mkdir()
         args = ["client", "--config", str(config), "--input", *(str(FIXTURES / entry["file"]) for entry in mine)]
-        clients.append(Process(folder, "client", args, environment(folder, VA_INPUT_PACE=pace)))
+        clients.append(Process(folder, "client", args, environment(folder, **({"VA_INPUT_PACE": pace} if pace else {}))))
     return clients
 
 
@@ -174,3 +184,30 @@ def test_a_killed_and_a_drained_server_lose_no_phrase_and_run_none_twice(tmp_pat
     after = [server.health()["served"] for server in servers]
     assert all(now > before for now, before in zip(after, served)), (served, after)
     assert sum(after) - sum(served) == sum(map(len, files))
+
+
+@pytest.mark.parametrize("tls", ["terminated at haproxy", "passed through"])
+def test_wss_through_haproxy_with_tls_terminated_there_or_passed_through(tmp_path, balancer_factory, tls):
+    """The two TLS setups of the README: HAProxy holds the certificate and talks ws:// to the
+    server, or HAProxy passes TCP through (deploy/haproxy-tls-passthrough.cfg) to a wss:// server
+    whose /health it checks over TLS. The client trusts a private CA (client.tls.ca)."""
+    ca = trustme.CA()
+    issued = ca.issue_cert("127.0.0.1")
+    ca_file, pem, cert, key = (tmp_path / name for name in ("ca.pem", "haproxy.pem", "cert.pem", "key.pem"))
+    ca.cert_pem.write_to_path(str(ca_file))
+    issued.private_key_and_cert_chain_pem.write_to_path(str(pem))
+    issued.cert_chain_pems[0].write_to_path(str(cert))
+    issued.private_key_pem.write_to_path(str(key))
+    passthrough = tls == "passed through"
+    server = Server(tmp_path, "va1", tls=(cert, key, ca_file) if passthrough else None)
+    server.start()
+    server.wait_healthy()
+    options = {"shipped": TLS_PASSTHROUGH_CFG} if passthrough else {"pem": pem}
+    balancer = balancer_factory(tmp_path, [server.port], **options)
+    balancer.wait(lambda _: balancer.check("va1") == "L7OK", "a health check that passed", TIMEOUT)
+    config = write_config(tmp_path, balancer.port)
+    text = config.read_text().replace("ws://", "wss://").replace("client:\n", f"client:\n  tls:\n    ca: {ca_file}\n")
+    config.write_text(text + f"token: {TOKEN}\n")
+    files = [SPOKEN[:2]]
+    logs = finish(start_clients(tmp_path, config, "tls", files), files)
+    assert f"Connected to wss://127.0.0.1:{balancer.port}" in logs
