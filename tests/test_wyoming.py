@@ -420,6 +420,84 @@ def test_wyoming_is_off_unless_a_port_is_set(engine):
     assert endpoint is None and state["wyoming"] is None
 
 
+class FakeZeroconf:
+    """Stands in for zeroconf's AsyncZeroconf: records what would be announced, sends nothing."""
+
+    made = []
+
+    def __init__(self, interfaces):
+        self.interfaces, self.registered, self.unregistered, self.closed = interfaces, [], [], False
+        FakeZeroconf.made.append(self)
+
+    async def async_register_service(self, info):
+        self.registered.append(info)
+
+    async def async_unregister_service(self, info):
+        self.unregistered.append(info)
+
+    async def async_close(self):
+        self.closed = True
+
+
+def test_zeroconf_is_off_by_default_and_refused_on_loopback():
+    assert Settings().server.wyoming.zeroconf is False
+    wyoming = parse_settings("server:\n  wyoming:\n    host: 0.0.0.0\n    port: 10300\n    zeroconf: true\n").server.wyoming
+    assert wyoming.zeroconf and wyoming.host == "0.0.0.0"
+    with pytest.raises(ConfigError, match=r"config.yaml:3: server.wyoming.zeroconf announces the endpoint on the network"):
+        parse_settings("server:\n  wyoming:\n    port: 10300\n    zeroconf: true\n")
+
+
+def test_zeroconf_announces_the_wyoming_port_and_withdraws_it_on_stop(engine, monkeypatch):
+    pytest.importorskip("zeroconf")
+    import va.server.zeroconf
+
+    monkeypatch.setattr(va.server.zeroconf, "ZEROCONF_FACTORY", FakeZeroconf)
+    FakeZeroconf.made.clear()
+
+    async def scenario():
+        speech = SpeechServer(settings_for(), engine_factory=lambda _: engine)
+        speech.settings = dataclasses.replace(speech.settings, server=dataclasses.replace(
+            speech.settings.server, wyoming=WyomingSettings(port=0, zeroconf=True)))  # loopback: a test sends nothing
+        await asyncio.wait_for(speech.start(), TIMEOUT)
+        try:
+            port = speech.wyoming.port
+            text = await transcript(port, pcm(JOE[0]["file"]))
+        finally:
+            await asyncio.wait_for(speech.stop(), TIMEOUT)
+        return port, text
+
+    port, text = run(scenario())
+    assert_heard(text, JOE[0])
+    [zeroconf] = FakeZeroconf.made
+    [info] = zeroconf.registered
+    assert (info.type, info.port, info.parsed_addresses()) == ("_wyoming._tcp.local.", port, ["127.0.0.1"])
+    assert info.name.startswith("va-") and info.name.endswith("._wyoming._tcp.local.")
+    assert zeroconf.interfaces == ["127.0.0.1"]
+    assert zeroconf.unregistered == [info] and zeroconf.closed
+
+
+def test_a_failed_announcement_is_logged_and_the_endpoint_serves(engine, monkeypatch, caplog):
+    import va.server.zeroconf
+
+    def broken(interfaces):
+        raise OSError("no multicast route")
+
+    monkeypatch.setattr(va.server.zeroconf, "ZEROCONF_FACTORY", broken)
+
+    async def scenario():
+        speech = SpeechServer(settings_for(), engine_factory=lambda _: engine)
+        speech.settings = dataclasses.replace(speech.settings, server=dataclasses.replace(
+            speech.settings.server, wyoming=WyomingSettings(port=0, zeroconf=True)))
+        await asyncio.wait_for(speech.start(), TIMEOUT)
+        try:
+            return await transcript(speech.wyoming.port, pcm(JOE[1]["file"]))
+        finally:
+            await asyncio.wait_for(speech.stop(), TIMEOUT)
+
+    assert_heard(run(scenario()), JOE[1])
+    assert any("could not announce the Wyoming endpoint over mDNS" in r.getMessage() for r in caplog.records)
+
+
 @pytest.mark.parametrize("host, warned", [("127.0.0.1", False), ("0.0.0.0", True)])
 def test_va_check_shows_the_wyoming_address_and_warns_off_loopback(tmp_path, host, warned):
     config = tmp_path / "config.yaml"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import ipaddress
 import logging
 import os
 import stat
@@ -21,7 +22,7 @@ from typing import Any, Callable
 import yaml
 
 from va.config.checks import Invalid
-from va.config.settings import ClientSettings, Settings, TlsSettings
+from va.config.settings import ClientSettings, Settings, TlsSettings, WyomingSettings
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -139,8 +140,18 @@ class _Reader:
     def cross_check(self, result: Any, node: yaml.Node, prefix: str) -> None:
         if isinstance(result, TlsSettings) and (result.cert is None) != (result.key is None):
             raise self.error(node, f"{prefix}cert and {prefix}key must be given together (or neither)")
+        if isinstance(result, WyomingSettings) and result.zeroconf and _is_loopback(result.host):
+            raise self.error(node, f"{prefix}zeroconf announces the endpoint on the network: set {prefix}host to "
+                             "an address Home Assistant can reach (or 0.0.0.0), not loopback")
         if isinstance(result, ClientSettings) and result.reconnect_min_delay > result.reconnect_max_delay:
             raise self.error(node, f"{prefix}reconnect_min_delay must not exceed {prefix}reconnect_max_delay")
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _line(node: yaml.Node) -> int:

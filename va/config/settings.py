@@ -56,6 +56,9 @@ class WyomingSettings:
     """Address to listen on. The protocol has no authentication: keep loopback, or firewall it."""
     port: int | None = setting(None, checks.optional_port)
     """TCP port (Home Assistant's add-ons use 10300); null: no Wyoming endpoint."""
+    zeroconf: bool = setting(False, checks.flag)
+    """Announce the endpoint over mDNS (_wyoming._tcp) so Home Assistant discovers it; needs the
+    zeroconf package and a host other than loopback."""
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,7 @@ class WyomingEndpoint:
         self._connections: Set[_Connection] = set()
         self._in_flight: Set[asyncio.Future] = set()
         self._stopping = False
+        self._announcement: Any = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -83,6 +84,20 @@ class WyomingEndpoint:
             raise OSError(error.errno, f"cannot listen for Wyoming on {where}: {error.strerror}") from error
         self._address = self._server.sockets[0].getsockname()[:2]
         _LOGGER.info("Wyoming speech-to-text on %s", self.address)
+        if config.zeroconf:
+            await self._announce(config.host)
+
+    async def _announce(self, host: str) -> None:
+        try:
+            from va.server.zeroconf import Announcement
+
+            announcement = Announcement(host, self.port)
+            await announcement.start()
+        except Exception as error:  # no zeroconf package, no route: the endpoint serves all the same
+            _LOGGER.error("could not announce the Wyoming endpoint over mDNS (%s: %s); add it in Home Assistant "
+                          "by host and port", type(error).__name__, error)
+            return
+        self._announcement = announcement
 
     async def stop(self) -> None:
         """Stop accepting, answer the utterances being transcribed, then close every connection."""
@@ -90,6 +105,11 @@ class WyomingEndpoint:
         if self._server is None:
             return
         self._server.close()
+        if self._announcement is not None:
+            try:
+                await self._announcement.stop()  # Home Assistant hears the goodbye
+            except Exception:
+                _LOGGER.exception("could not withdraw the mDNS announcement")
         if self._in_flight and self.transcriber.alive:
             _LOGGER.info("finishing %d Wyoming requests in flight", len(self._in_flight))
             await asyncio.wait(set(self._in_flight))
