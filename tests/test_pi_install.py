@@ -15,6 +15,7 @@ VA_TEST_DEBIAN=bookworm,trixie runs it on Debian 12 (Python 3.11) as well.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shlex
@@ -28,7 +29,11 @@ from sound_server import PulseAudio
 from sound_server import unavailable as no_sound_server
 from test_client_e2e import free_port, start_server, wait_until
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(unavailable() is not None, reason=str(unavailable()))]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(unavailable() is not None, reason=str(unavailable())),
+    pytest.mark.skipif(importlib.util.find_spec("faster_whisper") is None, reason="no engine for the host's va server"),
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITES = os.environ.get("VA_TEST_DEBIAN", "trixie").split(",")
