@@ -32,9 +32,10 @@ def run(coroutine):
 
 
 @contextlib.asynccontextmanager
-async def running(token=None):
+async def running(token=None, **server_settings):
     base = Settings()
-    settings = dataclasses.replace(base, server=dataclasses.replace(base.server, host="127.0.0.1", port=0), token=token)
+    server_config = dataclasses.replace(base.server, host="127.0.0.1", port=0, **server_settings)
+    settings = dataclasses.replace(base, server=server_config, token=token)
     server = SpeechServer(settings, engine_factory=lambda _: IdleEngine())
     await asyncio.wait_for(server.start(), TIMEOUT)
     try:
@@ -47,10 +48,10 @@ GRAMMAR = {"version": 1, "commands": [
     {"name": "turn_on", "spoken": ["turn on"], "params": [{"name": "device", "kind": "text", "required": True}]}]}
 
 
-async def join(server, name, area=None, relay=True, token=None):
+async def join(server, name, area=None, relay=True, token=None, ssl=None):
     """A client that said hello; returns the connection after its `ready`."""
     headers = {"Authorization": f"Bearer {token}"} if token else None
-    connection = await connect(server.url, additional_headers=headers)
+    connection = await connect(server.url, additional_headers=headers, ssl=ssl)
     hello = {"type": "hello", "client": name, "commands": ["turn on"], "grammar": GRAMMAR, "relay": relay}
     if area:
         hello["area"] = area
@@ -331,3 +332,36 @@ def test_a_stopping_server_answers_what_waits_before_it_closes():
 
     answer = run(scenario())
     assert (answer["outcome"], answer["error"]) == ("offline", "the server is stopping (it may have run)")
+
+
+def test_va_commands_and_va_match_get_the_directory_over_wss_with_a_private_ca_and_the_token(tmp_path):
+    from va.client.remote import fetch_directory
+    from va.config import TlsSettings
+
+    trustme = pytest.importorskip("trustme")
+    authority = trustme.CA()
+    certificate = authority.issue_cert("localhost", "127.0.0.1")
+    cert, key, ca = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    certificate.cert_chain_pems[0].write_to_path(str(cert))
+    certificate.private_key_pem.write_to_path(str(key))
+    authority.cert_pem.write_to_path(str(ca))
+
+    async def scenario():
+        async with running(token="secret", tls=TlsSettings(cert=str(cert), key=str(key))) as server:
+            kitchen = await join(server, "kitchen", token="secret", ssl=server_context(ca))
+            base = Settings()
+            settings = dataclasses.replace(base, server_url=(server.url,), token="secret",
+                                           client=dataclasses.replace(base.client, tls=dataclasses.replace(base.client.tls, ca=str(ca))))
+            found = await fetch_directory(settings)
+            refused = await fetch_directory(dataclasses.replace(settings, token="wrong"))
+            await kitchen.close()
+            return found, refused
+
+    found, refused = run(scenario())
+    assert [peer.name for peer in found.clients] == ["kitchen"] and refused is None
+
+
+def server_context(ca):
+    import ssl
+
+    return ssl.create_default_context(cafile=str(ca))

@@ -170,15 +170,16 @@ async def fetch_directory(settings: Any, timeout: float = 3.0) -> Optional[Direc
     """The server's directory, asked without joining it (``va commands``, ``va match``); None
     when no server in ``server_url`` answers in time or it predates the directory."""
     from websockets.asyncio.client import connect
-
     from websockets.exceptions import WebSocketException
 
+    from va.client.tls import client_ssl_context
     from va.protocol import ProtocolError, parse_server_message
 
     headers = {"Authorization": f"Bearer {settings.token}"} if settings.token else None
     for url in settings.server_url:
         try:
-            async with connect(url, additional_headers=headers, open_timeout=timeout, proxy=None) as connection:
+            context = client_ssl_context(settings) if url.startswith("wss:") else None  # client.tls.ca, as the client
+            async with connect(url, additional_headers=headers, ssl=context, open_timeout=timeout, proxy=None) as connection:
                 await connection.send(DirectoryQuery().to_json())
                 reply = parse_server_message(await asyncio.wait_for(connection.recv(), timeout))
                 return reply if isinstance(reply, Directory) else None
