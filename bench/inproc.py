@@ -12,8 +12,6 @@ import numpy as np
 
 from bench.stats import median
 
-ENGINES = ("faster-whisper", "openai-whisper")
-
 
 @dataclass
 class Timing:

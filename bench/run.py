@@ -23,6 +23,7 @@ if __package__ in (None, ""):  # `python bench/run.py`: make `bench` and `va` im
 from bench import accuracy, client, corpus, decide, inproc, machine, procs, servers
 from bench.audio import read_pcm, seconds, to_float
 from bench.report import table
+from va.config.settings import ENGINES
 from bench.stats import median, ms, num, ratio
 
 FIXTURE = procs.ROOT / "tests" / "fixtures" / "timer-joe.wav"
@@ -125,7 +126,7 @@ class Bench:
 
     def run_inproc(self) -> None:
         audio = to_float(self.pcm)
-        for engine in inproc.ENGINES:
+        for engine in ENGINES:
             # openai-whisper is ~10x slower: fewer runs keep the bench inside its time budget
             runs, warmup = (self.plan.inproc_runs, 2) if engine == "faster-whisper" else (self.plan.openai_runs, 1)
             for window in (False, True):

@@ -28,7 +28,7 @@ loads the module (so again after a reload):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable, TypeVar
+from typing import Callable, Iterable, TypeVar, overload
 
 ATTRIBUTE = "__va_command__"
 SETUP_HOOK = "setup"
@@ -45,9 +45,19 @@ class CommandInfo:
     sentences: tuple[str, ...] = ()
 
 
+@overload
+def command(function: F) -> F: ...
+
+
+@overload
+def command(
+    function: None = None, *, name: str | None = None, aliases: Iterable[str] = (), sentences: Iterable[str] = ()
+) -> Callable[[F], F]: ...
+
+
 def command(
     function: F | None = None, *, name: str | None = None, aliases: Iterable[str] = (), sentences: Iterable[str] = ()
-):
+) -> F | Callable[[F], F]:
     """Mark a command with another spoken name, aliases or sentence templates; `@command` or `@command(...)`."""
     if isinstance(aliases, str):
         aliases = (aliases,)  # a single alias given as a string, not its letters

@@ -7,6 +7,7 @@ Exit status: 0 all good, 1 a command module or a file the settings name is unusa
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 from pathlib import Path
@@ -14,11 +15,12 @@ from typing import Any
 
 from va.cli.commands import describe_registry
 from va.commands.registry import load_registry
+from va.config.settings import Settings
 
 _LOGGER = logging.getLogger(__name__)
 
 
-def cli_check(args: Any, settings: Any) -> int:
+def cli_check(args: argparse.Namespace, settings: Settings) -> int:
     server = settings.server
     print(f"configuration: {settings.source or 'built-in defaults (no file)'}")
     print(f"keyword: {settings.keyword}")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+import argparse
 
 from va.commands.registry import Registry, load_registry
+from va.config.settings import Settings
 
 
-def cli_commands(args: Any, settings: Any) -> int:
+def cli_commands(args: argparse.Namespace, settings: Settings) -> int:
     """`va commands`: every command, then the modules that failed. Exit 1 when something failed."""
     from va.client.remote import describe_others
 

@@ -4,9 +4,12 @@ Each subcommand lives in the module that owns the job, as `cli_<name>(args, sett
 this module only parses arguments, loads the settings once and dispatches.
 """
 
+from __future__ import annotations
+
 import argparse
 import importlib
 import logging
+from typing import Sequence
 
 from va.config import ConfigError, load_settings
 
@@ -59,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from va.service.journal import setup_logging
 

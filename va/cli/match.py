@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import json
-from typing import Any
 
 from va.commands.registry import load_registry
+from va.config.settings import Settings
 from va.language.arguments import format_call
 
 
-def cli_match(args: Any, settings: Any) -> int:
+def cli_match(args: argparse.Namespace, settings: Settings) -> int:
     """Print the decision (or JSON with --json). Exit 0 if a command would run."""
     from va.client.remote import known_targets
     from va.language.targeting import interpret_addressed

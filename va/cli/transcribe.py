@@ -9,10 +9,12 @@ import sys
 import time
 from typing import Any, Dict, TextIO
 
+from va.config.settings import Settings
+
 _LOGGER = logging.getLogger(__name__)
 
 
-def cli_transcribe(args: Any, settings: Any, out: TextIO = None) -> int:
+def cli_transcribe(args: Any, settings: Settings, out: TextIO | None = None) -> int:
     """Print `FILE: text` (or one JSON object per line with --json). 1 if any file failed."""
     from va.stt.audio import read_audio_file
     from va.stt import EngineError, create_engine

@@ -19,22 +19,25 @@ import ssl
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional, TypeVar
 
 from va.client.link import LinkOptions, Reply, ServerLink
 from va.client.decide import after_running, answered, before_running
 from va.client.listener import Listener, Phrase
 from va.client.remote import Remote, answer_record, client_name
-from va.client.microphone import AudioUnavailable, FileSource, open_microphone
+from va.client.microphone import AudioUnavailable, FileSource, Source, open_microphone
 from va.client.record import Story, log_story
 from va.client.tls import client_ssl_context
 from va.language.matching import Interpretation, from_reading
 from va.protocol import Error, Hello
-from va.commands.registry import load_registry
+from va.commands.registry import Registry, load_registry
+from va.config.settings import Settings
 from va.commands.runner import CommandRunner, Outcome
 from va.service.threads import in_daemon_thread
 
 _LOGGER = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 PACE_ENV = "VA_INPUT_PACE"
 """Plays ``--input`` files at this speed (1 = real time) instead of as fast as they can be read."""
@@ -57,19 +60,21 @@ class Assistant:
 
     name = "va-client"
 
-    def __init__(self, settings: Any, source: Any, *, dry_run: bool = False, ssl_context: Any = None) -> None:
+    def __init__(self, settings: Settings, source: Source, *, dry_run: bool = False, ssl_context: Any = None) -> None:
         """``source``: a ``Microphone`` or a ``FileSource`` (its input done, ``run()`` returns)."""
         self._settings = settings
         self._source = source
         self._dry_run = dry_run
         self._ssl_context = ssl_context
         self._files = isinstance(source, FileSource)
-        self._registry: Any = None
-        self._runner: Optional[CommandRunner] = None
+        self._registry = Registry()  # no commands until start() loads them
+        commands = settings.commands
+        self._runner = CommandRunner(timeout=commands.timeout, workers=4, isolation=commands.isolation)
+        self._remote: Remote  # made in start(), before anything uses it
+        # made by start() too:
         self._listener: Optional[Listener] = None
         self._link: Optional[ServerLink] = None
-        self._link_task: Optional[asyncio.Task] = None
-        self._remote: Remote  # made in start(), before anything uses it
+        self._link_task: Optional[asyncio.Task[None]] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._changed = asyncio.Event()
         self._listening_done = False
@@ -83,21 +88,19 @@ class Assistant:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._registry = await in_daemon_thread(load_registry, self._settings.commands, name="va-load-commands")
-        commands = self._settings.commands
-        self._runner = CommandRunner(timeout=commands.timeout, workers=4, isolation=commands.isolation)
         self._remote = Remote(self._settings, self._runner, lambda: self._link, self._dry_run)
-        self._listener = Listener(self._source, self._settings.microphone, self._hand_over, self._listener_ended)
+        self._listener = listener = Listener(self._source, self._settings.microphone, self._hand_over, self._listener_ended)
         try:
-            await asyncio.to_thread(self._listener.open)
-            self._link = self._new_link()
-            self._link_task = asyncio.ensure_future(self._link.run())
-            await self._wait_for_server()
+            await asyncio.to_thread(listener.open)
+            self._link = link = self._new_link()
+            self._link_task = task = asyncio.ensure_future(link.run())
+            await self._wait_for_server(link, task)
         except BaseException:  # failed or cancelled before READY: stop() will not be called
             await self._close_link()
             await asyncio.to_thread(self._source.__exit__, None, None, None)
             raise
-        self._listener.start()
-        _LOGGER.info("Listening on %s; commands go to %s%s", self._source.label, self._link.url,
+        listener.start()
+        _LOGGER.info("Listening on %s; commands go to %s%s", self._source.label, link.url,
                      " (dry run: nothing runs)" if self._dry_run else "")
 
     async def run(self) -> None:
@@ -105,7 +108,7 @@ class Assistant:
         while not self._finished():
             self._changed.clear()
             await self._changed.wait()
-        if self._listening_done and not self._stopping and not (self._files and self._listener.exhausted):
+        if self._listening_done and not self._stopping and not (self._files and _made(self._listener).exhausted):
             raise RuntimeError(f"listening on {self._source.label} stopped (see the errors above)")
 
     async def stop(self) -> None:
@@ -113,15 +116,15 @@ class Assistant:
         self._stopping = True
         if self._listener is not None:
             await asyncio.to_thread(self._listener.stop, self._settings.microphone.phrase_time_limit + 2)
-        if self._link is not None and self._link.connected.is_set() and self._link.pending:
-            await self._until(lambda: not self._link.pending, STOP_GRACE_SECONDS)
+        link = self._link
+        if link is not None and link.connected.is_set() and link.pending:
+            await self._until(lambda: not link.pending, STOP_GRACE_SECONDS)
         await self._close_link()
-        if self._runner is not None:
-            await asyncio.to_thread(self._runner.shutdown, True)
-            await asyncio.sleep(0)  # the last outcomes' records, scheduled from the runner's threads
+        await asyncio.to_thread(self._runner.shutdown, True)
+        await asyncio.sleep(0)  # the last outcomes' records, scheduled from the runner's threads
         self._changed.set()
 
-    async def reload(self, settings: Any) -> None:
+    async def reload(self, settings: Settings) -> None:
         """New settings after SIGHUP: reload the command modules, keyword, threshold, server."""
         # a module that hangs at import must not keep SIGTERM from stopping us (va.service.threads)
         registry = await in_daemon_thread(load_registry, settings.commands, name="va-load-commands")
@@ -134,8 +137,9 @@ class Assistant:
         if settings.client.tls != old.client.tls:
             _LOGGER.warning("client.tls takes effect when va-client restarts")
         self._remote.configure(settings)
-        await self._link.set_hello(self._hello())
-        self._link.configure(settings.server_url, settings.token)
+        link = _made(self._link)
+        await link.set_hello(self._hello())
+        link.configure(settings.server_url, settings.token)
 
     def recalibrate(self) -> None:
         """SIGUSR1: measure the ambient noise again, between two phrases."""
@@ -161,10 +165,10 @@ class Assistant:
     # --- from the listening thread
 
     def _hand_over(self, phrase: Phrase) -> None:
-        self._loop.call_soon_threadsafe(self._heard, phrase)
+        _made(self._loop).call_soon_threadsafe(self._heard, phrase)
 
     def _listener_ended(self) -> None:
-        self._loop.call_soon_threadsafe(self._set_listening_done)
+        _made(self._loop).call_soon_threadsafe(self._set_listening_done)
 
     # --- on the event loop
 
@@ -175,7 +179,7 @@ class Assistant:
     def _heard(self, phrase: Phrase) -> None:
         self.phrases += 1
         self._outstanding += 1
-        self._link.submit(phrase)
+        _made(self._link).submit(phrase)
 
     def _on_reply(self, phrase: Phrase, reply: Reply, received_at: float) -> None:
         if isinstance(reply, Error):
@@ -206,7 +210,7 @@ class Assistant:
 
     def _command_done(self, heard: _Heard, future: Future) -> None:
         done_at = time.monotonic()  # on the command's thread: the moment it finished
-        self._loop.call_soon_threadsafe(self._ran, heard, future.result(), done_at)
+        _made(self._loop).call_soon_threadsafe(self._ran, heard, future.result(), done_at)
 
     def _ran(self, heard: _Heard, outcome: Outcome, done_at: float) -> None:
         self._settle(heard.phrase, after_running(heard.text, heard.result, outcome, done_at), heard.received_at)
@@ -223,7 +227,7 @@ class Assistant:
         if self._stopping:
             return self._listening_done or self._listener is None or not self._listener.alive
         # with --input: the files are done and so is every phrase heard in them
-        return self._listening_done and (self._outstanding <= 0 or not self._listener.exhausted)
+        return self._listening_done and (self._outstanding <= 0 or not _made(self._listener).exhausted)
 
     def _new_link(self) -> ServerLink:
         options = LinkOptions.from_settings(self._settings, self._ssl_context)
@@ -233,16 +237,16 @@ class Assistant:
     def _hello(self) -> Hello:
         return self._remote.hello(self._settings, self._registry)
 
-    async def _wait_for_server(self) -> None:
-        if not self._link.connected.is_set():
+    async def _wait_for_server(self, link: ServerLink, task: asyncio.Task[None]) -> None:
+        if not link.connected.is_set():
             _LOGGER.info("Waiting for the server at %s", ", ".join(self._settings.server_url))
-        connected = asyncio.ensure_future(self._link.connected.wait())
+        connected = asyncio.ensure_future(link.connected.wait())
         try:
-            await asyncio.wait({connected, self._link_task}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({connected, task}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             connected.cancel()
-        if self._link_task.done():
-            self._link_task.result()  # raises what killed it
+        if task.done():
+            task.result()  # raises what killed it
             raise RuntimeError("the server link ended before it connected")
 
     async def _close_link(self) -> None:
@@ -253,7 +257,7 @@ class Assistant:
             self._link_task.cancel()
             await asyncio.gather(self._link_task, return_exceptions=True)
 
-    async def _until(self, condition: Any, timeout: float) -> None:
+    async def _until(self, condition: Callable[[], bool], timeout: float) -> None:
         async def wait() -> None:
             while not condition():
                 self._changed.clear()
@@ -262,7 +266,14 @@ class Assistant:
         try:
             await asyncio.wait_for(wait(), timeout)
         except asyncio.TimeoutError:
-            _LOGGER.warning("Stopping with %d phrase(s) still waiting for the server", self._link.pending)
+            _LOGGER.warning("Stopping with %d phrase(s) still waiting for the server", _made(self._link).pending)
+
+
+def _made(part: Optional[T]) -> T:
+    """A part that start() makes, used once it has."""
+    if part is None:
+        raise RuntimeError("the assistant is not started")
+    return part
 
 
 def _pace() -> Optional[float]:
@@ -278,7 +289,7 @@ def _pace() -> Optional[float]:
     return pace
 
 
-def cli_client(args: Any, settings: Any) -> int:
+def cli_client(args: Any, settings: Settings) -> int:
     """`va client`: listen on the microphone (or play --input files) and run what is said."""
     from va.service.daemon import run_service
 

@@ -24,7 +24,8 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any, Callable, Deque, Optional, Sequence, Tuple
 
-from va.client.microphone import SAMPLE_RATE, SAMPLE_WIDTH, AudioUnavailable, sr
+from va.client.microphone import SAMPLE_RATE, SAMPLE_WIDTH, AudioUnavailable, Source, sr
+from va.config.settings import MicrophoneSettings
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -96,8 +97,8 @@ class Listener:
 
     def __init__(
         self,
-        source: Any,
-        settings: Any,
+        source: Source,
+        settings: MicrophoneSettings,
         on_phrase: Callable[[Phrase], None],
         on_end: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.monotonic,
@@ -122,6 +123,13 @@ class Listener:
         self.exhausted = False
         """True when the source ran out (the input files are done)."""
         self.phrases = 0
+
+    @property
+    def _timed(self) -> _TimedStream:
+        """The source's stream, timed; open() made it."""
+        if self._stream is None:
+            raise AudioUnavailable("the audio source is not open")
+        return self._stream
 
     @property
     def energy_threshold(self) -> float:
@@ -196,7 +204,7 @@ class Listener:
                 self._stopping.wait(1.0)
                 continue
             errors = 0
-            if self._stream.ended:  # what listen() returns at the end of the input is leftover quiet
+            if self._timed.ended:  # what listen() returns at the end of the input is leftover quiet
                 self.exhausted = True
                 _LOGGER.debug("End of the audio input")
                 return
@@ -208,7 +216,7 @@ class Listener:
     def _deliver(self, audio: Any, ended: float) -> None:
         seconds_per_chunk = self.source.CHUNK / self.source.SAMPLE_RATE
         max_quiet = math.ceil(self._recognizer.pause_threshold / seconds_per_chunk) + 1
-        spoken = speech_end(self._stream.history, max_quiet) or ended
+        spoken = speech_end(self._timed.history, max_quiet) or ended
         pcm = audio.get_raw_data(convert_rate=SAMPLE_RATE, convert_width=SAMPLE_WIDTH)
         self.phrases += 1
         phrase = Phrase(pcm, ended, max(0.0, ended - spoken))

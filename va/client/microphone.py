@@ -8,6 +8,7 @@ them like speech heard by a microphone.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import logging
 import os
@@ -15,6 +16,9 @@ import time
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, List, Optional, Sequence, Union
+
+from va.config.settings import MicrophoneSettings, Settings
+from va.protocol import SAMPLE_RATE, SAMPLE_WIDTH  # what the server wants: s16le mono 16 kHz
 
 with warnings.catch_warnings():
     # SpeechRecognition imports aifc and audioop: deprecated on Python 3.11-3.12, and on 3.13 their
@@ -29,9 +33,6 @@ from va.client import soundroute
 
 _LOGGER = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
-"""What the server wants: s16le mono 16 kHz."""
-SAMPLE_WIDTH = 2
 CHUNK = 1024
 """Frames per read (64 ms at 16 kHz): SpeechRecognition's default."""
 
@@ -85,7 +86,7 @@ def resolve_device(wanted: Union[int, str, None], devices: Sequence[Device]) -> 
     return found[0]
 
 
-def open_microphone(settings: Any) -> "Microphone":
+def open_microphone(settings: MicrophoneSettings) -> "Microphone":
     """The microphone that the ``microphone`` settings name; ``AudioUnavailable`` if there is none."""
     _require_speech_recognition()
     devices = list_devices()
@@ -199,6 +200,10 @@ class FileSource(_AudioSource):
         self.stream = None
 
 
+Source = Union[Microphone, FileSource]
+"""What the listener hears from."""
+
+
 class _PcmStream:
     """Reads of ``size`` frames from PCM bytes; b"" at the end, as SpeechRecognition expects."""
 
@@ -256,7 +261,7 @@ def _quiet_native_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def cli_devices(args: Any, settings: Any) -> int:
+def cli_devices(args: argparse.Namespace, settings: Settings) -> int:
     """`va devices`: print the input devices; mark the one the settings choose."""
     try:
         devices = list_devices()

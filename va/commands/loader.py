@@ -21,7 +21,7 @@ import logging
 import re
 import sys
 from pathlib import Path
-from types import ModuleType
+from types import CodeType, ModuleType
 from typing import Callable, Iterable
 
 _LOGGER = logging.getLogger(__name__)
@@ -79,6 +79,8 @@ def _builtin_package() -> ModuleType | None:
     spec = importlib.util.spec_from_file_location(
         BUILTIN_PACKAGE, init, submodule_search_locations=[str(_SOURCE_TREE_COMMANDS)]
     )
+    if spec is None or spec.loader is None:
+        return None
     package = importlib.util.module_from_spec(spec)
     sys.modules[BUILTIN_PACKAGE] = package
     spec.loader.exec_module(package)
@@ -101,7 +103,7 @@ class _FreshLoader(importlib.machinery.SourceFileLoader):
     """Compiles from source every time: cached bytecode is keyed by mtime in whole seconds, so a
     file edited within the same second as the last load would otherwise run the old code."""
 
-    def get_code(self, fullname: str):
+    def get_code(self, fullname: str) -> CodeType:
         return self.source_to_code(self.get_data(self.path), self.path)
 
 

@@ -13,6 +13,7 @@ other command still loads.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from types import ModuleType
 from typing import Any, Callable, Iterator
 
 from va.command import SETUP_HOOK, info_of
+from va.config.settings import CommandSettings
 from va.commands.loader import load_file, load_named_module, python_files
 from va.language.arguments import Parameter, format_call, parameters_of
 from va.language.grammar import template_error
@@ -37,7 +39,7 @@ class Command:
     spoken: str
     aliases: tuple[str, ...]
     module: str
-    function: Callable = field(repr=False)
+    function: Callable[..., Any] = field(repr=False)
     parameters: tuple[Parameter, ...] = ()
     help: str = ""
     sentences: tuple[str, ...] = ()
@@ -99,19 +101,19 @@ class Registry:
         self.failures.append(LoadFailure(source, error))
 
 
-def load_registry(settings: Any) -> Registry:
-    """Load the commands that `settings` (a va.config.CommandSettings) enables."""
+def load_registry(settings: CommandSettings) -> Registry:
+    """Load the commands that `settings` enables."""
     registry = Registry()
     for name in settings.modules:
-        _add_module(registry, name, lambda name=name: load_named_module(name), settings)
+        _add_module(registry, name, functools.partial(load_named_module, name), settings)
     for path in settings.paths:
         for file in python_files(Path(path).expanduser(), registry.fail):
-            _add_module(registry, str(file), lambda file=file: load_file(file), settings, label=file.stem)
+            _add_module(registry, str(file), functools.partial(load_file, file), settings, label=file.stem)
     _LOGGER.info("loaded %d commands (%d problems)", len(registry.commands), len(registry.failures))
     return registry
 
 
-def _add_module(registry: Registry, source: str, load: Callable[[], ModuleType], settings: Any, label: str = "") -> None:
+def _add_module(registry: Registry, source: str, load: Callable[[], ModuleType], settings: CommandSettings, label: str = "") -> None:
     try:
         module = load()
         setup = getattr(module, SETUP_HOOK, None)

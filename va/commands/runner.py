@@ -23,10 +23,13 @@ import time
 from concurrent.futures import Future
 from concurrent.futures import wait as _wait_all
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from va.commands.isolation import call_in_child
 from va.service.journal import command_fields
+
+if TYPE_CHECKING:
+    from va.commands.registry import Command
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -40,7 +43,7 @@ class Outcome:
 
 
 class CommandRunner:
-    def __init__(self, timeout: float = 30, workers: int = 4, isolation: str = "thread"):
+    def __init__(self, timeout: float = 30, workers: int = 4, isolation: str = "thread") -> None:
         self.timeout = timeout
         self.isolation = isolation
         """"thread" or "process" (commands.isolation); read at each call."""
@@ -49,7 +52,7 @@ class CommandRunner:
         self._lock = threading.Lock()
         self._closed = False
 
-    def submit(self, command: Any, args: dict | None = None) -> Future:
+    def submit(self, command: Command, args: dict | None = None) -> Future[Outcome]:
         """Start `command.function(**args)`; the Future resolves to an Outcome."""
         args = dict(args or {})
         future: Future = Future()
@@ -76,7 +79,7 @@ class CommandRunner:
         with self._lock:
             self._pending.discard(future)
 
-    def _run(self, command: Any, args: dict, future: Future) -> None:
+    def _run(self, command: Command, args: dict, future: Future[Outcome]) -> None:
         self._slots.acquire()
         release = _Once(self._slots.release)
         claim = _Once()  # completion and timeout race; only the first reports and resolves
@@ -110,12 +113,12 @@ class CommandRunner:
             timer.cancel()
             release()
 
-    def _call(self, command: Any, args: dict) -> Any:
+    def _call(self, command: Command, args: dict) -> Any:
         if self.isolation == "process":
             return call_in_child(command.function, args, self.timeout)
         return command.function(**args)
 
-    def _timed_out(self, command: Any, args: dict, future: Future, started: float, claim: "_Once", release: "_Once") -> None:
+    def _timed_out(self, command: Command, args: dict, future: Future[Outcome], started: float, claim: "_Once", release: "_Once") -> None:
         elapsed = time.monotonic() - started
         if claim():
             _LOGGER.error(
@@ -133,7 +136,7 @@ class _Once:
     """True (and calls `function`, if any) the first time only: a worker slot is freed by
     completion or by timeout, not both, and only the first of the two reports the outcome."""
 
-    def __init__(self, function=None):
+    def __init__(self, function: Callable[[], object] | None = None) -> None:
         self._function = function
         self._lock = threading.Lock()
         self._done = False

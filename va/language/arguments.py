@@ -23,7 +23,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from thefuzz import fuzz
 
-from va.language.numbers import number_to_words, parse_number
+from va.language.numbers import Number, number_to_words, parse_number
 from va.language.words import LEADING_FILLER, TRAILING_FILLER, Token, join_raw, norms, tokenize
 
 REQUIRED = inspect.Parameter.empty
@@ -195,19 +195,18 @@ def value_at(param: Parameter, tokens: tuple[Token, ...], position: int) -> _Fou
 
 
 def _number_at(param: Parameter, words: list[str], position: int) -> _Found | None:
+    value: Number | None
     if words[0] in ("a", "an") and len(words) > 1 and words[1] in UNIT_WORDS:
         value, used = 1, 1  # "for a minute"
     else:
         value, used = parse_number(words)
     if value is None:
         return None
-    if param.kind == "int":
-        if isinstance(value, float) and not value.is_integer():
-            return _Found(Unfit(f"needs a whole number, heard {value:g}"), position, position + used)
-        value = int(value)
-    else:
-        value = float(value)
-    return _Found(value, position, position + used)
+    if param.kind != "int":
+        return _Found(float(value), position, position + used)
+    if isinstance(value, float) and not value.is_integer():
+        return _Found(Unfit(f"needs a whole number, heard {value:g}"), position, position + used)
+    return _Found(int(value), position, position + used)
 
 
 def _choice_at(param: Parameter, words: list[str], position: int) -> _Found | None:

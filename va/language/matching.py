@@ -22,11 +22,11 @@ from __future__ import annotations
 import enum
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Generic, Iterator, Mapping, Optional, Protocol, Sequence, TypeVar
 
 from thefuzz import fuzz
 
-from va.language.arguments import bind
+from va.language.arguments import Parameter, bind
 from va.language.grammar import args_from_wire
 from va.language.sentences import SentenceMatch, match_sentence
 from va.language.words import NAME_FILLER, Token, join_raw, tokenize
@@ -40,10 +40,36 @@ LEAD_INS = frozenset({"hey", "ok", "okay", "hi", "hello", "oh"})
 _MAX_LEADING_FILLER = 4
 
 
+class Spoken(Protocol):
+    """A command as matching sees it: a va.commands.registry.Command, or another client's
+    va.language.grammar.GrammarCommand."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def phrases(self) -> tuple[str, ...]: ...
+    @property
+    def parameters(self) -> Sequence[Parameter]: ...
+    @property
+    def sentences(self) -> tuple[str, ...]: ...
+
+
+C = TypeVar("C", bound=Spoken)
+C_co = TypeVar("C_co", bound=Spoken, covariant=True)
+
+
+class Commands(Protocol[C_co]):
+    """The commands matching chooses from: a va.commands.registry.Registry, or a GrammarRegistry."""
+
+    @property
+    def commands(self) -> Mapping[str, C_co]: ...
+    def phrases(self) -> Iterator[tuple[str, C_co]]: ...
+
+
 @dataclass(frozen=True)
-class Interpretation:
+class Interpretation(Generic[C]):
     keyword: bool
-    command: Any = None  # va.commands.registry.Command
+    command: Optional[C] = None
     args: dict = field(default_factory=dict)
     score: int = 0
     reason: str = ""
@@ -73,14 +99,14 @@ def _jsonable(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class _Match:
-    command: Any
+class _Match(Generic[C]):
+    command: C
     phrase: str
     score: int
     used: int  # words taken by the name, leading filler included
 
 
-def interpret(text: str, registry: Any, keyword: str = "computer", threshold: float = 75) -> Interpretation:
+def interpret(text: str, registry: Commands[C], keyword: str = "computer", threshold: float = 75) -> Interpretation[C]:
     try:
         return _interpret(text, registry, keyword, threshold)
     except Exception:  # a bug here must cost one utterance, never the client
@@ -88,7 +114,7 @@ def interpret(text: str, registry: Any, keyword: str = "computer", threshold: fl
         return Interpretation(keyword=False, reason="internal error while interpreting the transcript")
 
 
-def _interpret(text: str, registry: Any, keyword: str, threshold: float) -> Interpretation:
+def _interpret(text: str, registry: Commands[C], keyword: str, threshold: float) -> Interpretation[C]:
     tokens = tokenize(text if isinstance(text, str) else "")
     rest = after_keyword(tokens, keyword)
     if rest is None:
@@ -96,7 +122,7 @@ def _interpret(text: str, registry: Any, keyword: str, threshold: float) -> Inte
     return resolve(rest, registry, threshold)
 
 
-def resolve(rest: Sequence[Token], registry: Any, threshold: float) -> Interpretation:
+def resolve(rest: Sequence[Token], registry: Commands[C], threshold: float) -> Interpretation[C]:
     """Steps 2 and 3 for the words after the keyword (or after the name of the client addressed)."""
     heard = join_raw(rest)
     if not rest:
@@ -127,18 +153,18 @@ def resolve(rest: Sequence[Token], registry: Any, threshold: float) -> Interpret
     return Interpretation(True, best.command, binding.args, best.score, reason, nearest)
 
 
-def _best_sentence(words: Sequence[Token], registry: Any) -> tuple[Any, SentenceMatch] | None:
+def _best_sentence(words: Sequence[Token], registry: Commands[C]) -> tuple[C, SentenceMatch] | None:
     """The command whose sentence template reads all the words best (None: no template fits)."""
-    best = None
+    best: tuple[C, SentenceMatch] | None = None
     for command in registry.commands.values():
-        for template in getattr(command, "sentences", ()):
+        for template in command.sentences:
             found = match_sentence(words, template, command.parameters)
             if found is not None and (best is None or found.score > best[1].score):
                 best = (command, found)
     return best
 
 
-def _with_defaults(command: Any, args: dict) -> dict:
+def _with_defaults(command: Spoken, args: dict) -> dict:
     return {p.name: args[p.name] if p.name in args else p.default for p in command.parameters}
 
 
@@ -171,8 +197,8 @@ def _is_keyword(tokens: Sequence[Token], wanted: str) -> bool:
     return fuzz.ratio("".join(token.norm for token in tokens), wanted) >= KEYWORD_SCORE
 
 
-def _best_per_command(words: Sequence[Token], registry: Any) -> list[_Match]:
-    best: dict[int, _Match] = {}
+def _best_per_command(words: Sequence[Token], registry: Commands[C]) -> list[_Match[C]]:
+    best: dict[int, _Match[C]] = {}
     for phrase, command in registry.phrases():
         match = _match_phrase(words, phrase, command)
         current = best.get(id(command))
@@ -181,13 +207,13 @@ def _best_per_command(words: Sequence[Token], registry: Any) -> list[_Match]:
     return sorted(best.values(), key=_rank)
 
 
-def _rank(match: _Match) -> tuple:
+def _rank(match: _Match[Any]) -> tuple:
     """Sort key, best first. On equal scores the longer phrase wins ("volume up" over "volume",
     "search for" over "search"), then the one that used fewer words."""
     return (-match.score, -len(match.phrase.split()), match.used)
 
 
-def _match_phrase(words: Sequence[Token], phrase: str, command: Any) -> _Match:
+def _match_phrase(words: Sequence[Token], phrase: str, command: C) -> _Match[C]:
     norms = [token.norm for token in words]
     size = len(phrase.split())
     bare_phrase = _without_filler(phrase.split())
@@ -213,7 +239,7 @@ def _without_filler(words: Sequence[str]) -> str:
     return " ".join(word for word in words if word not in NAME_FILLER)
 
 
-def from_reading(reading: Any, registry: Any) -> Interpretation | None:
+def from_reading(reading: Any, registry: Commands[C]) -> Interpretation[C] | None:
     """The server's reading (va.protocol.Reading) as this client's decision; None when it does not
     fit this registry (a command or arguments the client no longer has): then the client matches
     the transcript itself."""

@@ -65,13 +65,13 @@ def _parse_unsigned(words: list[str]) -> tuple[Number | None, int]:
         if len(words) > 1 and words[1] in SCALES and isinstance(value, int):
             return value * SCALES[words[1]], 2
         return value, 1
-    value, used = _parse_integer_words(words)
-    if value is None:
+    whole, used = _parse_integer_words(words)
+    if whole is None:
         return None, 0
     fraction, fraction_used = _parse_fraction(words[used:])
     if fraction is None:
-        return value, used
-    return float(f"{value}.{fraction}"), used + fraction_used
+        return whole, used
+    return float(f"{whole}.{fraction}"), used + fraction_used
 
 
 def _word(words: list[str], index: int) -> str | None:

@@ -19,6 +19,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from va.config import ConfigError
+from va.config.settings import ServerSettings, Settings
 from va.language.grammar import GrammarRegistry
 from va.protocol import AudioInput, Error, Hello, ProtocolError, Reading, Ready, Transcript, parse_client_message
 from va.server.connection import Client
@@ -28,6 +29,7 @@ from va.server.limits import ACCEPT_BATCH, Burst, capped_connection, connection_
 from va.server.recognizer import RecognizerSettings, read
 from va.server.relay import RelayHub
 from va.server.transcriber import Busy, Transcriber
+from va.stt.base import Engine
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -43,7 +45,7 @@ class SpeechServer:
 
     name = "va-server"
 
-    def __init__(self, settings: Any, engine_factory: Optional[Callable[[Any], Any]] = None) -> None:
+    def __init__(self, settings: Settings, engine_factory: Optional[Callable[[ServerSettings], Engine]] = None) -> None:
         self.settings = settings
         self._engine_factory = engine_factory or _create_engine
         self._transcriber: Optional[Transcriber] = None
@@ -61,6 +63,13 @@ class SpeechServer:
         """The directory of clients and the commands relayed between them (va.server.relay)."""
         self.wyoming: Optional[Any] = None
         """The Wyoming endpoint (va.server.wyoming.WyomingEndpoint) when server.wyoming.port is set."""
+
+    @property
+    def _worker(self) -> Transcriber:
+        """The transcriber, which start() made before the server listens."""
+        if self._transcriber is None:
+            raise RuntimeError("the server is not started")
+        return self._transcriber
 
     # -- Service interface ------------------------------------------------------------------
 
@@ -135,7 +144,7 @@ class SpeechServer:
         _LOGGER.info("stopped after %d transcripts", self.served)
         self._stopped.set()
 
-    async def reload(self, settings: Any) -> None:
+    async def reload(self, settings: Settings) -> None:
         """Apply new settings, all or nothing: a changed model is loaded first, and when it cannot
         be, ConfigError says so and the running settings stay whole (token included)."""
         old, new = self.settings.server, settings.server
@@ -268,7 +277,7 @@ class SpeechServer:
         client.keyword = hello.keyword
         client.grammar = GrammarRegistry(hello.grammar) if hello.grammar is not None else None
         _LOGGER.debug("%s says hello; prompt %r", client, client.prompt)
-        engine = self._transcriber.engine
+        engine = self._worker.engine
         await asyncio.wait({self._answer(client, seq, Ready(engine.name, engine.model))})  # ready first
         await self.relay.hello(client, hello)
 
@@ -285,7 +294,7 @@ class SpeechServer:
             return
         prompt = client.prompt if config.use_prompt else None
         try:
-            future = self._transcriber.submit(audio.pcm, audio.rate, prompt, self._judge_for(client))
+            future = self._worker.submit(audio.pcm, audio.rate, prompt, self._judge_for(client))
         except Busy:
             _LOGGER.warning("queue full: refused a request from %s", client)
             self._answer(client, seq, Error("server busy", audio.id))
@@ -327,14 +336,14 @@ class SpeechServer:
         )
 
 
-def cli_server(args: Any, settings: Any) -> int:
+def cli_server(args: Any, settings: Settings) -> int:
     """`va server`: run until SIGTERM/SIGINT."""
     from va.service.daemon import run_service
 
     return run_service(SpeechServer(settings), args.config, args.debug)
 
 
-def _create_engine(server_settings: Any) -> Any:
+def _create_engine(server_settings: ServerSettings) -> Engine:
     from va.stt import create_engine  # imported late: it pulls in the heavy speech libraries
 
     return create_engine(server_settings)

@@ -24,7 +24,7 @@ def authorized(request: Request, token: str) -> bool:
     if scheme.lower() == "bearer":
         offered: Optional[str] = credentials.strip()
     else:
-        offered = (parse_qs(urlsplit(request.path).query).get("token") or [None])[0]
+        offered = next(iter(parse_qs(urlsplit(request.path).query).get("token", [])), None)
     # compare_digest: the time taken must not tell how much of the token was right
     return offered is not None and hmac.compare_digest(offered.encode(), token.encode())
 

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from va.language.words import tokenize
-from va.language.grammar import GrammarRegistry, args_to_wire, template_parts
+from va.language.grammar import GrammarCommand, GrammarRegistry, args_to_wire, template_parts
 from va.language.matching import _match_phrase, after_keyword, interpret
 from va.protocol import Reading
 from va.stt.scoring import Hypothesis, Utterance
@@ -55,7 +55,7 @@ def read(
     settings: RecognizerSettings = RecognizerSettings(),
 ) -> Reading:
     free = interpret(transcript, grammar, keyword, settings.threshold)
-    if free.ok and _in_range(free.command, free.args):
+    if free.command is not None and _in_range(free.command, free.args):
         args = args_to_wire(free.command.parameters, free.args)
         return Reading(free.command.name, args, 0.0, True, f"the free transcript reads: {free.reason}")
     if utterance is None or not grammar.commands or not transcript.strip():
@@ -126,10 +126,12 @@ def _rejection(hypothesis: Hypothesis, utterance: Utterance, settings: Recognize
     return ""
 
 
-def _best_valid(candidates: List[Tuple[Any, Hypothesis]], keyword: str, settings: RecognizerSettings):
+def _best_valid(
+    candidates: List[Tuple[Any, Hypothesis]], keyword: str, settings: RecognizerSettings
+) -> Optional[Tuple[Any, Dict[str, Any], Hypothesis]]:
     for command, hypothesis in sorted(candidates, key=lambda candidate: -candidate[1].logprob):
         reading = interpret(hypothesis.text, _Only(command), keyword, settings.threshold)
-        if reading.ok and _in_range(command, reading.args):
+        if reading.command is not None and _in_range(command, reading.args):
             return command, reading.args, hypothesis
     return None
 
@@ -195,8 +197,8 @@ def _in_range(command: Any, args: dict) -> bool:
 class _Only:
     """A registry of one command: a forced prefix decides the command, the text its arguments."""
 
-    def __init__(self, command: Any) -> None:
+    def __init__(self, command: GrammarCommand) -> None:
         self.commands = {command.name: command}
 
-    def phrases(self) -> Sequence[Tuple[str, Any]]:
-        return [(phrase, command) for command in self.commands.values() for phrase in command.phrases]
+    def phrases(self) -> Iterator[Tuple[str, GrammarCommand]]:
+        return iter([(phrase, command) for command in self.commands.values() for phrase in command.phrases])

@@ -13,9 +13,13 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence
 
 from va.stt.audio import pcm16_to_float, resample
+from va.stt.base import Engine, Transcription
+
+if TYPE_CHECKING:
+    from va.stt.base import Audio
 from va.protocol import SAMPLE_RATE
 
 _LOGGER = logging.getLogger(__name__)
@@ -30,8 +34,8 @@ class Busy(Exception):
 class Result:
     """What became of one request: a transcription or the error that stopped it."""
 
-    transcription: Any = None
-    """A ``va.stt.Transcription`` when the engine succeeded."""
+    transcription: Optional[Transcription] = None
+    """What the engine heard, when it succeeded."""
     error: Optional[str] = None
     processing_ms: float = 0.0
     """From submit() until the result was ready, queueing included."""
@@ -52,7 +56,7 @@ class _Request:
 class Transcriber:
     """Runs ``engine`` in one thread, fed by a queue of at most ``queue_size`` requests."""
 
-    def __init__(self, engine: Any, queue_size: int, batch_size: int) -> None:
+    def __init__(self, engine: Engine, queue_size: int, batch_size: int) -> None:
         self.engine = engine
         """Swapped whole on reload; the worker reads it once per batch."""
         self.batch_size = max(1, batch_size)
@@ -128,7 +132,7 @@ class Transcriber:
             _resolve(request.future, outcome)
 
 
-def _transcribe(engine: Any, batch: Sequence[_Request]) -> List[Result]:
+def _transcribe(engine: Engine, batch: Sequence[_Request]) -> List[Result]:
     """Decode a batch; if the batch call fails, retry one by one so one bad request fails alone."""
     try:
         audios = [_to_float(request) for request in batch]
@@ -148,21 +152,23 @@ def _transcribe(engine: Any, batch: Sequence[_Request]) -> List[Result]:
     return [Result(result, processing_ms=_elapsed_ms(request)) for request, result in zip(batch, results)]
 
 
-def _judged(engine: Any, request: _Request) -> Result:
+def _judged(engine: Engine, request: _Request) -> Result:
+    judge, engine_judge = request.judge, getattr(engine, "judge", None)
+    assert judge is not None, "only requests with a judge come here"
     try:
         audio = _to_float(request)
-        if hasattr(engine, "judge"):
-            result, reading = engine.judge(audio, request.prompt, request.judge)
+        if engine_judge is not None:
+            result, reading = engine_judge(audio, request.prompt, judge)
         else:
             result = engine.transcribe(audio, prompt=request.prompt)
-            reading = request.judge(result, None)
+            reading = judge(result, None)
     except Exception as error:  # the engine and the judge are third-party or new code: fail this one only
         _LOGGER.exception("transcription failed")
         return Result(error=f"transcription failed: {error}", processing_ms=_elapsed_ms(request))
     return Result(result, processing_ms=_elapsed_ms(request), reading=reading)
 
 
-def _to_float(request: _Request):
+def _to_float(request: _Request) -> Audio:
     audio = pcm16_to_float(request.pcm)
     if request.rate != SAMPLE_RATE:
         audio = resample(audio, request.rate, SAMPLE_RATE)

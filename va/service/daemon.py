@@ -24,7 +24,7 @@ import os
 import signal
 import socket
 import time
-from typing import Any
+from typing import Any, Mapping
 
 from va.config import ConfigError, load_settings
 
@@ -64,7 +64,7 @@ def _send_datagram(message: str, address: str | None) -> bool:
     return True
 
 
-def watchdog_interval(environ=os.environ) -> float | None:
+def watchdog_interval(environ: Mapping[str, str] = os.environ) -> float | None:
     """Seconds between WATCHDOG=1 pings (half of WatchdogSec=), None when no watchdog is set."""
     try:
         usec = int(environ.get("WATCHDOG_USEC", ""))
@@ -85,16 +85,16 @@ class _Supervisor:
     def __init__(self, service: Any, config_path: str | None) -> None:
         self.service = service
         self.config_path = config_path
-        self.signals: asyncio.Queue[str] | None = None  # made on the running loop
+        self._signals: asyncio.Queue[str] | None = None  # made on the running loop
         self.reload_error: str | None = None
         self.reloading: asyncio.Task | None = None
         self.stopping = False
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
-        self.signals = asyncio.Queue()
+        self._signals = asyncio.Queue()
         for signum, action in _SIGNALS.items():
-            loop.add_signal_handler(signum, self.signals.put_nowait, action)
+            loop.add_signal_handler(signum, self._signals.put_nowait, action)
         try:
             exit_code = await self.start()
             if exit_code is not None:
@@ -108,6 +108,13 @@ class _Supervisor:
         finally:
             for signum in _SIGNALS:
                 loop.remove_signal_handler(signum)
+
+    @property
+    def signals(self) -> asyncio.Queue[str]:
+        """The signals received, as "stop" / "reload" / ...; run() makes the queue."""
+        if self._signals is None:
+            raise RuntimeError("the supervisor is not running")
+        return self._signals
 
     async def start(self) -> int | None:
         """start(), unless a stop signal comes first; None when ready, else the exit code."""

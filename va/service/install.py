@@ -10,6 +10,7 @@ then, on the real root and unless --no-start: creates the system user `va` (in g
 
 from __future__ import annotations
 
+import argparse
 import grp
 import logging
 import os
@@ -21,7 +22,8 @@ import subprocess
 import sys
 import sysconfig
 from pathlib import Path
-from typing import Any
+
+from va.config.settings import Settings
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -60,7 +62,7 @@ def render_unit(text: str, command: list) -> str:
     return re.sub(rf"^(ExecStart=){re.escape(_PLACEHOLDER)}(?= )", lambda m: m.group(1) + executable, text, flags=re.M)
 
 
-def cli_install(args: Any, settings: Any) -> int:
+def cli_install(args: argparse.Namespace, settings: Settings) -> int:
     prefix = Path(args.prefix)
     real_root = prefix.resolve() == Path("/")
     if real_root and os.geteuid() != 0:

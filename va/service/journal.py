@@ -30,7 +30,7 @@ def command_fields(name: str, args: Mapping[str, Any]) -> dict[str, str]:
     return {"VA_COMMAND": name, "VA_ARGS": json.dumps(dict(args), default=repr, sort_keys=True)}
 
 
-def under_systemd(environ=os.environ) -> bool:
+def under_systemd(environ: Mapping[str, str] = os.environ) -> bool:
     """True when systemd started us (a unit or systemd-run), so stderr already reaches journald."""
     return bool(environ.get("JOURNAL_STREAM") or environ.get("INVOCATION_ID"))
 
@@ -47,7 +47,7 @@ def setup_logging(debug: bool, identifier: str = IDENTIFIER) -> logging.Handler:
     return handler
 
 
-def journal_handler(identifier: str = IDENTIFIER, **fields) -> logging.Handler | None:
+def journal_handler(identifier: str = IDENTIFIER, **fields: Any) -> logging.Handler | None:
     """A systemd.journal.JournalHandler (record attributes become fields), None without systemd-python."""
     try:
         from systemd.journal import JournalHandler

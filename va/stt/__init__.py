@@ -4,7 +4,8 @@
     engine.transcribe(audio, prompt=None) -> Transcription
     engine.transcribe_batch(audios, prompts) -> [Transcription, ...]
 
-Audio is float32 mono 16 kHz in [-1, 1] (see va.stt.audio). Engines are not thread-safe.
+Audio is float32 mono 16 kHz in [-1, 1] (see va.stt.audio). What an engine provides: the `Engine`
+protocol (va.stt.base). Engines are not thread-safe.
 """
 
 from __future__ import annotations
@@ -12,21 +13,23 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from typing import Any
+from typing import Any, Callable
 
-from va.stt.base import EngineError, Transcription
+from va.config.settings import ENGINES, ServerSettings
+from va.protocol import SAMPLE_RATE
+from va.stt.base import Engine, EngineError, Transcription
 
 _LOGGER = logging.getLogger(__name__)
 
-ENGINES = ("faster-whisper", "openai-whisper")
 _WARMUP_SECONDS = 1.0
 
-__all__ = ["EngineError", "Transcription", "create_engine", "engine_settings"]
+__all__ = ["ENGINES", "Engine", "EngineError", "Transcription", "create_engine", "engine_settings"]
 
 
-def create_engine(settings: Any) -> Any:
-    """Load the engine `settings` (a va.config.ServerSettings) names; warm it up if asked."""
+def create_engine(settings: ServerSettings) -> Engine:
+    """Load the engine `settings` names; warm it up if asked."""
     started = time.monotonic()
+    engine_class: Callable[[ServerSettings], Engine]
     if settings.engine == "faster-whisper":
         from va.stt.faster import FasterWhisperEngine as engine_class
     elif settings.engine == "openai-whisper":
@@ -44,17 +47,17 @@ def create_engine(settings: Any) -> Any:
     return engine
 
 
-def warm_up(engine: Any) -> None:
+def warm_up(engine: Engine) -> None:
     """One pass over faint noise, so the first real request does not pay for lazy setup.
 
     Noise, not a tone: Whisper "hears" a tone as a repeated phrase, and that costs a long decode.
     """
     import numpy as np
 
-    noise = np.random.default_rng(0).standard_normal(int(16000 * _WARMUP_SECONDS)) * 0.01
+    noise = np.random.default_rng(0).standard_normal(int(SAMPLE_RATE * _WARMUP_SECONDS)) * 0.01
     engine.transcribe(noise.astype(np.float32))
 
 
-def engine_settings(settings: Any, **changes: Any) -> Any:
+def engine_settings(settings: ServerSettings, **changes: Any) -> ServerSettings:
     """A copy of ServerSettings with some fields changed, e.g. speech_window=False (benchmarks)."""
     return dataclasses.replace(settings, **changes)

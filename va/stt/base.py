@@ -1,4 +1,5 @@
-"""What every engine shares: the result type, the error type, and the pure decoding policy.
+"""What every engine shares: the `Engine` protocol, the result and error types, and the pure
+decoding policy.
 
 The policy (device choice, encoder window, token budget, loop and silence checks, batch
 grouping) is plain functions of their inputs, so it is tested without a model.
@@ -9,11 +10,18 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import Callable, Dict, Hashable, List, Optional, Sequence, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, Hashable, List, Optional, Protocol, Sequence, Tuple, TypeVar
+
+from va.protocol import SAMPLE_RATE
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    Audio = np.ndarray[Any, np.dtype[np.float32]]
+    """Mono float32 samples at SAMPLE_RATE, in [-1, 1]."""
 
 _LOGGER = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 HOP = 160  # samples per mel frame (10 ms)
 FULL_FRAMES = 3000  # Whisper's 30 s window
 FULL_SECONDS = FULL_FRAMES * HOP / SAMPLE_RATE
@@ -50,6 +58,29 @@ class Transcription:
     """Whisper's probability that there was no speech."""
     avg_logprob: Optional[float] = None
     """Mean log probability of the decoded tokens (near 0: confident)."""
+
+
+class Engine(Protocol):
+    """What the server asks of a speech engine; `va.stt.create_engine` makes one.
+
+    Not thread-safe: one worker thread calls it (va.server.transcriber).
+    """
+
+    name: str
+    """The implementation ("faster-whisper", "openai-whisper")."""
+    model: str
+    """The model name or path it loaded."""
+    device: str
+    """Where it runs: cpu or cuda."""
+
+    def transcribe(self, audio: Audio, prompt: Optional[str] = None) -> Transcription:
+        """One utterance; ``prompt`` biases the decoder toward the words in it."""
+
+    def transcribe_batch(self, audios: Sequence[Audio], prompts: Sequence[Optional[str]]) -> List[Transcription]:
+        """Several utterances, one prompt each; each result equals its own transcribe()."""
+
+    def close(self) -> None:
+        """Free the model."""
 
 
 def pick_device(requested: str, cuda_available: bool) -> str:
@@ -128,6 +159,9 @@ def run_grouped(
     return results  # type: ignore[return-value]
 
 
+_Item = Tuple["Audio", Optional[str]]
+
+
 class WindowedEngine:
     """Batching and windowing both engines share; subclasses decode.
 
@@ -136,12 +170,15 @@ class WindowedEngine:
     audio past 30 s, through the library's own loop over 30 s windows).
     """
 
+    name: str
+    model: str
+    device: str
     speech_window: bool
 
-    def transcribe(self, audio, prompt: Optional[str] = None) -> Transcription:
+    def transcribe(self, audio: Audio, prompt: Optional[str] = None) -> Transcription:
         return self.transcribe_batch([audio], [prompt])[0]
 
-    def transcribe_batch(self, audios: Sequence, prompts: Sequence[Optional[str]]) -> List[Transcription]:
+    def transcribe_batch(self, audios: Sequence[Audio], prompts: Sequence[Optional[str]]) -> List[Transcription]:
         """One decode per (window, prompt) group: each result equals its solo run."""
         import numpy as np
 
@@ -150,28 +187,30 @@ class WindowedEngine:
         items = [(np.asarray(audio, np.float32), prompt) for audio, prompt in zip(audios, prompts)]
         return run_grouped(items, self._group, self._run_group)
 
-    def _group(self, item) -> Hashable:
+    def _group(self, item: _Item) -> Hashable:
         audio, prompt = item
         if audio.size == 0 or is_long(audio.size):
             return ("whole", prompt)
         return (window_frames(audio.size, self.speech_window), prompt)
 
-    def _run_group(self, items) -> List[Transcription]:
+    def _run_group(self, items: List[_Item]) -> List[Transcription]:
         audio, prompt = items[0]
         if audio.size == 0 or is_long(audio.size):
             return [self._transcribe_whole(audio, prompt) for audio, prompt in items]
         frames = window_frames(audio.size, self.speech_window)
         results = self._decode([audio for audio, _ in items], prompt, frames)
-        for index, (audio, _) in enumerate(items):
+        done: List[Transcription] = []
+        for (audio, _), result in zip(items, results):
             wider = frames
-            while results[index] is None:  # a phrase repeated back to back: a wider window ends it
+            while result is None:  # a phrase repeated back to back: a wider window ends it
                 wider = retry_frames(wider)
                 _LOGGER.debug("window looped; decoding %.1f s again with %d frames", audio.size / SAMPLE_RATE, wider)
-                results[index] = self._decode([audio], prompt, wider)[0]
-        return results
+                result = self._decode([audio], prompt, wider)[0]
+            done.append(result)
+        return done
 
-    def _decode(self, audios, prompt: Optional[str], frames: int) -> List[Optional[Transcription]]:
+    def _decode(self, audios: List[Audio], prompt: Optional[str], frames: int) -> List[Optional[Transcription]]:
         raise NotImplementedError
 
-    def _transcribe_whole(self, audio, prompt: Optional[str]) -> Transcription:
+    def _transcribe_whole(self, audio: Audio, prompt: Optional[str]) -> Transcription:
         raise NotImplementedError

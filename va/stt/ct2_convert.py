@@ -134,9 +134,9 @@ def _state_dict(weights: Weights, dims: Dict[str, int]) -> Dict[str, np.ndarray]
 
 def _float(weights: Weights, name: str) -> np.ndarray:
     value = weights.get(name)
-    if isinstance(value, str):
+    if isinstance(value, str):  # an alias: the name of the variable that holds the weights
         value = weights.get(value)
-    if value is None:
+    if value is None or isinstance(value, str):
         raise EngineError(f"model.bin has no variable {name}: not a Whisper model ctranslate2 wrote")
     if not isinstance(value, np.ndarray) or value.dtype not in (np.float32, np.float16):
         raise EngineError(f"{name} is quantized ({value.dtype}); convert the model with float16 or float32 weights")

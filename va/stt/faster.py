@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
+from va.config.settings import ServerSettings
 from va.stt import base, models, scoring
 from va.stt.base import EngineError, Transcription
 
@@ -27,7 +28,7 @@ class FasterWhisperEngine(base.WindowedEngine):
 
     name = "faster-whisper"
 
-    def __init__(self, settings) -> None:
+    def __init__(self, settings: ServerSettings) -> None:
         import ctranslate2
         from faster_whisper import WhisperModel
 
@@ -46,7 +47,7 @@ class FasterWhisperEngine(base.WindowedEngine):
                 raise models.download_error(settings.model, error) from error
             raise EngineError(f"cannot load {source}: {error}") from error
         self._language = self._pick_language(settings.language)
-        self._tokenizers = {}
+        self._tokenizers: Dict[str, Any] = {}
         _LOGGER.info("faster-whisper %s loaded on %s (%s)", self.model, self.device, self.compute_type)
 
     def _pick_language(self, language: str) -> Optional[str]:
@@ -59,13 +60,13 @@ class FasterWhisperEngine(base.WindowedEngine):
         encoded = self._encode(audios, frames)
         return [decoded[0] for decoded in self._generate(encoded, audios, prompt, frames)]
 
-    def _encode(self, audios: List[np.ndarray], frames: int):
+    def _encode(self, audios: List[np.ndarray], frames: int) -> Any:
         import ctranslate2
 
         features = np.stack([self._features(audio, frames) for audio in audios])
         return self._whisper.model.encode(ctranslate2.StorageView.from_array(features))
 
-    def _generate(self, encoded, audios: List[np.ndarray], prompt: Optional[str], frames: int) -> List[tuple]:
+    def _generate(self, encoded: Any, audios: List[np.ndarray], prompt: Optional[str], frames: int) -> List[tuple]:
         """(Transcription or None where it looped, tokenizer, decoded tokens, CTranslate2 score) per audio."""
         tokenizers = self._tokenizers_for(encoded, len(audios))
         prompts = [self._prompt(tokenizer, prompt) for tokenizer in tokenizers]
@@ -118,13 +119,13 @@ class FasterWhisperEngine(base.WindowedEngine):
         mel = self._whisper.feature_extractor(audio, padding=frames * base.HOP - audio.size)
         return np.ascontiguousarray(mel[:, :frames], dtype=np.float32)
 
-    def _tokenizers_for(self, encoded, count: int):
+    def _tokenizers_for(self, encoded: Any, count: int) -> List[Any]:
         if self._language is not None:
             return [self._tokenizer(self._language)] * count
         detected = self._whisper.model.detect_language(encoded)
         return [self._tokenizer(ranked[0][0][2:-2]) for ranked in detected]
 
-    def _tokenizer(self, language: str):
+    def _tokenizer(self, language: str) -> Any:
         from faster_whisper.tokenizer import Tokenizer
 
         if language not in self._tokenizers:
@@ -134,7 +135,7 @@ class FasterWhisperEngine(base.WindowedEngine):
             )
         return self._tokenizers[language]
 
-    def _prompt(self, tokenizer, prompt: Optional[str]) -> List[int]:
+    def _prompt(self, tokenizer: Any, prompt: Optional[str]) -> List[int]:
         previous = tokenizer.encode(" " + prompt.strip()) if prompt and prompt.strip() else []
         return self._whisper.get_prompt(tokenizer, previous, without_timestamps=True)
 
@@ -161,7 +162,7 @@ class FasterWhisperEngine(base.WindowedEngine):
         self._whisper = None
 
 
-def _suppressed(tokenizer) -> List[int]:
+def _suppressed(tokenizer: Any) -> List[int]:
     from faster_whisper.transcribe import get_suppressed_tokens
 
     return list(get_suppressed_tokens(tokenizer, [-1]))

@@ -8,27 +8,28 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import numpy as np
 
+from va.config.settings import ServerSettings
 from va.stt import base, models
 from va.stt.base import EngineError, Transcription
 
 _LOGGER = logging.getLogger(__name__)
 
 
-def _windowed_encoder(encoder):
+def _windowed_encoder(encoder: Any) -> Any:
     """An nn.Module running `encoder` on any even number of mel frames up to 3000."""
     import torch
     import torch.nn.functional as F
 
     class WindowedEncoder(torch.nn.Module):
-        def __init__(self, inner) -> None:
+        def __init__(self, inner: Any) -> None:
             super().__init__()
             self.inner = inner
 
-        def forward(self, mel):
+        def forward(self, mel: Any) -> Any:
             inner = self.inner
             x = F.gelu(inner.conv1(mel))
             x = F.gelu(inner.conv2(x)).permute(0, 2, 1)
@@ -45,7 +46,7 @@ class OpenAIWhisperEngine(base.WindowedEngine):
 
     name = "openai-whisper"
 
-    def __init__(self, settings) -> None:
+    def __init__(self, settings: ServerSettings) -> None:
         import torch
         import whisper
 
@@ -61,7 +62,7 @@ class OpenAIWhisperEngine(base.WindowedEngine):
         self._language = None if multilingual and settings.language in ("", "auto") else (settings.language if multilingual else "en")
         _LOGGER.info("openai-whisper %s loaded on %s (fp16=%s)", self.model, self.device, self._fp16)
 
-    def _load(self, name: str):
+    def _load(self, name: str) -> Any:
         import whisper
 
         source = models.openai_model(name)
@@ -114,7 +115,7 @@ class OpenAIWhisperEngine(base.WindowedEngine):
         model = self._whisper
         return get_tokenizer(model.is_multilingual, num_languages=model.num_languages, language=language).decode(tokens)
 
-    def _mel(self, audio: np.ndarray, frames: int):
+    def _mel(self, audio: np.ndarray, frames: int) -> Any:
         import whisper
 
         mel = whisper.log_mel_spectrogram(
