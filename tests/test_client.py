@@ -29,7 +29,7 @@ from websockets.http11 import Response
 from va.client import microphone
 from va.client.assistant import Assistant
 from va.client.link import MAX_ATTEMPTS, LinkOptions, ServerLink, backoff_delay
-from va.client.listener import Listener, Phrase, rms, speech_end
+from va.client.listener import Listener, Phrase, rms
 from va.client.microphone import AudioUnavailable, Device, FileSource, resolve_device
 from va.config import MicrophoneSettings, Settings
 from va.protocol import Error, Hello, Transcript
@@ -552,17 +552,6 @@ def test_listening_goes_on_after_an_audio_error(caplog):
     listener, phrases, _ = listen_to(source)
     assert "Listening failed" in caplog.text
     assert len(phrases) == 2 and listener.exhausted
-
-
-def test_speech_ends_at_the_last_loud_chunk():
-    history = [(1.0, 50, 100), (2.0, 900, 100), (3.0, 800, 300), (4.0, 10, 500), (5.0, 12, 400), (6.0, 9, 300)]
-    assert speech_end(history, max_quiet=5) == 3.0
-    assert speech_end(history, max_quiet=2) == 4.0  # never more quiet than ends a phrase
-    assert speech_end(history[:3], max_quiet=5) == 3.0  # cut by the time limit while loud
-    # each chunk against the threshold of its time: 10 was quiet then, though loud for a lower one
-    assert speech_end([(1.0, 900, 100), (2.0, 10, 500), (3.0, 9, 5)], max_quiet=5) == 3.0
-    assert speech_end([(1.0, 900, 100), (2.0, 10, 500), (3.0, 9, 500)], max_quiet=5) == 1.0
-    assert speech_end([], max_quiet=3) is None
 
 
 def test_the_microphone_setting_picks_a_device_by_index_or_name():

@@ -18,6 +18,9 @@ On top of that:
   ``no_speech_prob`` and ``avg_logprob``; for a client that sent a grammar, ``reading``: the
   most likely valid command judged against the audio (``Reading``).
 
+- Streaming (``va.stream_events``): a hello with ``"stream": 1`` and a ready with ``"stream": 1``
+  mean that, on that connection, the client's binary frames are chunks of phrases being heard
+  (a request id, flags, PCM); a ``transcript`` with ``"partial": true`` reads the phrase so far.
 - Every reply to a request (``ready``, ``transcript``, ``error``) carries ``seq``: the number of
   the frame it answers on this connection (1 for the first), see ``reply_json``.
 
@@ -145,6 +148,8 @@ class Hello:
     """Where it is (``client.area``), e.g. "kitchen"."""
     relay: bool = False
     """It understands the events of va.relay_events: put it in the directory, send it runs."""
+    stream: int = 0
+    """The version of streamed audio (va.stream_events) it can send; 0: none."""
 
     def prompt(self) -> Optional[str]:
         """The vocabulary as a decoding prompt, e.g. ``"computer, set timer, what time is it."``."""
@@ -160,6 +165,8 @@ class Hello:
             message["grammar"] = self.grammar.to_dict()
         if self.relay:
             message["relay"] = True
+        if self.stream:
+            message["stream"] = self.stream
         return message
 
     def to_json(self) -> str:
@@ -178,7 +185,7 @@ class Hello:
                 raise ProtocolError(f"hello 'grammar': {error}") from None
         keyword, client, area = (_optional_str(message, key) for key in ("keyword", "client", "area"))
         client, area = (printable(name, MAX_NAME_CHARS) if name is not None else None for name in (client, area))
-        return cls(keyword, tuple(commands), client, grammar, area, message.get("relay") is True)
+        return cls(keyword, tuple(commands), client, grammar, area, message.get("relay") is True, _version(message))
 
 
 @dataclass(frozen=True)
@@ -189,16 +196,21 @@ class Ready:
 
     engine: str
     model: str
+    stream: int = 0
+    """The version of streamed audio this server takes from this client; 0: none (send one-shot)."""
 
     def to_dict(self) -> Dict[str, Any]:
-        return {"type": self.TYPE, "engine": self.engine, "model": self.model}
+        message: Dict[str, Any] = {"type": self.TYPE, "engine": self.engine, "model": self.model}
+        if self.stream:
+            message["stream"] = self.stream
+        return message
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict())
 
     @classmethod
     def from_dict(cls, message: Mapping[str, Any]) -> Ready:
-        return cls(str(message.get("engine", "")), str(message.get("model", "")))
+        return cls(str(message.get("engine", "")), str(message.get("model", "")), _version(message))
 
 
 @dataclass(frozen=True)
@@ -245,9 +257,13 @@ class Transcript:
     no_speech_prob: Optional[float] = None
     avg_logprob: Optional[float] = None
     reading: Optional[Reading] = None
+    partial: bool = False
+    """The phrase so far, read while it may still go on (a streamed check): no request ends with it."""
 
     def to_dict(self) -> Dict[str, Any]:
         message: Dict[str, Any] = {"type": self.TYPE, "data": self.text}
+        if self.partial:
+            message["partial"] = True
         for name in ("duration", "processing_ms", "no_speech_prob", "avg_logprob"):
             value = getattr(self, name)
             if value is not None:
@@ -267,7 +283,8 @@ class Transcript:
             if isinstance(message.get(name), (int, float))
         }
         reading = Reading.from_dict(message["reading"]) if "reading" in message else None
-        return cls(str(message.get("data", "")), message.get("id"), **numbers, reading=reading)
+        return cls(str(message.get("data", "")), message.get("id"), **numbers, reading=reading,
+                   partial=message.get("partial") is True)
 
 
 @dataclass(frozen=True)
@@ -375,6 +392,12 @@ def _check_pcm(pcm: bytes, request_id: RequestId) -> bytes:
     if len(pcm) % SAMPLE_WIDTH:
         raise ProtocolError("odd number of bytes: audio must be 16-bit samples", request_id)
     return pcm
+
+
+def _version(message: Mapping[str, Any]) -> int:
+    """A ``stream`` version: a positive integer, else 0 (none)."""
+    value = message.get("stream", 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31 else 0
 
 
 def _optional_str(message: Mapping[str, Any], key: str) -> Optional[str]:

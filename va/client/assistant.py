@@ -8,11 +8,14 @@ command runs.
 
 What a transcript leads to is decided in ``va.client.decide`` (another client's commands:
 ``va.client.remote``); every phrase leaves one record when its story ends (``va.client.record``).
+With a server that takes streamed audio, each phrase travels while it is heard and may be decided
+at a short pause, before its full pause has passed (``va.client.live``, ``va.client.early``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import ssl
@@ -23,13 +26,15 @@ from typing import Any, Callable, Optional, TypeVar
 
 from va.client.link import LinkOptions, Reply, ServerLink
 from va.client.decide import after_running, answered, before_running
+from va.client.early import judge
 from va.client.listener import Listener, Phrase
+from va.client.live import HANDLED, LivePhrases
 from va.client.remote import Remote, answer_record, client_name
 from va.client.microphone import AudioUnavailable, FileSource, Source, open_microphone
 from va.client.record import Story, log_story
 from va.client.tls import client_ssl_context
 from va.language.matching import Interpretation, from_reading
-from va.protocol import Error, Hello
+from va.protocol import Error, Hello, Transcript
 from va.commands.registry import Registry, load_registry
 from va.config.settings import Settings
 from va.commands.runner import CommandRunner, Outcome
@@ -75,6 +80,7 @@ class Assistant:
         self._listener: Optional[Listener] = None
         self._link: Optional[ServerLink] = None
         self._link_task: Optional[asyncio.Task[None]] = None
+        self._live: Optional[LivePhrases] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._changed = asyncio.Event()
         self._listening_done = False
@@ -89,7 +95,13 @@ class Assistant:
         self._loop = asyncio.get_running_loop()
         self._registry = await in_daemon_thread(load_registry, self._settings.commands, name="va-load-commands")
         self._remote = Remote(self._settings, self._runner, lambda: self._link, self._dry_run)
-        self._listener = listener = Listener(self._source, self._settings.microphone, self._hand_over, self._listener_ended)
+        microphone = self._settings.microphone
+        self._listener = listener = Listener(self._source, microphone, self._hand_over, self._listener_ended,
+                                             on_progress=self._progress,
+                                             marks=(microphone.early_check, microphone.early_pause))
+        if self._settings.client.stream:
+            self._live = LivePhrases(lambda: self._link, listener.cut, self._early, self._reply_now,
+                                     microphone.early_pause)
         try:
             await asyncio.to_thread(listener.open)
             self._link = link = self._new_link()
@@ -167,6 +179,10 @@ class Assistant:
     def _hand_over(self, phrase: Phrase) -> None:
         _made(self._loop).call_soon_threadsafe(self._heard, phrase)
 
+    def _progress(self, event: Any) -> None:
+        if self._live is not None:
+            _made(self._loop).call_soon_threadsafe(self._live.progress, event)
+
     def _listener_ended(self) -> None:
         _made(self._loop).call_soon_threadsafe(self._set_listening_done)
 
@@ -177,9 +193,28 @@ class Assistant:
         self._changed.set()
 
     def _heard(self, phrase: Phrase) -> None:
+        stream = self._live.ended(phrase) if self._live is not None else None
+        if stream == HANDLED:
+            return
         self.phrases += 1
         self._outstanding += 1
-        _made(self._link).submit(phrase)
+        _made(self._link).submit(phrase, stream)
+
+    def _reply_now(self, phrase: Phrase, reply: Transcript, received_at: float) -> None:
+        """A streamed check answers the phrase: run early, or nothing said after it (va.client.live)."""
+        self.phrases += 1
+        self._outstanding += 1
+        self._on_reply(phrase, reply, received_at)
+
+    def _early(self, reply: Transcript) -> bool:
+        """Whether the phrase read so far runs now (va.client.early)."""
+        text = reply.text.strip()
+        found = self._remote.interpret(text, self._registry, self._settings)
+        if found.target is None and reply.reading is not None:
+            found = from_reading(reply.reading, self._registry) or found
+        verdict = judge(text, found, reply.reading, self._settings)
+        _LOGGER.debug("So far %r: %s", text, verdict.why)
+        return verdict.early
 
     def _on_reply(self, phrase: Phrase, reply: Reply, received_at: float) -> None:
         if isinstance(reply, Error):
@@ -232,10 +267,12 @@ class Assistant:
     def _new_link(self) -> ServerLink:
         options = LinkOptions.from_settings(self._settings, self._ssl_context)
         return ServerLink(self._settings.server_url, self._hello(), self._on_reply, self._on_drop,
-                          on_event=lambda event: self._remote.on_event(event, self._registry), options=options)
+                          on_event=lambda event: self._remote.on_event(event, self._registry), options=options,
+                          on_partial=self._live.partial if self._live is not None else lambda reply, at: None)
 
     def _hello(self) -> Hello:
-        return self._remote.hello(self._settings, self._registry)
+        hello = self._remote.hello(self._settings, self._registry)
+        return dataclasses.replace(hello, stream=1 if self._settings.client.stream else 0)
 
     async def _wait_for_server(self, link: ServerLink, task: asyncio.Task[None]) -> None:
         if not link.connected.is_set():

@@ -7,18 +7,23 @@
 - The phrases waiting for it (a bounded queue, exactly one reply each): ``va.client.outbox``.
   An ``error`` reply drops the phrase (no retry loop).
 
-Audio travels as ``audio_input`` JSON with base64: binary frames would be shorter but carry no id.
+Audio travels as ``audio_input`` JSON with base64, or, to a server whose ``ready`` offers it,
+streamed while it is heard (va.stream_events): ``open_stream`` / ``stream`` / ``cancel``, then
+``submit(phrase, stream=id)`` closes it with an END frame. A stream lives on one connection; after
+a reconnect its phrase goes whole as ``audio_input`` with the same id. Stream frames (END last)
+go out in the order they were made, before the queued whole phrases, on the sending task.
 Everything here runs on the event loop; ``submit`` is not thread-safe.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence, Tuple
+from typing import Any, Callable, Deque, Dict, Optional, Sequence, Tuple
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.frames import CloseCode
@@ -27,6 +32,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from va.client.listener import Phrase
 from va.client.outbox import MAX_ATTEMPTS, Outbox, Reply
 from va.protocol import AudioInput, Error, Hello, ProtocolError, Ready, Transcript, parse_server_message
+from va.stream_events import AudioChunk
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -82,6 +88,7 @@ class ServerLink:
         *,
         on_event: Callable[[Any], None] = lambda event: None,
         options: LinkOptions = LinkOptions(),
+        on_partial: Callable[[Transcript, float], None] = lambda transcript, received_at: None,
     ) -> None:
         """``on_reply(phrase, reply, received_at)`` gets each phrase's one reply (``received_at``
         is ``time.monotonic()``); ``on_drop(phrase, why)`` each phrase that will get none;
@@ -91,7 +98,13 @@ class ServerLink:
         self._hello = hello
         self._on_reply = on_reply
         self._on_event = on_event
+        self._on_partial = on_partial
         self._options = options
+        self._streams: Dict[int, int] = {}
+        """Open stream id -> the connection (``connections`` count) it was opened on."""
+        self._stream_out: Deque[bytes] = collections.deque()
+        self.streaming = False
+        """The server on this connection takes streamed audio (its ready said so)."""
         self._outbox = Outbox(options.queue_size, options.max_size, on_drop)
         self._wake = asyncio.Event()
         self._closing = False
@@ -112,9 +125,42 @@ class ServerLink:
         """Phrases waiting for a reply: queued or in flight."""
         return len(self._outbox)
 
-    def submit(self, phrase: Phrase) -> None:
-        """Queue a phrase for the server (on the event loop's thread)."""
-        self._outbox.add(phrase)
+    def open_stream(self) -> Optional[int]:
+        """An id to stream a phrase under, or None when this server takes no streams."""
+        if not (self.streaming and self.connected.is_set()):
+            return None
+        stream_id = self._outbox.new_id()
+        self._streams[stream_id] = self.connections
+        return stream_id
+
+    def stream(self, stream_id: int, pcm: bytes = b"", check: bool = False) -> bool:
+        """More of a stream's audio (``check``: then read what came so far); False when the
+        stream is gone (the connection it lived on dropped)."""
+        return self._stream_frame(AudioChunk(stream_id, pcm, check=check))
+
+    def cancel(self, stream_id: Optional[int]) -> None:
+        """Forget a stream: no reply will come."""
+        if stream_id is not None and self._stream_frame(AudioChunk(stream_id, cancel=True)):
+            del self._streams[stream_id]
+
+    def _stream_frame(self, chunk: AudioChunk) -> bool:
+        if self._streams.get(chunk.id) != self.connections or not self.connected.is_set():
+            return False
+        self._stream_out.append(chunk.to_bytes())
+        self._outbox.ready.set()
+        return True
+
+    def submit(self, phrase: Phrase, stream: Optional[int] = None) -> None:
+        """Queue a phrase for the server (on the event loop's thread); ``stream``: the id its
+        audio was streamed under (``open_stream``): its END goes right after its audio, or, when
+        that stream is gone with its connection, the whole phrase under the same id."""
+        if stream is not None and self._streams.get(stream) == self.connections and self.connected.is_set():
+            del self._streams[stream]
+            if self._outbox.fly(phrase, stream):
+                self._stream_out.append(AudioChunk(stream, end=True).to_bytes())
+                self._outbox.ready.set()
+            return
+        self._outbox.add(phrase, stream)
         if not self.connected.is_set():
             _LOGGER.info("Holding a phrase until the server is back (%d waiting)", self._outbox.queued)
 
@@ -244,6 +290,9 @@ class ServerLink:
     async def _disconnected(self, connection: ClientConnection) -> None:
         self.connected.clear()
         self._connection = None
+        self.streaming = False
+        self._streams.clear()  # they lived on that connection
+        self._stream_out.clear()
         await connection.close()
         if connection.close_code in _RESTARTING:
             # a draining server answered what it took; what it left was not the phrases' fault
@@ -255,10 +304,14 @@ class ServerLink:
             await connection.send(self._hello.to_json())
         while True:
             await self._outbox.ready.wait()
-            pending = self._outbox.next()
-            while pending is not None:
+            while True:
+                if self._stream_out:
+                    await connection.send(self._stream_out.popleft())
+                    continue
+                pending = self._outbox.next()  # clears ready when nothing is queued
+                if pending is None:
+                    break
                 await connection.send(AudioInput(pending.phrase.pcm, id=pending.id).to_json())
-                pending = self._outbox.next()
 
     async def _receive(self, connection: ClientConnection) -> bool:
         """Read replies until the connection closes; True if any frame came."""
@@ -278,7 +331,11 @@ class ServerLink:
             _LOGGER.warning("Ignoring a bad message from %s: %s", self.url, error)
             return
         if isinstance(event, Ready):
-            _LOGGER.info("Server ready: %s %s", event.engine, event.model)
+            self.streaming = event.stream >= 1
+            _LOGGER.info("Server ready: %s %s%s", event.engine, event.model, " (streaming)" if self.streaming else "")
+        if isinstance(event, Transcript) and event.partial:
+            self._handle_event(event, self._on_partial, received_at)
+            return
         if not isinstance(event, (Transcript, Error)):
             self._handle_event(event)
             return
@@ -297,9 +354,9 @@ class ServerLink:
         except Exception:  # noqa: BLE001 - a failing handler must not drop the connection
             _LOGGER.exception("Handling the reply to phrase %d failed", pending.id)
 
-    def _handle_event(self, event: Any) -> None:
+    def _handle_event(self, event: Any, handler: Optional[Callable[..., None]] = None, *more: Any) -> None:
         try:
-            self._on_event(event)
+            (handler or self._on_event)(event, *more)
         except Exception:  # noqa: BLE001 - a failing handler must not drop the connection
             _LOGGER.exception("Handling a %s event failed", getattr(event, "TYPE", "server"))
 

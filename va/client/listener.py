@@ -1,36 +1,37 @@
-"""The listening thread: cuts a source's audio into phrases with SpeechRecognition's energy detector.
+"""The listening thread: cuts a source's audio into phrases (va.client.endpoint, va.client.vad).
 
-It loops on ``recognizer.listen(source)`` itself rather than using ``listen_in_background``, so an
-error is logged and listening goes on, and it never waits for the server or a command: each phrase
-is handed to ``on_phrase`` (which must be quick and thread-safe) and the next one is heard at once.
+It reads 30 ms frames itself, so an error is logged and listening goes on, and it never waits for
+the server or a command: each frame's news (a phrase started, audio, a short quiet, speech again)
+goes to ``on_progress`` and each whole phrase to ``on_phrase`` (both must be quick and
+thread-safe), and the next frame is read at once.
 
-End of speech: a phrase ends after ``pause_threshold`` seconds of quiet, and latency is counted
-from the moment that ending quiet has been read (``Phrase.end_of_speech``: when ``listen()``
-returned), so it leaves out the silence that ends a phrase: from a microphone, that silence takes
-``pause_threshold`` seconds to happen whatever the software does; from files read faster than
-real time it takes microseconds, so file input measures the same thing. How long the ending
-silence took to hear is kept apart (``Phrase.silence``: from the last loud chunk read to the end),
-so what a speaker waits is ``silence`` plus the pipeline's latency.
+End of speech: a phrase ends after ``pause_threshold`` seconds of quiet. Latency is counted from
+its last loud frame (``Phrase.last_loud``): what a person waits after their last word. How long
+the ending quiet took to hear is ``Phrase.silence`` (from the last loud frame to the moment the
+phrase was cut: ``end_of_speech``). From files read faster than real time, that quiet takes
+microseconds; with ``VA_INPUT_PACE=1`` or a microphone it takes what it takes.
 """
 
 from __future__ import annotations
 
-import collections
 import logging
-import math
 import threading
 import time
-from array import array
 from dataclasses import dataclass, field
-from typing import Any, Callable, Deque, Optional, Sequence, Tuple
+from typing import Any, Callable, Optional
 
+from va.client.endpoint import Discarded, Endpointer, Ended, Event
 from va.client.microphone import SAMPLE_RATE, SAMPLE_WIDTH, AudioUnavailable, Source, sr
+from va.client.vad import FRAME_BYTES, FRAME_SAMPLES, Detector, make_detector, rms
+
 from va.config.settings import MicrophoneSettings
+
+__all__ = ["Listener", "Phrase", "rms"]
 
 _LOGGER = logging.getLogger(__name__)
 
 _MAX_ERRORS = 10
-"""Consecutive failed listens before the thread gives up (then healthy() is False)."""
+"""Consecutive failed reads before the thread gives up (then healthy() is False)."""
 
 
 @dataclass(frozen=True)
@@ -40,60 +41,59 @@ class Phrase:
     pcm: bytes = field(repr=False)
     """s16le mono 16 kHz."""
     end_of_speech: float
-    """``time.monotonic()`` when the quiet that ended it had been read."""
+    """``time.monotonic()`` when it was cut: its ending quiet heard, or an early decision taken."""
     silence: float = 0.0
-    """Seconds from its last loud chunk to ``end_of_speech``: the wait for the ending quiet."""
+    """Seconds from its last loud frame to ``end_of_speech``: the wait for the ending quiet."""
+    number: int = 0
+    """The listener's count of phrases (0: not from a listener)."""
 
     @property
     def duration(self) -> float:
         return len(self.pcm) / SAMPLE_WIDTH / SAMPLE_RATE
 
-
-def rms(chunk: bytes) -> float:
-    """Loudness of s16le samples, as SpeechRecognition measures it."""
-    samples = array("h", chunk[: len(chunk) - len(chunk) % 2])
-    if not samples:
-        return 0.0
-    return math.sqrt(sum(sample * sample for sample in samples) / len(samples))
+    @property
+    def last_loud(self) -> float:
+        """When its last loud audio was read: latencies a person feels count from here."""
+        return self.end_of_speech - self.silence
 
 
-def speech_end(history: Sequence[Tuple[float, float, float]], max_quiet: int) -> Optional[float]:
-    """When the last loud chunk was read. ``history`` is (read time, rms, energy threshold then)
-    per chunk, oldest first. At most ``max_quiet`` trailing quiet chunks are skipped: that many
-    end a phrase."""
-    quiet = 0
-    for read_at, loudness, threshold in reversed(history):
-        if loudness > threshold or quiet >= max_quiet:
-            return read_at
-        quiet += 1
-    return history[0][0] if history else None
+class _Frames:
+    """30 ms s16le 16 kHz frames from a source's stream, converted from its own rate if needed."""
 
-
-class _TimedStream:
-    """Wraps a source's stream; remembers when each chunk was read, how loud it was, and the
-    threshold the recognizer compares it with (it adjusts the threshold only after comparing)."""
-
-    def __init__(self, stream: Any, recognizer: Any, clock: Callable[[], float]) -> None:
-        self._stream = stream
-        self._recognizer = recognizer
-        self._clock = clock
-        self.history: Deque[Tuple[float, float, float]] = collections.deque(maxlen=512)
+    def __init__(self, source: Any) -> None:
+        self._stream = source.stream
+        self._rate = source.SAMPLE_RATE
+        self._width = source.SAMPLE_WIDTH
+        self._chunk = FRAME_SAMPLES if self._rate == SAMPLE_RATE and self._width == SAMPLE_WIDTH else source.CHUNK
+        self._buffer = bytearray()
+        self._state: Any = None
         self.ended = False
 
-    def read(self, size: int) -> bytes:
-        chunk = self._stream.read(size)
-        if chunk:
-            self.history.append((self._clock(), rms(chunk), self._recognizer.energy_threshold))
-        else:
-            self.ended = True
-        return chunk
+    def read(self) -> Optional[bytes]:
+        """The next frame; None at the end of the input."""
+        while len(self._buffer) < FRAME_BYTES:
+            chunk = self._stream.read(self._chunk)
+            if not chunk:
+                self.ended = True
+                return None
+            self._buffer += self._convert(chunk)
+        frame = bytes(self._buffer[:FRAME_BYTES])
+        del self._buffer[:FRAME_BYTES]
+        return frame
 
-    def close(self) -> None:
-        self._stream.close()
+    def _convert(self, chunk: bytes) -> bytes:
+        if self._rate == SAMPLE_RATE and self._width == SAMPLE_WIDTH:
+            return chunk
+        import audioop  # noqa: PLC0415 - deprecated, and only needed for cards without 16 kHz
+
+        if self._width != SAMPLE_WIDTH:
+            chunk = audioop.lin2lin(chunk, self._width, SAMPLE_WIDTH)
+        converted, self._state = audioop.ratecv(chunk, SAMPLE_WIDTH, 1, self._rate, SAMPLE_RATE, self._state)
+        return converted
 
 
 class Listener:
-    """Runs ``recognizer.listen`` in a thread and hands each ``Phrase`` to ``on_phrase``."""
+    """Reads frames in a thread; hands progress to ``on_progress`` and each ``Phrase`` to ``on_phrase``."""
 
     def __init__(
         self,
@@ -102,19 +102,26 @@ class Listener:
         on_phrase: Callable[[Phrase], None],
         on_end: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.monotonic,
+        on_progress: Optional[Callable[[Event], None]] = None,
+        marks: tuple = (),
     ) -> None:
-        """``settings`` is the ``microphone`` section; ``on_phrase`` and ``on_end`` (called once,
-        when the thread ends) are called on the listening thread."""
+        """``settings`` is the ``microphone`` section; ``marks`` the quiet lengths (s) at which
+        ``on_progress`` hears a ``Quiet``. The callbacks are called on the listening thread."""
         self.source = source
         self._settings = settings
         self._on_phrase = on_phrase
         self._on_end = on_end
+        self._on_progress = on_progress
         self._clock = clock
         self._recognizer = sr.Recognizer()
-        self._recognizer.pause_threshold = settings.pause_threshold
-        self._recognizer.non_speaking_duration = min(self._recognizer.non_speaking_duration, settings.pause_threshold)
         self._recognizer.dynamic_energy_threshold = settings.dynamic_energy
-        self._stream: Optional[_TimedStream] = None
+        self._detector: Optional[Detector] = None
+        self._endpointer = Endpointer(
+            settings.pause_threshold, marks, preroll=min(0.5, settings.pause_threshold),
+            max_seconds=settings.phrase_time_limit, start_frames=1 if settings.vad == "energy" else 2,
+        )
+        self._frames: Optional[_Frames] = None
+        self._cut: Optional[int] = None
         self._stopping = threading.Event()
         self._recalibrate = threading.Event()
         self._thread: Optional[threading.Thread] = None
@@ -125,35 +132,37 @@ class Listener:
         self.phrases = 0
 
     @property
-    def _timed(self) -> _TimedStream:
-        """The source's stream, timed; open() made it."""
-        if self._stream is None:
-            raise AudioUnavailable("the audio source is not open")
-        return self._stream
-
-    @property
     def energy_threshold(self) -> float:
         return self._recognizer.energy_threshold
 
     def open(self) -> None:
         """Open the source and calibrate to its noise. Blocking: call it in a thread."""
+        self._detector = make_detector(self._settings, self._recognizer)
         self.source.__enter__()
         if getattr(self.source, "stream", None) is None:
             raise AudioUnavailable(f"cannot open {getattr(self.source, 'label', self.source)}")
-        self._stream = self.source.stream = _TimedStream(self.source.stream, self._recognizer, self._clock)
-        if self._settings.energy_threshold is not None:
+        if self._settings.vad != "energy":
+            _LOGGER.info("End of speech: %s VAD", self._settings.vad)
+        elif self._settings.energy_threshold is not None:
             self._recognizer.energy_threshold = self._settings.energy_threshold
         else:
             self._calibrate()
-        _LOGGER.info("Energy threshold %.0f (%s)", self.energy_threshold,
-                     "calibrated" if self._settings.energy_threshold is None else "configured")
+        if self._settings.vad == "energy":
+            _LOGGER.info("Energy threshold %.0f (%s)", self.energy_threshold,
+                         "calibrated" if self._settings.energy_threshold is None else "configured")
+        self._frames = _Frames(self.source)
 
     def recalibrate(self) -> None:
         """Measure the ambient noise again before the next phrase (the room got louder or quieter)."""
-        if self._settings.energy_threshold is not None:
-            _LOGGER.info("Not recalibrating: microphone.energy_threshold is set to %g", self._settings.energy_threshold)
+        if self._settings.energy_threshold is not None or self._settings.vad != "energy":
+            _LOGGER.info("Not recalibrating: microphone.%s is set",
+                         "energy_threshold" if self._settings.vad == "energy" else "vad")
             return
         self._recalibrate.set()
+
+    def cut(self, number: int) -> None:
+        """Phrase ``number`` was acted on: stop hearing it (thread-safe; takes effect at the next frame)."""
+        self._cut = number
 
     def _calibrate(self) -> None:
         self._recognizer.adjust_for_ambient_noise(self.source, duration=self._settings.calibrate_seconds)
@@ -163,7 +172,7 @@ class Listener:
         self._thread.start()
 
     def stop(self, timeout: Optional[float] = None) -> None:
-        """Stop after the phrase being heard (a listen returns at least once a second of quiet)."""
+        """Stop at the next frame."""
         self._stopping.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
@@ -186,15 +195,14 @@ class Listener:
     def _loop(self) -> None:
         errors = 0
         while not self._stopping.is_set():
-            if self._recalibrate.is_set():  # between phrases, on this thread: the source is ours
+            if self._recalibrate.is_set() and not self._endpointer.active:  # between phrases
                 self._recalibrate.clear()
                 self._calibrate()
                 _LOGGER.info("Energy threshold %.0f (recalibrated)", self.energy_threshold)
             try:
-                audio = self._recognizer.listen(self.source, timeout=1.0, phrase_time_limit=self._settings.phrase_time_limit)
-                ended = self._clock()
-            except sr.WaitTimeoutError:  # a second of quiet: look at the stop flag, listen again
-                continue
+                assert self._frames is not None  # open() made it
+                frame = self._frames.read()
+                now = self._clock()
             except Exception:  # noqa: BLE001 - a device hiccup must not end listening
                 errors += 1
                 if errors >= _MAX_ERRORS:
@@ -204,21 +212,32 @@ class Listener:
                 self._stopping.wait(1.0)
                 continue
             errors = 0
-            if self._timed.ended:  # what listen() returns at the end of the input is leftover quiet
+            if frame is None:  # a phrase cut off by the end of the input is not delivered
                 self.exhausted = True
                 _LOGGER.debug("End of the audio input")
                 return
+            self._hear(frame, now)
+
+    def _hear(self, frame: bytes, now: float) -> None:
+        cut, self._cut = self._cut, None
+        if cut is not None:
+            self._endpointer.cut(cut)
+        assert self._detector is not None  # open() made it
+        speech = self._detector.is_speech(frame, self._endpointer.active)
+        for event in self._endpointer.feed(frame, speech, now):
             try:
-                self._deliver(audio, ended)
+                self._deliver(event)
             except Exception:  # noqa: BLE001 - one lost phrase, not a deaf assistant
                 _LOGGER.exception("Handing over a phrase failed")
 
-    def _deliver(self, audio: Any, ended: float) -> None:
-        seconds_per_chunk = self.source.CHUNK / self.source.SAMPLE_RATE
-        max_quiet = math.ceil(self._recognizer.pause_threshold / seconds_per_chunk) + 1
-        spoken = speech_end(self._timed.history, max_quiet) or ended
-        pcm = audio.get_raw_data(convert_rate=SAMPLE_RATE, convert_width=SAMPLE_WIDTH)
-        self.phrases += 1
-        phrase = Phrase(pcm, ended, max(0.0, ended - spoken))
-        _LOGGER.debug("Phrase %d: %.2f s of audio, ended by %.2f s of quiet", self.phrases, phrase.duration, phrase.silence)
-        self._on_phrase(phrase)
+    def _deliver(self, event: Event) -> None:
+        if isinstance(event, Ended):
+            self.phrases += 1
+            phrase = Phrase(event.pcm, event.at, max(0.0, event.at - event.last_loud), event.number)
+            _LOGGER.debug("Phrase %d: %.2f s of audio, ended by %.2f s of quiet", event.number, phrase.duration,
+                          phrase.silence)
+            self._on_phrase(phrase)
+        elif isinstance(event, Discarded):
+            _LOGGER.debug("Phrase %d dropped: %s", event.number, event.why)
+        if self._on_progress is not None:
+            self._on_progress(event)

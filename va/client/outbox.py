@@ -62,13 +62,31 @@ class Outbox:
     def queued(self) -> int:
         return len(self._queue)
 
-    def add(self, phrase: Phrase) -> None:
-        if _encoded_size(phrase) > self._max_size:
-            self.drop(phrase, f"{phrase.duration:.1f} s of audio is more than a message may carry")
+    def new_id(self) -> int:
+        """An id no phrase has, for a stream (its phrase is added with it at its end)."""
+        return next(self._ids)
+
+    def add(self, phrase: Phrase, request_id: Optional[int] = None) -> None:
+        """Queue a phrase (``request_id``: the id it was streamed under, ``new_id``)."""
+        if self._too_big(phrase):
             return
-        self._queue.append(Pending(next(self._ids), phrase))
+        self._queue.append(Pending(request_id or next(self._ids), phrase))
         self._trim()
         self.ready.set()
+
+    def fly(self, phrase: Phrase, request_id: int) -> bool:
+        """A phrase whose audio was streamed under ``request_id`` is in flight now (its END goes
+        out); False when it is too big to be sent whole again after a reconnect."""
+        if self._too_big(phrase):
+            return False
+        self._in_flight[request_id] = Pending(request_id, phrase, attempts=1)
+        return True
+
+    def _too_big(self, phrase: Phrase) -> bool:
+        if _encoded_size(phrase) <= self._max_size:
+            return False
+        self.drop(phrase, f"{phrase.duration:.1f} s of audio is more than a message may carry")
+        return True
 
     def next(self) -> Optional[Pending]:
         """The next phrase to send, now in flight (before it is sent: if the send fails it goes again)."""

@@ -3,11 +3,12 @@
 One INFO (or WARNING) record per phrase, with the journald fields VA_TRANSCRIPT, VA_DECISION
 (no-keyword, no-match, ran, failed, dry-run, error, dropped, and for another client's command
 refused or offline), VA_COMMAND, VA_ARGS (JSON), VA_ORIGIN and VA_TARGET (this client and the one
-addressed, when the phrase named another client: va.client.remote) and the latencies from the end
-of speech, in ms: VA_LATENCY_TRANSCRIPT_MS (transcript received),
-VA_LATENCY_START_MS (command started) and VA_LATENCY_MS (command done, or the decision when
-nothing ran). They leave out the silence that ends a phrase, which VA_SILENCE_MS gives (see
-``va.client.listener``).
+addressed, when the phrase named another client: va.client.remote) and the latencies from the
+phrase's last loud audio (what a person waits after their last word), in ms:
+VA_LATENCY_TRANSCRIPT_MS (transcript received), VA_LATENCY_START_MS (command started) and
+VA_LATENCY_MS (command done, or the decision when nothing ran). VA_SILENCE_MS ("ending pause" in
+the message) is how much of that was quiet heard before the phrase was decided on: about
+``microphone.pause_threshold``, or ``early_pause`` for a command run early (va.client.live).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class Story:
 
 def log_story(logger: logging.Logger, phrase: Phrase, story: Story, received_at: float) -> None:
     """Write the phrase's record to ``logger``; ``received_at``: when the transcript came."""
-    start = phrase.end_of_speech
+    start = phrase.last_loud
     latency = {"VA_LATENCY_TRANSCRIPT_MS": _ms(received_at - start), "VA_SILENCE_MS": _ms(phrase.silence)}
     timing = f"transcript {latency['VA_LATENCY_TRANSCRIPT_MS']} ms"
     if story.started_at is not None and story.done_at is not None:

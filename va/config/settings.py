@@ -131,6 +131,17 @@ class MicrophoneSettings:
     """Seconds of ambient noise measured at start."""
     dynamic_energy: bool = setting(True, checks.flag)
     """Keep adjusting the energy threshold to the ambient noise."""
+    vad: str = setting("energy", checks.choice("energy", "webrtc", "micro"))
+    """What tells speech from quiet: energy (loudness), webrtc or micro (packaged VADs; va.client.vad)."""
+    vad_level: int = setting(2, checks.whole(0, 3))
+    """WebRTC VAD aggressiveness, 0 (lets most through) to 3 (strictest)."""
+    vad_threshold: float = setting(0.5, checks.number(0, 1))
+    """Speech probability the micro VAD needs."""
+    early_pause: float = setting(0.2, checks.number(low=0))
+    """Seconds of quiet after which a complete, confident command runs without waiting for
+    pause_threshold (va.client.early); 0 turns early decisions off."""
+    early_check: float = setting(0.06, checks.number(low=0))
+    """Seconds of quiet after which the server reads the phrase so far (work ahead for early_pause)."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +164,12 @@ class ClientSettings:
     """Longest wait between reconnects, in seconds."""
     dry_run: bool = setting(False, checks.flag)
     """Log what would run instead of running commands."""
+    stream: bool = setting(True, checks.flag)
+    """Send audio while it is heard (to servers that offer it), so the server can work ahead."""
+    early_threshold: float = setting(80.0, checks.number(0, 100))
+    """Match score (0-100) the client's own matcher needs for an early decision."""
+    early_min_score: float = setting(-1.0, checks.number(-100, 100))
+    """Score a server's reading needs for an early decision (0: as likely as the free transcript)."""
     name: str | None = setting(None, checks.optional_text)
     """This client's name for the others ("computer, kitchen, ..."); null: the host name."""
     area: str | None = setting(None, checks.optional_text)

@@ -28,6 +28,7 @@ from va.server.http import authorized, json_response, request_path, server_full,
 from va.server.limits import ACCEPT_BATCH, Burst, capped_connection, connection_limits, quiet_accept_errors
 from va.server.recognizer import RecognizerSettings, read
 from va.server.relay import RelayHub
+from va.server.stream import StreamRequest, Streams
 from va.server.transcriber import Busy, Transcriber
 from va.stt.base import Engine
 
@@ -242,6 +243,8 @@ class SpeechServer:
         except ConnectionClosed as closed:
             _LOGGER.debug("%s went away: %s", client, closed)
         finally:
+            if client.streams is not None:
+                client.streams.close()
             self._clients.discard(client)
             await self.relay.left(client)
             _LOGGER.debug("%s disconnected", client)
@@ -249,6 +252,9 @@ class SpeechServer:
     async def _on_frame(self, client: Client, seq: int, frame: Any) -> None:
         """Answer frame number `seq`: requests in frame order (va.server.connection); relay events
         (va.relay_events) are no requests: they are handled at once and answered, if at all, apart."""
+        if client.streams is not None and isinstance(frame, (bytes, bytearray, memoryview)):
+            self._on_stream(client, seq, bytes(frame))
+            return
         try:
             event = parse_client_message(frame)
         except ProtocolError as error:
@@ -278,28 +284,44 @@ class SpeechServer:
         client.grammar = GrammarRegistry(hello.grammar) if hello.grammar is not None else None
         _LOGGER.debug("%s says hello; prompt %r", client, client.prompt)
         engine = self._worker.engine
-        await asyncio.wait({self._answer(client, seq, Ready(engine.name, engine.model))})  # ready first
+        if hello.stream >= 1 and client.streams is None:
+            client.streams = Streams()
+        ready = Ready(engine.name, engine.model, 1 if client.streams is not None else 0)
+        await asyncio.wait({self._answer(client, seq, ready)})  # ready first
         await self.relay.hello(client, hello)
 
-    def _on_audio(self, client: Client, seq: int, audio: AudioInput) -> None:
+    def _on_stream(self, client: Client, seq: int, frame: bytes) -> None:
+        """A frame of a streamed phrase (va.server.stream)."""
+        asked = client.streams.take(frame, self.settings.server.max_audio_seconds)
+        if isinstance(asked, StreamRequest):
+            client.streams.checking(asked.audio.id, self._on_audio(client, seq, asked.audio, asked.partial))
+        elif asked is not None:
+            self._answer(client, seq, asked)
+        else:
+            client.skip()
+
+    def _on_audio(self, client: Client, seq: int, audio: AudioInput, partial: bool = False) -> Optional[asyncio.Future]:
+        """Queue `audio` (``partial``: a streamed phrase so far, refused quietly when busy); the
+        queued request's future (cancelling it drops the request before it is decoded), or None."""
         config = self.settings.server
         _LOGGER.debug("%s sent %.2f s of audio at %d Hz (id %r)", client, audio.duration, audio.rate, audio.id)
         if audio.duration > config.max_audio_seconds:
             message = f"audio too long: {audio.duration:.1f} s (at most {config.max_audio_seconds:g} s)"
             self._answer(client, seq, Error(message, audio.id))
-            return
+            return None
         if self._stopping:  # unanswered: the client sends it again after the 1012 close
             _LOGGER.debug("draining: left %r from %s for the next server", audio.id, client)
             client.skip()
-            return
+            return None
         prompt = client.prompt if config.use_prompt else None
         try:
             future = self._worker.submit(audio.pcm, audio.rate, prompt, self._judge_for(client))
         except Busy:
-            _LOGGER.warning("queue full: refused a request from %s", client)
-            self._answer(client, seq, Error("server busy", audio.id))
-            return
-        self._answer(client, seq, self._reply(client, audio, future))
+            _LOGGER.log(logging.DEBUG if partial else logging.WARNING, "queue full: refused a request from %s", client)
+            self._answer(client, seq, None if partial else Error("server busy", audio.id))  # a check goes without
+            return None
+        self._answer(client, seq, self._reply(client, audio, future, partial))
+        return future
 
     def _judge_for(self, client: Client) -> Optional[Callable[[Any, Any], Reading]]:
         """How the worker reads a request of this client as one of its commands (None: it does not)."""
@@ -310,29 +332,36 @@ class SpeechServer:
         settings = RecognizerSettings(margin=config.reject_margin)
         return lambda transcription, utterance: read(transcription.text, grammar, keyword, utterance, settings)
 
-    async def _reply(self, client: Client, audio: AudioInput, future: asyncio.Future) -> Any:
-        """The event that answers `audio` once the worker is done with it."""
-        outcome = await future
+    async def _reply(self, client: Client, audio: AudioInput, future: asyncio.Future, partial: bool = False) -> Any:
+        """The event that answers `audio` once the worker is done with it (None: no answer, for
+        a check that was superseded or failed)."""
+        await asyncio.wait({future})
+        if future.cancelled():
+            return None
+        outcome = future.result()
         if outcome.error is not None:
-            return Error(outcome.error, audio.id)
+            return None if partial else Error(outcome.error, audio.id)
         result = outcome.transcription
         text = result.text.strip()
         latency = round(outcome.processing_ms)
-        _LOGGER.info(
-            "%s: %r (%.1f s of audio, %d ms)",
+        _LOGGER.log(
+            logging.DEBUG if partial else logging.INFO,
+            "%s: %r (%.1f s of audio, %d ms%s)",
             client,
             text,
             audio.duration,
             latency,
+            ", so far" if partial else "",
             extra={"VA_TRANSCRIPT": text, "VA_LATENCY_MS": latency, "VA_CLIENT": client.name},
         )
         if outcome.reading is not None:
             reading = outcome.reading
-            _LOGGER.info("%s: reading %s %s (%s, score %.1f): %s", client, reading.command, reading.args,
+            _LOGGER.log(logging.DEBUG if partial else logging.INFO,
+                        "%s: reading %s %s (%s, score %.1f): %s", client, reading.command, reading.args,
                          "accepted" if reading.accepted else "rejected", reading.score, reading.why)
         return Transcript(
             text, audio.id, audio.duration, outcome.processing_ms, result.no_speech_prob, result.avg_logprob,
-            outcome.reading,
+            outcome.reading, partial,
         )
 
 

@@ -34,6 +34,8 @@ class Client:
     grammar: Any = None
     """The client's commands from its hello (a va.language.grammar.GrammarRegistry; None: it sent
     none, and its replies carry no reading)."""
+    streams: Any = None
+    """Its streamed requests (va.server.stream.Streams) when its hello asked for streaming."""
     frames: int = 0
     """Frames received so far: the next frame's ``seq`` is frames + 1."""
     _last: Optional[asyncio.Task] = None

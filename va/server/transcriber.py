@@ -118,6 +118,7 @@ class Transcriber:
         return batch
 
     def _process(self, batch: Sequence[_Request]) -> None:
+        batch = [request for request in batch if not request.future.cancelled()]  # superseded (va.server.stream)
         if not batch:
             return
         plain = [request for request in batch if request.judge is None]

@@ -1,0 +1,184 @@
+"""The wait after the last word (issue 12): real-time clients, and end-of-speech detectors.
+
+    .venv/bin/python -m bench.early latency [--set clean|pauses] [--early on|off] [--vad energy] [--limit N]
+    .venv/bin/python -m bench.early vad [--split tune|heldout]
+
+``latency``: one `va server` (tiny.en, int8) and one `va client --input` playing the clips in real
+time (VA_INPUT_PACE=1): the positive clean clips of bench/corpus (``clean``, 84) or the commands
+with a pause inside them of bench/corpus/pauses (``pauses``, 36). Each phrase's log line gives
+"command started N ms" (from its last loud audio) and "ending pause X s"; each phrase is put back
+on its clip by time. A clip is right when exactly one command ran and it is the expected call
+(bench.recognition.same_call); a run that is not the expected call is premature when the phrase
+ended early. Server CPU time (user + system of its process) is divided by the clips played.
+
+``vad``: every clip of bench/corpus through each detector and va.client.endpoint, offline, 30 ms
+frames: where the first phrase starts and ends against where the speech is (make_corpus puts
+0.3-0.5 s of silence before it and 0.6 s after it, seeded, so it is known), and the CPU time per
+second of audio. The energy detector calibrates on the clip's first 0.25 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import psutil
+import yaml
+
+from bench import procs, servers
+from bench.recognition import same_call
+from bench.report import table
+
+CORPUS = procs.ROOT / "bench" / "corpus"
+SETS = {"clean": CORPUS / "manifest.json", "pauses": CORPUS / "pauses" / "manifest.json"}
+_HEARD = re.compile(r"^(?P<stamp>\S+ \S+) .*Heard (?P<text>.*?): (?P<why>.*) \(after end of speech: (?P<timing>[^)]*); "
+                    r"ending pause (?P<pause>[\d.]+) s\)")
+_MS = re.compile(r"(transcript|command started|done) (\d+) ms")
+_CALL = re.compile(r"^ran (?P<name>\w+)\((?P<args>.*?)\)(?: -> .*)?$")
+_OPENED = re.compile(r"^(?P<stamp>\S+ \S+) .*(Energy threshold|End of speech: )")
+LEAD_S, GAP_S, TAIL_S = 2.0, 1.05, 0.6
+"""FileSource.for_settings with calibrate_seconds 1 and pause_threshold 0.8: silence before and after each clip."""
+
+
+def clips(name: str, limit: Optional[int]) -> List[dict]:
+    entries = json.loads(SETS[name].read_text())
+    if name == "clean":
+        entries = [e for e in entries if e["condition"] == "clean" and e["expected"]]
+    if limit and limit < len(entries):
+        entries = sorted(random.Random(12).sample(entries, limit), key=entries.index)
+    for entry in entries:
+        entry["path"] = str(SETS[name].parent / entry["file"])
+    return entries
+
+
+def run_client(entries: List[dict], early: bool, vad: str, logs: Path) -> Dict[str, Any]:
+    server, url = servers.start_va(logs, "faster-whisper", name="early")
+    try:
+        process = psutil.Process(server.pid)
+        config = logs / "client.yaml"
+        microphone = {"vad": vad, "early_pause": 0.2 if early else 0}
+        config.write_text(yaml.safe_dump({"server_url": url, "microphone": microphone, "client": {"stream": early},
+                                          "commands": {"modules": [], "paths": [str(CORPUS / "commands.py")]}}))
+        before, load = sum(process.cpu_times()[:2]), os.getloadavg()[0]
+        client = procs.start(f"va-client-{'early' if early else 'pause'}", ["-m", "va", "client", "--config",
+                             str(config), "--input", *[e["path"] for e in entries]], logs, {"VA_INPUT_PACE": "1"})
+        code = procs.wait_exit(client, 60 + sum(e["seconds"] + GAP_S for e in entries) * 3)
+        if code is None:
+            procs.stop(client)
+        cpu = sum(process.cpu_times()[:2]) - before
+        return {"log": client.text(), "server_cpu_s": cpu, "load": (load + os.getloadavg()[0]) / 2, "exit": code}
+    finally:
+        procs.stop(server)
+
+
+def _stamp(text: str) -> float:
+    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S,%f").timestamp()
+
+
+def phrases_of(log: str) -> List[dict]:
+    """Each phrase's record: its last loud moment (wall time), timings, what ran."""
+    found = []
+    for line in log.splitlines():
+        match = _HEARD.search(line)
+        if not match:
+            continue
+        timing = {name: int(value) for name, value in _MS.findall(match["timing"])}
+        logged = _stamp(match["stamp"])
+        call = _CALL.match(match["why"])
+        found.append({"last_loud": logged - timing.get("done", timing.get("transcript", 0)) / 1000,
+                      "started_ms": timing.get("command started"), "pause": float(match["pause"]),
+                      "text": match["text"], "call": _parse_call(call) if call else None, "why": match["why"]})
+    return found
+
+
+def _parse_call(match: re.Match) -> Dict[str, Any]:
+    args = {}
+    for part in re.findall(r"(\w+)=((?:'[^']*'|\"[^\"]*\"|<[^>]*>|[^,])+)", match["args"]):
+        name, value = part
+        enum_value = re.match(r"<\w+\.\w+: (.*)>", value.strip())
+        try:
+            args[name] = ast.literal_eval(enum_value[1] if enum_value else value.strip())
+        except (ValueError, SyntaxError):
+            args[name] = value.strip()
+    return {"command": match["name"], "args": args}
+
+
+def judge(entries: List[dict], log: str, pause_threshold: float = 0.8) -> List[dict]:
+    """Each clip with the phrases whose last loud audio fell in it (from its start to the next one's)."""
+    opened = next((m for m in map(_OPENED.search, log.splitlines()) if m), None)
+    if opened is None:
+        raise RuntimeError("the client log has no 'Energy threshold' / 'End of speech' line")
+    # the energy detector logs after calibrating on 1 s of the 2 s lead; a VAD logs before reading
+    start = _stamp(opened["stamp"]) + (LEAD_S - 1.0 if "Energy" in opened.group(0) else LEAD_S)
+    heard, results = phrases_of(log), []
+    for entry in entries:
+        end = start + entry["seconds"] + GAP_S
+        mine = [p for p in heard if start <= p["last_loud"] < end]
+        runs = [p for p in mine if p["call"] is not None]
+        right = len(runs) == 1 and same_call(entry["expected"], runs[0]["call"])
+        premature = [p for p in runs if not same_call(entry["expected"], p["call"]) and p["pause"] < pause_threshold]
+        spoken_end = start + entry["seconds"] - TAIL_S  # both corpora end in 0.6 s of silence
+        results.append({"file": entry["file"], "right": right, "runs": len(runs), "premature": len(premature),
+                        "early": sum(p["pause"] < pause_threshold - 0.05 for p in runs),
+                        "started_ms": runs[0]["started_ms"] if runs else None,
+                        "true_ms": round((runs[0]["last_loud"] + runs[0]["started_ms"] / 1000 - spoken_end) * 1000)
+                        if runs and runs[0]["started_ms"] is not None else None,
+                        "heard": [p["text"] for p in mine], "why": [p["why"] for p in mine]})
+        start = end
+    return results
+
+
+def latency(args: argparse.Namespace) -> int:
+    entries = clips(args.set, args.limit)
+    with tempfile.TemporaryDirectory(prefix="va-early-") as tmp:
+        outcome = run_client(entries, args.early == "on", args.vad, Path(tmp))
+    results = judge(entries, outcome["log"])
+    started = [r["started_ms"] for r in results if r["started_ms"] is not None]
+    true = [r["true_ms"] for r in results if r["true_ms"] is not None]
+    row = [f"{args.set} ({len(entries)} clips)", f"early {args.early}, {args.vad}",
+           f"{statistics.median(started):.0f}" if started else "n/a",
+           f"{sorted(started)[int(len(started) * 0.9)]:.0f}" if started else "n/a",
+           f"{statistics.median(true):.0f}" if true else "n/a",
+           f"{sum(r['right'] for r in results)}/{len(results)}", str(sum(r["early"] for r in results)),
+           str(sum(r["premature"] for r in results)), str(sum(r["runs"] > 1 for r in results)),
+           f"{outcome['server_cpu_s'] * 1000 / len(entries):.0f}", f"{outcome['load']:.1f}"]
+    print("\n".join(table(["clips", "setting", "last word → command started p50 ms", "p90 ms",
+                           "from the clip's true end of speech p50 ms", "right",
+                           "ran early", "premature", "ran twice", "server CPU ms / phrase", "load avg"], [row])))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"row": row, "clips": results}, indent=1))
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="part", required=True)
+    late = sub.add_parser("latency")
+    late.add_argument("--set", choices=sorted(SETS), default="clean")
+    late.add_argument("--early", choices=("on", "off"), default="on")
+    late.add_argument("--vad", default="energy")
+    late.add_argument("--limit", type=int)
+    late.add_argument("--json")
+    vad = sub.add_parser("vad")
+    vad.add_argument("--split", default="heldout")
+    args = parser.parse_args(argv)
+    if args.part == "vad":
+        from bench.vad import main as vad_main
+
+        return vad_main(args.split)
+    return latency(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

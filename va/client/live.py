@@ -1,0 +1,152 @@
+"""Phrases while they are heard: streamed to the server, read at short pauses, decided early.
+
+Runs on the event loop, fed by the listener's progress (va.client.endpoint events) and the
+server's partial transcripts. For each phrase:
+
+- ``Started``/``Audio``: its audio goes to the server as it is heard (when the server streams).
+- ``Quiet`` at ``early_check`` s: the server is asked to read the phrase so far (CHECK).
+- the partial reply: va.client.early judges it; a complete, confident command runs as soon as the
+  quiet has lasted ``early_pause`` s (at once if it already has). The stream is cancelled and the
+  listener told to stop hearing that phrase, so it runs once.
+- ``Resumed``: the phrase goes on: a check in flight, or a verdict waiting for ``early_pause``,
+  is stale and dropped; the next quiet asks again at once (the server drops a check still
+  waiting in its queue when a newer one comes). A reply is known by the seconds of audio it read.
+- ``Ended`` (``pause_threshold`` of quiet): when the last check read everything that was said
+  (no speech since), its transcript is the phrase's reply and nothing more is decoded; else the
+  stream is closed with END and the server transcribes the whole phrase.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Optional, Tuple
+
+from va.client.endpoint import Audio, Discarded, Event, Quiet, Resumed, Started
+from va.client.listener import Phrase
+from va.client.vad import FRAME_SECONDS
+from va.protocol import Transcript
+
+_LOGGER = logging.getLogger(__name__)
+
+BYTES_PER_SECOND = 32000
+HANDLED = -1
+"""What ``LivePhrases.ended`` says of a phrase that needs no request."""
+
+
+@dataclass
+class _Live:
+    number: int
+    stream: Optional[int]
+    pcm: bytearray = field(default_factory=bytearray, repr=False)
+    quiet: Optional[Quiet] = None
+    """The quiet going on now (None while speech goes on)."""
+    checked: Optional[float] = None
+    """Seconds of audio the current check reads (None: no check asked since the speech resumed)."""
+    read: Optional[Tuple[Transcript, float]] = None
+    """(transcript, received_at) of a check that nothing has been said after."""
+    early: bool = False
+    """Its check reads as a command to run early, once the quiet is long enough."""
+    acted: bool = False
+
+
+class LivePhrases:
+    """See the module's docstring. ``judge(text, reading) -> bool`` says whether to run early;
+    ``run(phrase, transcript, received_at)`` handles a reply exactly as a final one."""
+
+    def __init__(
+        self,
+        link: Callable[[], Any],
+        cut: Callable[[int], None],
+        judge: Callable[[Transcript], bool],
+        run: Callable[[Phrase, Transcript, float], None],
+        early_pause: float,
+    ) -> None:
+        self._link = link
+        self._cut = cut
+        self._judge = judge
+        self._run = run
+        self._early_pause = early_pause - FRAME_SECONDS / 2 if early_pause > 0 else 0.0
+        self._live: Dict[int, _Live] = {}
+        self.early = 0
+        """Phrases run early so far."""
+        self.reused = 0
+        """Phrases whose check was their reply (no second decode)."""
+
+    def progress(self, event: Event) -> None:
+        if isinstance(event, Started):
+            started = self._live[event.number] = _Live(event.number, self._link().open_stream())
+            self._send(started, event.pcm)
+            return
+        live = self._live.get(event.number)
+        if live is None or live.acted:
+            return
+        if isinstance(event, Audio):
+            self._send(live, event.pcm)
+        elif isinstance(event, Quiet):
+            self._quiet(live, event)
+        elif isinstance(event, Resumed):
+            live.quiet, live.read, live.early, live.checked = None, None, False, None
+        elif isinstance(event, Discarded):
+            self._forget(live)
+
+    def ended(self, phrase: Phrase) -> Optional[int]:
+        """The listener ended a phrase: ``HANDLED`` when it needs no request (run early, or
+        answered by its check); else the stream id to close it with (None: send it whole)."""
+        live = self._live.pop(phrase.number, None)
+        if live is None:
+            return None
+        if live.acted:
+            return HANDLED
+        if live.read is not None:
+            self.reused += 1
+            self._link().cancel(live.stream)
+            transcript, received_at = live.read
+            self._run(phrase, transcript, received_at)
+            return HANDLED
+        return live.stream
+
+    def partial(self, transcript: Transcript, received_at: float) -> None:
+        live = next((each for each in self._live.values() if each.stream == transcript.id), None)
+        if live is None or live.acted or live.checked is None or transcript.duration is None:
+            return
+        if abs(transcript.duration - live.checked) > 0.005:  # an older check: the phrase went on since
+            return
+        live.read = (transcript, received_at)
+        live.early = self._early_pause > 0 and self._judge(transcript)
+        if live.early and live.quiet is not None and live.quiet.seconds >= self._early_pause:
+            self._act(live, live.quiet)
+
+    def _quiet(self, live: _Live, quiet: Quiet) -> None:
+        live.quiet = quiet
+        if live.checked is None and live.stream is not None:  # the first mark of a quiet: read it so far
+            self._check(live)
+        if live.early and quiet.seconds >= self._early_pause:
+            self._act(live, quiet)
+
+    def _check(self, live: _Live) -> None:
+        if self._link().stream(live.stream, check=True):
+            live.checked = len(live.pcm) / BYTES_PER_SECOND
+
+    def _act(self, live: _Live, quiet: Quiet) -> None:
+        live.acted = True
+        self.early += 1
+        self._link().cancel(live.stream)
+        self._cut(live.number)
+        now = time.monotonic()
+        phrase = Phrase(bytes(live.pcm), now, max(0.0, now - quiet.last_loud), live.number)
+        assert live.read is not None  # an early verdict comes from a check that was read
+        transcript, received_at = live.read
+        _LOGGER.debug("Phrase %d runs early, after %.2f s of quiet", live.number, quiet.seconds)
+        self._run(phrase, transcript, received_at)
+
+    def _send(self, live: _Live, pcm: bytes) -> None:
+        live.pcm += pcm
+        if live.stream is not None and not self._link().stream(live.stream, pcm):
+            live.stream = None  # the connection dropped: the phrase goes whole at its end
+
+    def _forget(self, live: _Live) -> None:
+        self._live.pop(live.number, None)
+        if live.stream is not None:
+            self._link().cancel(live.stream)
