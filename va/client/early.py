@@ -45,21 +45,22 @@ class Verdict:
 def judge(text: str, found: Interpretation, reading: Any, settings: Any) -> Verdict:
     """``found``: the client's interpretation of ``text``; ``reading``: the server's
     ``va.protocol.Reading`` of the same audio, or None from servers that send none."""
-    if not found.ok:
+    command = found.command
+    if command is None:
         return Verdict(False, f"not a command yet: {found.reason}")
     if found.target is not None:
         return Verdict(False, f"addressed to {found.target}: waits for the pause")
     if reading is not None:
-        if not reading.accepted or reading.command != found.command.name:
+        if not reading.accepted or reading.command != command.name:
             return Verdict(False, f"the server's reading ({reading.command}, {reading.why}) is not this command")
         if reading.score < settings.client.early_min_score:
             return Verdict(False, f"the server's reading scores {reading.score:.2f} < {settings.client.early_min_score:g}")
     elif found.score < settings.client.early_threshold:
         return Verdict(False, f"match score {found.score} < {settings.client.early_threshold:g}")
-    why = open_end(text, found.command.parameters, found.args)
+    why = open_end(text, command.parameters, found.args)
     if why:
         return Verdict(False, why)
-    return Verdict(True, f"complete: {found.command.name} (score {reading.score if reading else found.score})")
+    return Verdict(True, f"complete: {command.name} (score {reading.score if reading else found.score})")
 
 
 def open_end(text: str, parameters: Sequence[Any], args: dict) -> Optional[str]:
