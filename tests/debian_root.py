@@ -144,7 +144,17 @@ class DebianRoot:
                 subprocess.run(["cp", "-a", "-u", f"{source}/.", str(target)], check=True)
 
     def copy_in(self, source: Path, inside: str, ignore: List[str]) -> None:
-        shutil.copytree(source, self.path / inside.lstrip("/"), ignore=shutil.ignore_patterns(*ignore), symlinks=True)
+        """A checkout as a clone would have it (git's files, plus new ones git does not ignore)."""
+        target = self.path / inside.lstrip("/")
+        listed = subprocess.run(["git", "-C", str(source), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                                capture_output=True, check=False)
+        if listed.returncode != 0:  # not a git checkout: everything but the usual clutter
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns(*ignore), symlinks=True)
+            return
+        for name in filter(None, listed.stdout.decode().split("\0")):
+            if (source / name).is_file() or (source / name).is_symlink():
+                (target / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source / name, target / name, follow_symlinks=False)
 
     def run(self, script: str, timeout: Optional[float] = None, check: bool = False) -> subprocess.CompletedProcess:
         """``bash -euo pipefail -c script`` as root in the root, with a clean environment."""
