@@ -120,7 +120,7 @@ def unit_environment(*files: Path) -> Dict[str, str]:
 
 def hear_as_the_service(debian: DebianRoot, pulse: PulseAudio, port: int, tmp_path: Path):
     """`va devices` and `va client` (microphone) as user va with the unit's environment: (devices, client log)."""
-    debian.run("apt-get install -y -q libasound2-plugins >/dev/null && install -d -o va -g va /var/lib/va", check=True)
+    debian.run("apt-get install -y -q --no-install-recommends libasound2-plugins >/dev/null && install -d -o va -g va /var/lib/va", check=True)
     sockets = debian.path / "run/va-audio"
     sockets.mkdir(mode=0o750)
     os.chown(sockets, 0, AUDIO_GID)
