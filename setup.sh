@@ -63,8 +63,9 @@ run)
     exec "$PY" -m va.cli.quickstart "$@"
     ;;
 test)
-    # debootstrap: the Debian 13 install test; pulseaudio and ALSA's pulse plugin: the microphone test
-    setup_env sox espeak-ng systemd openssl haproxy debootstrap pulseaudio pulseaudio-utils libasound2-plugins
+    # debootstrap: the Debian 13 install test; PulseAudio, PipeWire and ALSA's pulse plugin: the microphone test
+    setup_env sox espeak-ng systemd openssl haproxy debootstrap pulseaudio pulseaudio-utils libasound2-plugins \
+        pipewire pipewire-pulse wireplumber dbus
     # the CPU build of torch (an unpinned torch would pull a multi-GB CUDA build)
     "$PY" -m pip install -q "torch==2.13.0"
     "$PY" -m pip install -q -e ".[all,test]"

@@ -1,8 +1,9 @@
-"""A PulseAudio of the test's own, headless, with a virtual microphone that plays speech files.
+"""A sound server of the test's own, headless, with a virtual microphone that plays speech files.
 
 Debian's `pulseaudio` runs as a per-test daemon (as root it warns and runs; no D-Bus, no sound
-card needed) with a null sink `va_speech`: what is played into it (`paplay`) comes out of its
-monitor source, which is the microphone. ALSA's pulse plugin (Debian's `pulseaudio` and
+card needed), or PipeWire (`pipewire`, `wireplumber`, `pipewire-pulse` in a private D-Bus
+session, with the README's snippet that adds a second socket), with a null sink `va_speech`:
+what is played into it (`paplay`) comes out of its monitor source, which is the microphone. ALSA's pulse plugin (Debian's `pulseaudio` and
 `libasound2-plugins`) gives PortAudio two ways in: the stock `pulse`/`default` devices, and
 `va_test_mic`, an ALSA device of `type pulse` defined in the test's ~/.asoundrc, as a user names
 one source of a PulseAudio or PipeWire server.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -31,10 +33,11 @@ set-default-source va_speech.monitor
 """
 
 
-def unavailable() -> Optional[str]:
-    for tool in ("pulseaudio", "paplay", "pactl"):
+def unavailable(server: str = "PulseAudio") -> Optional[str]:
+    tools = ("pipewire", "wireplumber", "pipewire-pulse", "dbus-run-session") if server == "PipeWire" else ("pulseaudio",)
+    for tool in (*tools, "paplay", "pactl"):
         if shutil.which(tool) is None:
-            return f"{tool} is not installed (bash setup.sh test installs pulseaudio and pulseaudio-utils)"
+            return f"{tool} is not installed (bash setup.sh test installs it)"
     if not Path("/usr/share/alsa/alsa.conf.d/50-pulseaudio.conf").exists():
         return "ALSA's pulse plugin is not installed (libasound2-plugins)"
     return None
@@ -65,13 +68,16 @@ class PulseAudio:
         command = ["pulseaudio", "-n", "-F", str(self.folder / "va.pa"), "--daemonize=no", "--exit-idle-time=-1",
                    "--disallow-exit", "--log-target=stderr"]
         self._process = subprocess.Popen(command, env={**os.environ, **self.env}, stdout=self._log, stderr=subprocess.STDOUT)
+        self._wait_ready("pulseaudio.log")
+        return self
+
+    def _wait_ready(self, log: str) -> None:
         deadline = time.monotonic() + self.timeout
         while self.pactl("info").returncode != 0:
             if self._process.poll() is not None or time.monotonic() > deadline:
                 self.__exit__()
-                raise RuntimeError(f"pulseaudio did not start: {(self.folder / 'pulseaudio.log').read_text()[-2000:]}")
+                raise RuntimeError(f"the sound server did not start: {(self.folder / log).read_text()[-2000:]}")
             time.sleep(0.1)
-        return self
 
     def __exit__(self, *exc_info: object) -> None:
         if self._process is not None and self._process.poll() is None:
@@ -90,3 +96,48 @@ class PulseAudio:
     def play(self, wav: Path) -> None:
         """Play a file into the virtual microphone, in real time; returns when it has been played."""
         subprocess.run(["paplay", "--device=va_speech", str(wav)], env={**os.environ, **self.env}, check=True, timeout=self.timeout)
+
+
+PIPEWIRE_PULSE_CONF = """\
+pulse.properties = {
+    server.address = [ "unix:native" "unix:%s" ]
+}
+"""
+
+
+class PipeWire(PulseAudio):
+    """PipeWire with its PulseAudio server, reached through the extra socket the README's snippet adds."""
+
+    def __init__(self, folder: Path, timeout: float = 60.0) -> None:
+        super().__init__(folder, timeout)
+        self.socket = folder / "va-audio" / "native"
+        self.env["PULSE_SERVER"] = f"unix:{self.socket}"
+
+    def __enter__(self) -> PipeWire:
+        conf = self.folder / "config" / "pipewire" / "pipewire-pulse.conf.d"
+        conf.mkdir(parents=True, exist_ok=True)
+        (conf / "va.conf").write_text(PIPEWIRE_PULSE_CONF % self.socket)
+        self.socket.parent.mkdir(parents=True, exist_ok=True)
+        (self.folder / ".asoundrc").write_text(ASOUNDRC)
+        self._log = open(self.folder / "pipewire.log", "ab")
+        daemons = "pipewire & sleep 1; wireplumber & pipewire-pulse & wait"
+        self._process = subprocess.Popen(["dbus-run-session", "--", "sh", "-c", daemons], env={**os.environ, **self.env},
+                                         stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        self._wait_ready("pipewire.log")
+        for command in (SCRIPT.splitlines()[1:]):  # the null sink and the default source, as PulseAudio's script has them
+            result = self.pactl(*command.split())
+            if result.returncode != 0:
+                self.__exit__()
+                raise RuntimeError(f"pactl {command}: {result.stderr}")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._process is not None and self._process.poll() is None:
+            os.killpg(self._process.pid, signal.SIGTERM)  # dbus-daemon and the three daemons
+            try:
+                self._process.wait(self.timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self._process.pid, signal.SIGKILL)
+                self._process.wait(self.timeout)
+        if self._log is not None:
+            self._log.close()

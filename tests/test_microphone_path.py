@@ -1,6 +1,6 @@
 """The real microphone path: a sound server, ALSA's pulse plugin, PortAudio, PyAudio, the listener.
 
-A PulseAudio daemon of the test's own (sound_server.py) has a virtual microphone; `paplay` plays
+A PulseAudio or a PipeWire of the test's own (sound_server.py) has a virtual microphone; `paplay` plays
 a spoken command into it in real time while `va client` (no --input) listens, and a real
 `va server` transcribes. What a user would see is checked: `va devices` lists the device and
 says it goes through the sound server, `microphone.device` picks it by part of its name, and the
@@ -23,7 +23,7 @@ from typing import Iterator
 
 import pytest
 
-from sound_server import PulseAudio, unavailable
+from sound_server import PipeWire, PulseAudio, unavailable
 from test_client_e2e import Process, environment, free_port, start_server, wait_until
 
 pytestmark = [
@@ -54,9 +54,12 @@ client: {{reconnect_min_delay: 0.1, reconnect_max_delay: 1.0}}
     return config
 
 
-@pytest.fixture(scope="module")
-def pulse(tmp_path_factory) -> Iterator[PulseAudio]:
-    with PulseAudio(tmp_path_factory.mktemp("pulse")) as server:
+@pytest.fixture(scope="module", params=["PulseAudio", "PipeWire"])
+def pulse(request, tmp_path_factory) -> Iterator[PulseAudio]:
+    if unavailable(request.param):
+        pytest.skip(str(unavailable(request.param)))
+    kind = PipeWire if request.param == "PipeWire" else PulseAudio
+    with kind(tmp_path_factory.mktemp(request.param.lower())) as server:
         yield server
 
 
