@@ -84,6 +84,7 @@ class FakeServer:
         self.connections: List[List[dict]] = []  # the messages of each connection, in order
         self.headers: List[Any] = []
         self.audio: List[dict] = []  # every audio_input, all connections
+        self.closed = 0  # connections that ended
         self._server: Any = None
 
     @property
@@ -119,6 +120,8 @@ class FakeServer:
                 await self.behaviour(self, connection, message, index)
         except ConnectionClosed:
             pass  # the behaviour hung up
+        finally:
+            self.closed += 1
 
 
 class Replies:
@@ -852,11 +855,14 @@ def test_stop_lets_a_started_command_finish(recorder, tmp_path, monkeypatch, cap
             running = asyncio.ensure_future(assistant.run())
             await eventually(lambda: recorded(recorder))
             stopping = asyncio.ensure_future(assistant.stop())
-            await asyncio.sleep(0.2)
-            assert not stopping.done()  # waits for hold_on
+            seen_at_stop: List[List[str]] = []
+            stopping.add_done_callback(lambda _: seen_at_stop.append([line["name"] for line in recorded(recorder)]))
+            # stop() closes the link before it waits for the commands: a stop() that did not wait
+            # would be done right after this, with hold_on still holding
+            await eventually(lambda: server.closed == 1)
             release.write_text("go")
             await asyncio.wait_for(stopping, TIMEOUT)
-            assert [line["name"] for line in recorded(recorder)] == ["hold_on started", "hold_on finished"]
+            assert seen_at_stop == [["hold_on started", "hold_on finished"]]  # stop() waited for hold_on
             await asyncio.wait_for(running, TIMEOUT)
 
     run(scenario())

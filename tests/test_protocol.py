@@ -166,6 +166,8 @@ def test_ids_are_bounded_so_that_replies_stay_small():
 @given(st.one_of(st.text(max_size=200), st.binary(max_size=200)))
 def test_any_frame_parses_or_raises_protocol_error(frame):
     try:
-        parse_client_message(frame)
-    except ProtocolError:
-        pass
+        event = parse_client_message(frame)
+    except ProtocolError as error:  # anything else escaping would fail the test
+        assert error.message and len(error.message) <= 300 and "\n" not in error.message
+    else:
+        assert parse_client_message(event.to_json()) == event  # what it read, it can write back

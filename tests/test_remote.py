@@ -16,7 +16,7 @@ from va.config import CommandSettings, ConfigError, Settings, parse_settings
 from va.language.grammar import args_to_wire, grammar_of
 from va.language.targeting import Target, commands_from_grammar, interpret_addressed
 from va.commands.registry import load_registry
-from va.relay_events import Run, RunResult
+from va.protocol.relay import Run, RunResult
 from va.commands.runner import CommandRunner
 
 HOUSEHOLD = Path(__file__).parent / "client_commands" / "household.py"

@@ -19,6 +19,7 @@ import urllib.request
 import wave
 from difflib import SequenceMatcher
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pytest
@@ -195,8 +196,7 @@ def test_eight_clients_at_once_each_get_their_own_transcript(spy):
             first = asyncio.create_task(one_client(server, entries[0]))
             await wait_event(spy.started)
             others = asyncio.gather(*(one_client(server, entry) for entry in entries[1:]))
-            while server._transcriber.depth < len(entries):
-                await asyncio.sleep(0.01)
+            await asyncio.wait_for(_until(lambda: server.queue_depth >= len(entries)), TIMEOUT)
             assert "8 clients" in server.status()
             spy.gate.set()
             return [await first, *await others], server.served
@@ -465,11 +465,10 @@ def test_stop_drains_answers_what_is_in_flight_then_closes_with_1012(spy):
             await ws.send(audio_input(entry["file"], id="last words"))
             await wait_event(spy.started)
             stopping = asyncio.create_task(server.stop())  # what run_service does on SIGTERM
-            await asyncio.sleep(0.2)
-            assert not stopping.done()
             with pytest.raises(InvalidStatus) as refused:  # HAProxy retries this on another server
                 async with connect(server.url, open_timeout=TIMEOUT):
                     pass
+            assert not stopping.done()  # draining (new connections refused) and still waiting for the request
             health = await asyncio.to_thread(_get_health, f"http://127.0.0.1:{server.port}/health")
             await ws.send(audio_input(entry["file"], id="too late"))  # left for the client to resend
             spy.gate.set()
@@ -600,3 +599,8 @@ async def _wait_for_line(lines: asyncio.Queue, pattern: str) -> str:
         match = re.search(pattern, line)
         if match:
             return match.group(match.lastindex or 0)
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    while not condition():
+        await asyncio.sleep(0.01)

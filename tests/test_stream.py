@@ -1,4 +1,4 @@
-"""Streamed phrases (va.stream_events) through a real `va server`: real model, real speech, port 0."""
+"""Streamed phrases (va.protocol.stream) through a real `va server`: real model, real speech, port 0."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from test_server import SpyEngine, ask, assert_heard, audio_input, pcm, receive, run, running, words
-from va.stream_events import AudioChunk
+from va.protocol.stream import AudioChunk
 
 FRAME = 960  # 30 ms of s16le 16 kHz, as the client sends it
 HELLO = json.dumps({"type": "hello", "keyword": "computer", "commands": ["set timer"], "stream": 1})

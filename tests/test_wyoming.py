@@ -279,7 +279,7 @@ def test_wyoming_and_websocket_clients_share_one_batching_worker(engine):
                 await asyncio.to_thread(gated.started.wait, TIMEOUT)
                 port = server.wyoming.port
                 talking = [asyncio.create_task(transcript(port, pcm(entry["file"]))) for entry in entries[1:]]
-                await until(lambda: server._transcriber.depth == len(entries), "all four queued")
+                await until(lambda: server.queue_depth == len(entries), "all four queued")
                 assert "1 client, 3 Wyoming" in server.status()
                 gated.gate.set()
                 texts = await asyncio.gather(*talking)

@@ -8,7 +8,7 @@
   An ``error`` reply drops the phrase (no retry loop).
 
 Audio travels as ``audio_input`` JSON with base64, or, to a server whose ``ready`` offers it,
-streamed while it is heard (va.stream_events): ``open_stream`` / ``stream`` / ``cancel``, then
+streamed while it is heard (va.protocol.stream): ``open_stream`` / ``stream`` / ``cancel``, then
 ``submit(phrase, stream=id)`` closes it with an END frame. A stream lives on one connection; after
 a reconnect its phrase goes whole as ``audio_input`` with the same id. Stream frames (END last)
 go out in the order they were made, before the queued whole phrases, on the sending task.
@@ -32,7 +32,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from va.client.listener import Phrase
 from va.client.outbox import MAX_ATTEMPTS, Outbox, Reply
 from va.protocol import AudioInput, Error, Hello, ProtocolError, Ready, Transcript, parse_server_message
-from va.stream_events import AudioChunk
+from va.protocol.stream import AudioChunk
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ class ServerLink:
     ) -> None:
         """``on_reply(phrase, reply, received_at)`` gets each phrase's one reply (``received_at``
         is ``time.monotonic()``); ``on_drop(phrase, why)`` each phrase that will get none;
-        ``on_event(event)`` every other event (``ready`` on each connection, va.relay_events)."""
+        ``on_event(event)`` every other event (``ready`` on each connection, va.protocol.relay)."""
         self._urls = tuple(urls)
         self._token = options.token
         self._hello = hello
@@ -186,7 +186,7 @@ class ServerLink:
                 pass  # the next connection starts with it
 
     async def send_event(self, event: Any) -> bool:
-        """Send a control event now (va.relay_events); False when not connected (not queued)."""
+        """Send a control event now (va.protocol.relay); False when not connected (not queued)."""
         if self._connection is None:
             return False
         try:

@@ -1,7 +1,7 @@
 """The origin's side of commands across clients: what the other clients can run, and the
 requests this client sends them.
 
-The server pushes its directory (va.relay_events.Directory) on every join, leave and reload;
+The server pushes its directory (va.protocol.relay.Directory) on every join, leave and reload;
 `RemoteRequests.targets(registry)` turns it into the `Target`s that va.language.targeting
 matches words against. `request(reading, done)` sends a ``run`` with a fresh id and a
 time-to-live (``remote.ttl``); ``done(result)`` gets exactly one `RunResult`: the target's
@@ -26,7 +26,7 @@ from va.language.arguments import format_call
 from va.language.grammar import args_to_wire, grammar_of
 from va.language.targeting import Target, commands_from_grammar, interpret_addressed
 from va.protocol import Error, Hello, Ready
-from va.relay_events import Directory, DirectoryQuery, Peer, Run, RunResult
+from va.protocol.relay import Directory, DirectoryQuery, Peer, Run, RunResult
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from concurrent.futures import Future
 from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Tuple
 
 from va.language.grammar import args_from_wire
-from va.relay_events import Run, RunResult
+from va.protocol.relay import Run, RunResult
 
 _LOGGER = logging.getLogger(__name__)
 

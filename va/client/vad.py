@@ -78,7 +78,7 @@ class WebRtcDetector:
 
     def __init__(self, level: int) -> None:
         try:
-            import webrtcvad  # type: ignore[import-untyped]
+            import webrtcvad
         except ImportError:
             raise VadUnavailable("microphone.vad 'webrtc' needs webrtcvad-wheels: pip install 'va[client]'") from None
         self._vad = webrtcvad.Vad(level)

@@ -21,13 +21,13 @@ from websockets.http11 import Request, Response
 from va.config import ConfigError
 from va.config.settings import ServerSettings, Settings
 from va.language.grammar import GrammarRegistry
-from va.protocol import AudioInput, Error, Hello, ProtocolError, Reading, Ready, Transcript, parse_client_message
+from va.protocol import AudioInput, Error, Hello, ProtocolError, Ready, parse_client_message
 from va.server.connection import Client
 from va.server.drain import close_clients, refuse_while_draining
 from va.server.http import authorized, json_response, request_path, server_full, ssl_context, unauthorized
 from va.server.limits import ACCEPT_BATCH, Burst, capped_connection, connection_limits, quiet_accept_errors
-from va.server.recognizer import RecognizerSettings, read
 from va.server.relay import RelayHub
+from va.server.replies import judge_for, transcript_reply
 from va.server.stream import StreamRequest, Streams
 from va.server.transcriber import Busy, Transcriber
 from va.stt.base import Engine
@@ -196,6 +196,11 @@ class SpeechServer:
         return f"{scheme}://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     @property
+    def queue_depth(self) -> int:
+        """Requests waiting for the worker or being decoded."""
+        return self._transcriber.depth if self._transcriber else 0
+
+    @property
     def served(self) -> int:
         return self._transcriber.served if self._transcriber else 0
 
@@ -223,7 +228,7 @@ class SpeechServer:
             "engine": getattr(engine, "name", None),
             "model": getattr(engine, "model", None),
             "device": getattr(engine, "device", None),
-            "queue_depth": self._transcriber.depth if self._transcriber else 0,
+            "queue_depth": self.queue_depth,
             "uptime_s": round(time.monotonic() - self._started_at, 1),
             "clients": len(self._clients),
             "served": self.served,
@@ -315,54 +320,13 @@ class SpeechServer:
             return None
         prompt = client.prompt if config.use_prompt else None
         try:
-            future = self._worker.submit(audio.pcm, audio.rate, prompt, self._judge_for(client))
+            future = self._worker.submit(audio.pcm, audio.rate, prompt, judge_for(config, client))
         except Busy:
             _LOGGER.log(logging.DEBUG if partial else logging.WARNING, "queue full: refused a request from %s", client)
             self._answer(client, seq, None if partial else Error("server busy", audio.id))  # a check goes without
             return None
-        self._answer(client, seq, self._reply(client, audio, future, partial))
+        self._answer(client, seq, transcript_reply(client, audio, future, partial))
         return future
-
-    def _judge_for(self, client: Client) -> Optional[Callable[[Any, Any], Reading]]:
-        """How the worker reads a request of this client as one of its commands (None: it does not)."""
-        config = self.settings.server
-        if config.recognition != "grammar" or client.grammar is None or not client.keyword:
-            return None
-        grammar, keyword = client.grammar, client.keyword
-        settings = RecognizerSettings(margin=config.reject_margin)
-        return lambda transcription, utterance: read(transcription.text, grammar, keyword, utterance, settings)
-
-    async def _reply(self, client: Client, audio: AudioInput, future: asyncio.Future, partial: bool = False) -> Any:
-        """The event that answers `audio` once the worker is done with it (None: no answer, for
-        a check that was superseded or failed)."""
-        await asyncio.wait({future})
-        if future.cancelled():
-            return None
-        outcome = future.result()
-        if outcome.error is not None:
-            return None if partial else Error(outcome.error, audio.id)
-        result = outcome.transcription
-        text = result.text.strip()
-        latency = round(outcome.processing_ms)
-        _LOGGER.log(
-            logging.DEBUG if partial else logging.INFO,
-            "%s: %r (%.1f s of audio, %d ms%s)",
-            client,
-            text,
-            audio.duration,
-            latency,
-            ", so far" if partial else "",
-            extra={"VA_TRANSCRIPT": text, "VA_LATENCY_MS": latency, "VA_CLIENT": client.name},
-        )
-        if outcome.reading is not None:
-            reading = outcome.reading
-            _LOGGER.log(logging.DEBUG if partial else logging.INFO,
-                        "%s: reading %s %s (%s, score %.1f): %s", client, reading.command, reading.args,
-                         "accepted" if reading.accepted else "rejected", reading.score, reading.why)
-        return Transcript(
-            text, audio.id, audio.duration, outcome.processing_ms, result.no_speech_prob, result.avg_logprob,
-            outcome.reading, partial,
-        )
 
 
 def cli_server(args: Any, settings: Settings) -> int:

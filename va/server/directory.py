@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Optional
 
 from va.protocol import Hello
-from va.relay_events import Directory, Peer
+from va.protocol.relay import Directory, Peer
 
 _LOGGER = logging.getLogger(__name__)
 

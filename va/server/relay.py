@@ -21,7 +21,7 @@ import logging
 from typing import Any, Awaitable, Callable, Dict, Optional, Set
 
 from va.protocol import Hello
-from va.relay_events import DirectoryQuery, Run, RunResult
+from va.protocol.relay import DirectoryQuery, Run, RunResult
 from va.server.directory import ClientDirectory
 
 _LOGGER = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Phrases streamed while they are heard (va.stream_events): assembled per client, read ahead.
+"""Phrases streamed while they are heard (va.protocol.stream): assembled per client, read ahead.
 
 Each client that asked for streaming in its hello keeps its open requests in ``Streams`` (at most
 ``MAX_OPEN`` at a time, each at most ``server.max_audio_seconds`` long). A CHECK sends the phrase
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Deque, Dict, Optional, Union
 
 from va.protocol import SAMPLE_RATE, SAMPLE_WIDTH, AudioInput, Error, ProtocolError
-from va.stream_events import AudioChunk
+from va.protocol.stream import AudioChunk
 
 _LOGGER = logging.getLogger(__name__)
 

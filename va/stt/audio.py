@@ -14,9 +14,10 @@ from typing import Union
 
 import numpy as np
 
+from va.protocol import SAMPLE_RATE
+
 _LOGGER = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 _ZERO_CROSSINGS = 16  # kernel half-width, in output-band zero crossings: ~-80 dB stopband
 _KAISER_BETA = 8.6
 _CHUNK_TAPS = 1 << 20  # output samples x kernel taps computed at a time (bounds memory on long files)

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple
 
-from va.protocol import ProtocolError
+from va.protocol.base import Event, ProtocolError
 
 OUTCOMES = ("ok", "error", "refused", "offline")
 """ok: it ran (``value`` is what it returned); error: it ran and failed, or could not be run
@@ -67,13 +67,13 @@ class Peer:
 
 
 @dataclass(frozen=True)
-class DirectoryQuery:
+class DirectoryQuery(Event):
     """Client -> server: send me the directory (without joining it)."""
 
     TYPE: ClassVar[str] = "directory"
 
-    def to_json(self) -> str:
-        return json.dumps({"type": self.TYPE})
+    def to_dict(self) -> Dict[str, Any]:
+        return {"type": self.TYPE}
 
     @classmethod
     def from_dict(cls, message: Mapping[str, Any]) -> DirectoryQuery:
@@ -81,15 +81,15 @@ class DirectoryQuery:
 
 
 @dataclass(frozen=True)
-class Directory:
+class Directory(Event):
     """Server -> client: every client the server knows, online or seen recently."""
 
     TYPE: ClassVar[str] = "directory"
 
     clients: Tuple[Peer, ...] = ()
 
-    def to_json(self) -> str:
-        return json.dumps({"type": self.TYPE, "clients": [peer.to_dict() for peer in self.clients]})
+    def to_dict(self) -> Dict[str, Any]:
+        return {"type": self.TYPE, "clients": [peer.to_dict() for peer in self.clients]}
 
     @classmethod
     def from_dict(cls, message: Mapping[str, Any]) -> Directory:
@@ -100,7 +100,7 @@ class Directory:
 
 
 @dataclass(frozen=True)
-class Run:
+class Run(Event):
     """A request to run ``command(**args)`` on another client."""
 
     TYPE: ClassVar[str] = "run"
@@ -117,9 +117,12 @@ class Run:
     token: Optional[str] = field(default=None, repr=False)
     """The origin's shared secret; a target with a token set refuses requests without it."""
 
-    def to_json(self) -> str:
+    def to_dict(self) -> Dict[str, Any]:
         message = {"type": self.TYPE, "id": self.id, "command": self.command, "args": self.args}
-        return json.dumps(_with_set(message, self, ("target", "origin", "ttl", "token")), default=repr)
+        return _with_set(message, self, ("target", "origin", "ttl", "token"))
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), default=repr)  # args may hold values JSON cannot write
 
     @classmethod
     def from_dict(cls, message: Mapping[str, Any]) -> Run:
@@ -138,7 +141,7 @@ class Run:
 
 
 @dataclass(frozen=True)
-class RunResult:
+class RunResult(Event):
     """What became of a ``run``."""
 
     TYPE: ClassVar[str] = "run_result"
@@ -150,11 +153,14 @@ class RunResult:
     target: Optional[str] = None
     """Set by the server on the way to the origin."""
 
-    def to_json(self) -> str:
+    def to_dict(self) -> Dict[str, Any]:
         message: Dict[str, Any] = {"type": self.TYPE, "id": self.id, "outcome": self.outcome}
         if self.value is not None:
             message["value"] = self.value if _scalar(self.value) else repr(self.value)
-        return json.dumps(_with_set(message, self, ("error", "target")), default=repr)
+        return _with_set(message, self, ("error", "target"))
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), default=repr)
 
     @classmethod
     def from_dict(cls, message: Mapping[str, Any]) -> RunResult:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-from va.protocol import ProtocolError
+from va.protocol.base import ProtocolError
 
 VERSION = 1
 END, CHECK, CANCEL = 1, 2, 4
