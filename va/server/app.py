@@ -256,7 +256,7 @@ class SpeechServer:
 
     async def _on_frame(self, client: Client, seq: int, frame: Any) -> None:
         """Answer frame number `seq`: requests in frame order (va.server.connection); relay events
-        (va.relay_events) are no requests: they are handled at once and answered, if at all, apart."""
+        (va.protocol.relay) are no requests: they are handled at once and answered, if at all, apart."""
         if client.streams is not None and isinstance(frame, (bytes, bytearray, memoryview)):
             self._on_stream(client, seq, bytes(frame))
             return
