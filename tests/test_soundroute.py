@@ -11,6 +11,11 @@ def test_pulse_server_from_the_environment_wins():
     assert server == SoundServer("PulseAudio or PipeWire ($PULSE_SERVER)", "unix:/run/va-audio/native")
 
 
+def test_a_pulse_server_socket_that_is_not_there_is_said():
+    server = find_sound_server({"PULSE_SERVER": "unix:/run/va-audio/native"}, exists=lambda path: False)
+    assert str(server) == "PulseAudio or PipeWire ($PULSE_SERVER, but no socket there) at unix:/run/va-audio/native"
+
+
 def test_a_session_socket_is_pipewire_when_pipewire_runs_beside_it():
     sockets = {"/run/user/1000/pulse/native", "/run/user/1000/pipewire-0"}
     server = find_sound_server({"XDG_RUNTIME_DIR": "/run/user/1000"}, exists=sockets.__contains__)

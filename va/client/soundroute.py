@@ -37,7 +37,9 @@ class SoundServer:
 def find_sound_server(env: Mapping[str, str] = os.environ, exists: Callable[[str], bool] = os.path.exists) -> Optional[SoundServer]:
     """The sound server that ALSA's pulse plugin would talk to, as libpulse looks for it."""
     if env.get("PULSE_SERVER"):
-        return SoundServer("PulseAudio or PipeWire ($PULSE_SERVER)", env["PULSE_SERVER"])
+        address = env["PULSE_SERVER"]
+        missing = address.startswith("unix:") and not exists(address[len("unix:"):])
+        return SoundServer("PulseAudio or PipeWire ($PULSE_SERVER" + (", but no socket there)" if missing else ")"), address)
     runtime = env.get("PULSE_RUNTIME_PATH") or os.path.join(env.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}", "pulse")
     native = os.path.join(runtime, "native")
     if exists(native):
