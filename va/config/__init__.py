@@ -9,6 +9,7 @@
 
 from va.config.loader import DEFAULT_PATH, ENV_VAR, ConfigError, load_settings, parse_settings
 from va.config.settings import (
+    BrokerSettings,
     ClientSettings,
     CommandSettings,
     MicrophoneSettings,
@@ -20,7 +21,7 @@ from va.config.settings import (
 )
 
 __all__ = [
-    "DEFAULT_PATH", "ENV_VAR", "ClientSettings", "CommandSettings", "ConfigError", "MicrophoneSettings",
+    "BrokerSettings", "DEFAULT_PATH", "ENV_VAR", "ClientSettings", "CommandSettings", "ConfigError", "MicrophoneSettings",
     "RemoteSettings", "ServerSettings", "Settings", "TlsSettings", "WyomingSettings", "load_settings",
     "parse_settings",
 ]  # fmt: skip

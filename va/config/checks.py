@@ -121,6 +121,22 @@ def server_urls(value: Any) -> tuple[str, ...]:
     return tuple(url.strip() for url in items)
 
 
+def broker_url(value: Any) -> str | None:
+    allowed = "null (off) or an mqtt:// or mqtts:// URL with a host, e.g. mqtt://127.0.0.1:1883"
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Invalid(allowed, value)
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # raises ValueError on a bad port
+    except ValueError:
+        raise Invalid(allowed, value) from None
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        raise Invalid(allowed, value)
+    return value.strip()
+
+
 def optional_port(value: Any) -> int | None:
     if value is None:
         return None

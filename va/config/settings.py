@@ -62,6 +62,21 @@ class WyomingSettings:
 
 
 @dataclass(frozen=True)
+class BrokerSettings:
+    """`server.broker:` share the directory and relay run requests with the other va servers behind
+    a balancer, through an MQTT broker (off by default: one server needs none)."""
+
+    url: str | None = setting(None, checks.broker_url)
+    """mqtt://host:1883 (mqtts:// for TLS); null: no broker, this server's clients only."""
+    topic_prefix: str = setting("va", checks.text)
+    """Topics start with it; servers that share a prefix share their clients."""
+    username: str | None = setting(None, checks.optional_text)
+    """Broker user (mosquitto's password_file); null: anonymous."""
+    password: str | None = setting(None, checks.optional_text)
+    """That user's password."""
+
+
+@dataclass(frozen=True)
 class ServerSettings:
     """`server:` the speech-to-text server."""
 
@@ -113,6 +128,8 @@ class ServerSettings:
     """TLS certificate and key."""
     wyoming: WyomingSettings = section(WyomingSettings)
     """Wyoming endpoint for Home Assistant (same model and worker)."""
+    broker: BrokerSettings = section(BrokerSettings)
+    """MQTT broker shared by the servers behind a balancer (commands across their clients)."""
 
 
 @dataclass(frozen=True)

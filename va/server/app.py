@@ -23,6 +23,7 @@ from va.config.settings import ServerSettings, Settings
 from va.language.grammar import GrammarRegistry
 from va.protocol import AudioInput, Error, Hello, ProtocolError, Ready, parse_client_message
 from va.server.connection import Client
+from va.server.federation import Federation, start_federation
 from va.server.drain import close_clients, refuse_while_draining
 from va.server.http import authorized, json_response, request_path, server_full, ssl_context, unauthorized
 from va.server.limits import ACCEPT_BATCH, Burst, capped_connection, connection_limits, quiet_accept_errors
@@ -64,6 +65,8 @@ class SpeechServer:
         """The directory of clients and the commands relayed between them (va.server.relay)."""
         self.wyoming: Optional[Any] = None
         """The Wyoming endpoint (va.server.wyoming.WyomingEndpoint) when server.wyoming.port is set."""
+        self.federation: Optional[Federation] = None
+        """The other servers' clients, through server.broker (va.server.federation); None: off."""
 
     @property
     def _worker(self) -> Transcriber:
@@ -96,6 +99,7 @@ class SpeechServer:
                 ssl=ssl_context(config.tls.cert, config.tls.key),
             )
             await self._start_wyoming(config)
+            self.federation = await start_federation(self.relay, config.broker)
         except BaseException:  # port taken, bad certificate, cancelled: do not leave the worker behind
             if self._server is not None:
                 self._server.close()
@@ -129,6 +133,8 @@ class SpeechServer:
             return
         self._stopping = True
         self.relay.close()
+        if self.federation is not None:
+            await self.federation.stop()
         if self._server is not None:
             if self.wyoming is not None:  # Home Assistant cannot be redirected: it retries later
                 await self.wyoming.stop()
@@ -233,6 +239,7 @@ class SpeechServer:
             "clients": len(self._clients),
             "served": self.served,
             "wyoming": self.wyoming.health() if self.wyoming is not None else None,
+            "broker": self.federation.health() if self.federation is not None else None,
         }
         return json_response(connection, http.HTTPStatus.OK if healthy else http.HTTPStatus.SERVICE_UNAVAILABLE, body)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 from va.protocol import Hello
 from va.protocol.relay import Directory, Peer
@@ -39,21 +39,25 @@ class ClientDirectory:
     def join(self, client: Any, hello: Hello) -> Optional[Any]:
         """Add or update the client that said ``hello``; returns the connection it replaced."""
         name = hello.client or ""
-        renamed = self.name_of(client)
-        if renamed is not None and renamed != name:  # a reload gave it another name
-            self.leave(client)
-        previous = self._entries.pop(name, None)
         grammar = hello.grammar.to_dict() if hello.grammar is not None else None
         if grammar is not None and len(json.dumps(grammar)) > MAX_GRAMMAR_BYTES:
             _LOGGER.warning("%s's grammar is over %d bytes: the others match its spoken names only", name, MAX_GRAMMAR_BYTES)
             grammar = None
-        peer = Peer(name, hello.area, True, hello.commands, grammar)
+        return self.add(client, Peer(name, hello.area, True, hello.commands, grammar))
+
+    def add(self, client: Any, peer: Peer) -> Optional[Any]:
+        """Add or update ``peer``, reached through ``client``; returns the connection it replaced."""
+        name = peer.name
+        renamed = self.name_of(client)
+        if renamed is not None and renamed != name:  # a reload gave it another name
+            self.leave(client)
+        previous = self._entries.pop(name, None)
         self._entries[name] = _Entry(peer, client)
         replaced = previous.client if previous is not None and previous.client not in (None, client) else None
         if replaced is not None:
             _LOGGER.warning("two connections call themselves %r: the newer one gets its requests", name)
         elif previous is None or previous.client is None:
-            _LOGGER.info("%s joined (%s, %d commands)", name, hello.area or "no area", len(hello.commands))
+            _LOGGER.info("%s joined (%s, %d commands)", name, peer.area or "no area", len(peer.commands))
         return replaced
 
     def leave(self, client: Any) -> Optional[str]:
@@ -78,6 +82,10 @@ class ClientDirectory:
 
     def known(self, name: str) -> bool:
         return name in self._entries
+
+    def connected(self) -> Tuple[Tuple[Peer, Any], ...]:
+        """The online clients with their connections."""
+        return tuple((entry.peer, entry.client) for entry in self._entries.values() if entry.client is not None)
 
     def snapshot(self) -> Directory:
         return Directory(tuple(entry.peer for entry in self._entries.values()))

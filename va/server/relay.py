@@ -21,7 +21,7 @@ import logging
 from typing import Any, Awaitable, Callable, Dict, Optional, Set
 
 from va.protocol import Hello
-from va.protocol.relay import DirectoryQuery, Run, RunResult
+from va.protocol.relay import DirectoryQuery, Peer, Run, RunResult
 from va.server.directory import ClientDirectory
 
 _LOGGER = logging.getLogger(__name__)
@@ -55,6 +55,8 @@ class RelayHub:
         self._members: Set[Any] = set()
         self._pending: Dict[tuple, _Pending] = {}
         self._tasks: Set[asyncio.Task] = set()
+        self.on_change: Optional[Callable[[], None]] = None
+        """Called when the directory changed (va.server.federation publishes this server's part)."""
 
     async def hello(self, client: Any, hello: Hello) -> None:
         """After ``ready``: a client that joins gets its waiting requests, then everyone the directory."""
@@ -66,6 +68,13 @@ class RelayHub:
         self.directory.join(client, hello)
         self._members.add(client)
         for pending in self._for_target(hello.client):
+            await self._deliver(pending, client)
+        await self._broadcast()
+
+    async def joined(self, client: Any, peer: Peer) -> None:
+        """A client of another server (va.server.federation) joins: its waiting requests, then the directory."""
+        self.directory.add(client, peer)
+        for pending in self._for_target(peer.name):
             await self._deliver(pending, client)
         await self._broadcast()
 
@@ -168,6 +177,8 @@ class RelayHub:
         return [pending for pending in self._pending.values() if pending.target == name]
 
     async def _broadcast(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
         snapshot = self.directory.snapshot()
         await asyncio.gather(*(self._send(member, snapshot) for member in list(self._members)))
 

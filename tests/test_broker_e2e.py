@@ -1,0 +1,167 @@
+"""Commands across clients connected to different servers, through a real MQTT broker.
+
+Everything is real and on loopback: mosquitto (Debian's package) started by the test on a free
+port, two `va server` processes with `server.broker.url` pointing at it, and the clients of
+tests/test_remote_e2e.py: the kitchen (long paced silence, so it stays connected) pinned to
+server 2 by its `server_url`, the living room pinned to server 1. The spoken "computer, kitchen,
+turn on the radio" given to the living room must run `turn_on(device="the radio")` exactly once,
+in the kitchen's process. (Pinned by URL rather than through HAProxy: its leastconn would put
+them wherever it likes, and the test needs them apart.)
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import socket
+import subprocess
+from pathlib import Path
+from typing import Iterator, List
+
+import pytest
+
+from test_client_e2e import TIMEOUT, Process, environment, free_port, healthy, wait_until
+from test_remote_e2e import (  # noqa: F401 - the fixture kills what a test leaves running
+    KITCHEN_RULES,
+    RADIO_OFF,
+    RADIO_ON,
+    _no_process_left_behind,
+    ran,
+    silence,
+    start_client,
+    write_config,
+)
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("mosquitto") is None, reason="mosquitto is not installed (bash setup.sh test installs it)"),
+]
+
+
+class Mosquitto:
+    """`mosquitto -c` on a loopback port, anonymous, nothing kept on disk; it can be restarted."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.port = free_port()
+        self.config = tmp_path / "mosquitto.conf"
+        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        self.log = tmp_path / "mosquitto.log"
+        self.popen: subprocess.Popen = self.start()
+
+    def start(self) -> subprocess.Popen:
+        with open(self.log, "ab") as out:
+            self.popen = subprocess.Popen(["mosquitto", "-v", "-c", str(self.config)], stdout=out, stderr=subprocess.STDOUT)
+        wait_until(self._listening, "mosquitto to listen", self.popen)
+        return self.popen
+
+    def _listening(self) -> bool:
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            self.popen.wait(30)
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    mosquitto = Mosquitto(tmp_path)
+    yield mosquitto
+    mosquitto.stop()
+
+
+def start_server(tmp_path: Path, name: str, broker_port: int) -> tuple:
+    """A `va server` with the broker on; (process, port) once /health says ok."""
+    port = free_port()
+    config = tmp_path / f"{name}.yaml"
+    config.write_text(
+        f"server:\n  host: 127.0.0.1\n  port: {port}\n  model: tiny.en\n"
+        f"  broker: {{url: 'mqtt://127.0.0.1:{broker_port}', topic_prefix: va-test}}\n"
+    )
+    process = Process(tmp_path, name, ["server", "--config", str(config)], environment(tmp_path))
+    wait_until(lambda: healthy(port), f"{name}'s /health", process.popen)
+    return process, port
+
+
+def two_servers(tmp_path: Path, broker: Mosquitto) -> List[tuple]:
+    servers = [start_server(tmp_path, name, broker.port) for name in ("va1", "va2")]
+    for process, _ in servers:
+        wait_until(lambda: "connected to the broker" in process.text(), "the broker connection", process.popen)
+    return servers
+
+
+def start_kitchen(tmp_path: Path, port: int, *servers: Process) -> Process:
+    """The kitchen on the server at `port`, once every server in `servers` lists it."""
+    joined = [server.text().count("kitchen joined") for server in servers]
+    kitchen = start_client(tmp_path, "kitchen", write_config(tmp_path, port, "kitchen", KITCHEN_RULES),
+                           [silence(tmp_path)], VA_INPUT_PACE="1")
+    for server, before in zip(servers, joined):
+        wait_until(lambda: server.text().count("kitchen joined") > before, "the kitchen in the directory", kitchen.popen)
+    return kitchen
+
+
+def test_said_in_the_living_room_on_one_server_it_runs_in_the_kitchen_on_the_other_once(tmp_path, broker):
+    (va1, port1), (va2, port2) = two_servers(tmp_path, broker)
+    kitchen = start_kitchen(tmp_path, port2, va1, va2)
+    living = write_config(tmp_path, port1, "living-room")
+    origin = start_client(tmp_path, "living-room", living, [RADIO_ON, RADIO_OFF])
+    assert origin.wait() == 0, origin.text()
+    health = json.loads(_get(port1))["broker"]  # server 1 lists server 2's kitchen
+    kitchen.stop()
+
+    calls = ran(tmp_path, "kitchen")
+    assert [(call["name"], call["args"]) for call in calls] == [("turn_on", {"device": "the radio"})], kitchen.text()
+    assert calls[0]["pid"] == kitchen.popen.pid
+    assert ran(tmp_path, "living-room") == [], origin.text()  # nowhere else
+    origin_log, target_log = origin.text(), kitchen.text()
+    assert f"Connected to ws://127.0.0.1:{port1}" in origin_log and f"Connected to ws://127.0.0.1:{port2}" in target_log
+    assert "ran kitchen: turn_on(device='the radio') -> 'turn_on done'" in origin_log, origin_log
+    assert "refused kitchen: turn_off(device='the radio'): remote.allow does not let living-room run turn_off" in origin_log
+    assert "Request from living-room: ran turn_on(device='the radio')" in target_log, target_log
+    assert "Request from living-room: refused turn_off(device='the radio')" in target_log, target_log
+    assert target_log.count("Request from living-room") == 2  # one record per request
+    assert health["connected"] and (health["servers"], health["clients"]) == (1, 1), health
+
+
+def test_a_kitchen_away_from_the_other_server_is_offline_at_once_and_runs_nothing_later(tmp_path, broker):
+    (va1, port1), (va2, port2) = two_servers(tmp_path, broker)
+    kitchen = start_kitchen(tmp_path, port2, va1, va2)
+    kitchen.stop(signal.SIGKILL)  # no goodbye: server 2 notices, then tells server 1 through the broker
+    wait_until(lambda: "kitchen left" in va1.text(), "server 1 to hear that the kitchen left", va1.popen)
+    origin = start_client(tmp_path, "living-room", write_config(tmp_path, port1, "living-room"), [RADIO_ON])
+    assert origin.wait() == 0, origin.text()
+    assert "offline kitchen: turn_on(device='the radio'): kitchen is offline" in origin.text(), origin.text()
+
+    back = start_kitchen(tmp_path, port2, va1, va2)
+    wait_until(lambda: "Directory:" in back.text(), "the kitchen to get the directory", back.popen)
+    back.stop()
+    assert ran(tmp_path, "kitchen") == [], back.text()
+    assert ran(tmp_path, "living-room") == []
+
+
+def test_without_the_broker_the_other_servers_clients_read_offline_until_it_is_back(tmp_path, broker):
+    (va1, port1), (va2, port2) = two_servers(tmp_path, broker)
+    kitchen = start_kitchen(tmp_path, port2, va1, va2)
+    broker.stop()
+    wait_until(lambda: "lost the broker" in va1.text(), "server 1 to lose the broker", va1.popen)
+    origin = start_client(tmp_path, "living-room", write_config(tmp_path, port1, "living-room"), [RADIO_ON])
+    assert origin.wait() == 0, origin.text()
+    assert "offline kitchen: turn_on(device='the radio'): kitchen is offline" in origin.text(), origin.text()
+
+    joined = va1.text().count("kitchen joined")
+    broker.start()  # same port: both servers reconnect and publish their clients again
+    wait_until(lambda: va1.text().count("kitchen joined") > joined, "the kitchen listed again", va1.popen)
+    again = start_client(tmp_path, "living-room-2", write_config(tmp_path, port1, "living-room"), [RADIO_ON])
+    assert again.wait() == 0, again.text()
+    kitchen.stop()
+    calls = ran(tmp_path, "kitchen")
+    assert [(call["name"], call["args"]) for call in calls] == [("turn_on", {"device": "the radio"})], kitchen.text()
+
+
+def _get(port: int) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=TIMEOUT) as response:
+        return response.read().decode()
