@@ -45,7 +45,7 @@ class Mosquitto:
     def __init__(self, tmp_path: Path) -> None:
         self.port = free_port()
         self.config = tmp_path / "mosquitto.conf"
-        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\n")
         self.log = tmp_path / "mosquitto.log"
         self.popen: subprocess.Popen = self.start()
 
