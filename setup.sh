@@ -30,7 +30,8 @@ need_debs() {
 setup_env() {
     # PyAudio and systemd-python compile against these; sox/espeak-ng make test speech; the
     # `systemd` package brings systemd-analyze for the unit checks; haproxy (test mode) sits in
-    # front of two servers in tests/test_balancer.py
+    # front of two servers in tests/test_balancer.py; mosquitto (test mode) is the broker those
+    # servers share in tests/test_broker_e2e.py
     need_debs gcc pkg-config portaudio19-dev libsystemd-dev "$@"
     python3 -m venv --help >/dev/null 2>&1 || need_debs python3-venv
     [ -x "$PY" ] || python3 -m venv "$VENV"
@@ -64,7 +65,7 @@ run)
     ;;
 test)
     # debootstrap: the Debian 13 install test; PulseAudio, PipeWire and ALSA's pulse plugin: the microphone test
-    setup_env sox espeak-ng systemd openssl haproxy debootstrap pulseaudio pulseaudio-utils libasound2-plugins \
+    setup_env sox espeak-ng systemd openssl haproxy mosquitto debootstrap pulseaudio pulseaudio-utils libasound2-plugins \
         pipewire pipewire-pulse wireplumber dbus
     # the CPU build of torch (an unpinned torch would pull a multi-GB CUDA build)
     "$PY" -m pip install -q "torch==2.13.0"

@@ -49,6 +49,10 @@ class Mosquitto:
         self.log = tmp_path / "mosquitto.log"
         self.popen: subprocess.Popen = self.start()
 
+    @staticmethod
+    def missing() -> bool:
+        return shutil.which("mosquitto") is None
+
     def start(self) -> subprocess.Popen:
         with open(self.log, "ab") as out:
             self.popen = subprocess.Popen(["mosquitto", "-v", "-c", str(self.config)], stdout=out, stderr=subprocess.STDOUT)

@@ -22,6 +22,8 @@ from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -43,7 +45,7 @@ class BrokerLink:
         self._subscriptions = tuple(subscriptions)
         self._deliver: Optional[Delivery] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
         self._client.will_set(will, b"", qos=QOS, retain=True)
         self._client.reconnect_delay_set(*RECONNECT_DELAYS)
         username, password = credentials
@@ -65,9 +67,14 @@ class BrokerLink:
         self._client.connect_async(parts.hostname or "127.0.0.1", port, KEEPALIVE)
         self._client.loop_start()
 
-    def publish(self, topic: str, payload: bytes, retain: bool = False) -> Any:
-        """Queue a message (QoS 1); the MQTTMessageInfo paho returns."""
-        return self._client.publish(topic, payload, qos=QOS, retain=retain)
+    def publish(self, topic: str, payload: bytes, retain: bool = False, expiry: Optional[int] = None) -> Any:
+        """Queue a message (QoS 1), dropped by the broker after ``expiry`` seconds (MQTT 5's message
+        expiry: a retained one is no longer given to new subscribers); the MQTTMessageInfo paho returns."""
+        properties = None
+        if expiry is not None:
+            properties = Properties(PacketTypes.PUBLISH)
+            properties.MessageExpiryInterval = expiry
+        return self._client.publish(topic, payload, qos=QOS, retain=retain, properties=properties)
 
     def stop(self, last: Optional[Tuple[str, bytes]] = None, timeout: float = 2.0) -> None:
         """Blocking (run it in a thread): publish ``last`` (retained) if connected, say goodbye."""

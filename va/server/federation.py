@@ -35,6 +35,12 @@ from va.server.relay import RelayHub
 
 _LOGGER = logging.getLogger(__name__)
 
+HEARTBEAT = 20.0
+"""Seconds between two publications of a server's clients, changed or not."""
+EXPIRY = 3 * HEARTBEAT
+"""A server not heard of for that long is gone, with its clients (a will can be lost: a broker
+that restarts from its persistence file never saw that server die); its retained message expires then too."""
+
 
 @dataclasses.dataclass(eq=False)  # identity hash, like a connection
 class RemoteClient:
@@ -63,6 +69,9 @@ class Federation:
         self._inbox_topic = f"{prefix}/servers/{{}}/inbox"
         self._remote: Dict[Tuple[str, str], RemoteClient] = {}
         self._published: Optional[bytes] = None
+        self._seen: Dict[str, float] = {}
+        """Server id -> when its clients were last published (loop time)."""
+        self._beat: Optional[asyncio.Task] = None
         self._queue: asyncio.Queue = asyncio.Queue()
         self._pump: Optional[asyncio.Task] = None
         mine = self._clients_topic.format(self.id)
@@ -71,6 +80,7 @@ class Federation:
 
     async def start(self) -> None:
         self._pump = asyncio.create_task(self._run())
+        self._beat = asyncio.create_task(self._heartbeat())
         self.hub.on_change = self._publish
         self.link.start(lambda kind, value: self._queue.put_nowait((kind, value)))
         _LOGGER.info("sharing the directory through the broker %s as %s", self.link.url, self.id)
@@ -78,9 +88,10 @@ class Federation:
     async def stop(self) -> None:
         self.hub.on_change = None
         await asyncio.to_thread(self.link.stop, (self._clients_topic.format(self.id), b""))
-        if self._pump is not None:
-            self._pump.cancel()
-            await asyncio.gather(self._pump, return_exceptions=True)
+        for task in (self._pump, self._beat):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
 
     def health(self) -> Dict[str, Any]:
         servers = {server for server, _ in self._remote}
@@ -102,7 +113,7 @@ class Federation:
         mine = [peer.to_dict() for peer, client in self.hub.directory.connected() if not isinstance(client, RemoteClient)]
         payload = json.dumps({"server": self.id, "clients": mine}).encode()
         if self.link.connected and (force or payload != self._published):
-            self.link.publish(self._clients_topic.format(self.id), payload, retain=True)
+            self.link.publish(self._clients_topic.format(self.id), payload, retain=True, expiry=int(EXPIRY))
             self._published = payload
 
     # -- in (one at a time, in the order they came) ---------------------------------------------
@@ -117,8 +128,19 @@ class Federation:
             except Exception:  # noqa: BLE001 - one bad message must not stop the others
                 _LOGGER.exception("handling %s from the broker failed", kind)
 
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT)
+            self._queue.put_nowait(("beat", None))
+
     async def _handle(self, kind: str, value: Any) -> None:
-        if kind == "connected":
+        if kind == "beat":
+            self._publish(force=True)
+            now = asyncio.get_running_loop().time()
+            for server in [server for server, seen in self._seen.items() if now - seen > EXPIRY]:
+                _LOGGER.warning("server %s was not heard of for %.0f s: its clients read as offline", server, EXPIRY)
+                await self._server_clients(server, ())
+        elif kind == "connected":
             _LOGGER.info("connected to the broker %s", self.link.url)
             self._publish(force=True)
         elif kind == "lost":
@@ -145,6 +167,10 @@ class Federation:
 
     async def _server_clients(self, server: str, peers: Tuple[Peer, ...]) -> None:
         """Make the directory list ``peers`` as the clients of ``server`` (none: it is gone)."""
+        if peers:
+            self._seen[server] = asyncio.get_running_loop().time()
+        else:
+            self._seen.pop(server, None)
         names = {peer.name for peer in peers}
         for key in [key for key in self._remote if key[0] == server and key[1] not in names]:
             await self.hub.left(self._remote.pop(key))

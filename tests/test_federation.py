@@ -1,0 +1,140 @@
+"""Two servers' relays (va.server.relay + va.server.federation) sharing a real mosquitto.
+
+In process, so the faults can be placed exactly: each server is a RelayHub with its Federation;
+its clients are small fakes that record what the server sends them (the relay's own edge: a
+connection with ``send``). The broker is real (Debian's mosquitto on a loopback port).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, Callable, List
+
+import pytest
+
+from test_broker_e2e import Mosquitto
+from va.config import BrokerSettings
+from va.protocol import Hello
+from va.relay_events import Run, RunResult
+from va.server import federation as federation_module
+from va.server.federation import Federation, RemoteClient
+from va.server.relay import RelayHub
+
+pytestmark = pytest.mark.skipif(Mosquitto.missing(), reason="mosquitto is not installed (bash setup.sh test installs it)")
+
+WAIT = 30.0
+
+
+class FakeClient:
+    def __init__(self, name: str) -> None:
+        self.name, self.events = name, []  # type: ignore[var-annotated]
+
+    async def send(self, event: Any, seq: Any = None) -> None:
+        self.events.append(event)
+
+    def got(self, kind: type) -> List[Any]:
+        return [event for event in self.events if isinstance(event, kind)]
+
+
+async def until(condition: Callable[[], Any], what: str) -> None:
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.02)
+
+    try:
+        await asyncio.wait_for(poll(), WAIT)
+    except asyncio.TimeoutError:
+        raise AssertionError(f"timed out waiting for {what}") from None
+
+
+class Server:
+    def __init__(self, port: int) -> None:
+        self.hub = RelayHub(lambda client, event: client.send(event, None))
+        self.federation = Federation(self.hub, BrokerSettings(url=f"mqtt://127.0.0.1:{port}", topic_prefix="t"))
+
+    async def __aenter__(self) -> Server:
+        await self.federation.start()
+        await until(lambda: self.federation.link.connected, "the broker connection")
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.federation.stop()
+
+    async def join(self, name: str) -> FakeClient:
+        client = FakeClient(name)
+        await self.hub.hello(client, Hello("computer", ("turn on",), name, relay=True))
+        return client
+
+    def lists(self, name: str) -> bool:
+        return isinstance(self.hub.directory.online(name), RemoteClient)
+
+    def crash(self) -> None:
+        """Gone without a goodbye: the broker sees the connection drop and publishes the will."""
+        client = self.federation.link._client  # the edge: paho's socket
+        client.loop_stop()
+        client.socket().close()
+
+
+@pytest.fixture
+def broker(tmp_path):
+    mosquitto = Mosquitto(tmp_path)
+    yield mosquitto
+    mosquitto.stop()
+
+
+def test_a_run_crosses_servers_once_even_when_delivered_twice(broker):
+    async def scenario() -> None:
+        async with Server(broker.port) as one, Server(broker.port) as two:
+            living, kitchen = await one.join("living-room"), await two.join("kitchen")
+            await until(lambda: one.lists("kitchen") and two.lists("living-room"), "each other's clients")
+            run = Run("r1", "turn_on", {"device": "the radio"}, target="kitchen")
+            await one.hub.on_event(living, run)
+            await one.hub.on_event(living, run)  # the origin asks again after a reconnection
+            envelope = {"from": one.federation.id, "event": json.loads(Run("r1", "turn_on", target="kitchen", origin="living-room").to_json())}
+            one.federation.link.publish(f"t/servers/{two.federation.id}/inbox", json.dumps(envelope).encode())  # QoS 1 twice
+            await until(lambda: kitchen.got(Run), "the run in the kitchen")
+            await asyncio.sleep(0.5)  # time for a second delivery, if there were one
+            assert [(r.id, r.origin, r.args) for r in kitchen.got(Run)] == [("r1", "living-room", {"device": "the radio"})]
+            await two.hub.on_event(kitchen, RunResult("r1", "ok", "turn_on done"))
+            await until(lambda: living.got(RunResult), "the answer in the living room")
+            assert living.got(RunResult) == [RunResult("r1", "ok", "turn_on done", target="kitchen")]
+
+    asyncio.run(scenario())
+
+
+def test_a_server_that_dies_takes_its_clients_offline_and_its_request_answers_offline(broker):
+    async def scenario() -> None:
+        async with Server(broker.port) as one:
+            two = Server(broker.port)
+            await two.__aenter__()
+            living, kitchen = await one.join("living-room"), await two.join("kitchen")
+            await until(lambda: one.lists("kitchen"), "the kitchen on server one")
+            await one.hub.on_event(living, Run("r2", "turn_on", target="kitchen", ttl=1.0))
+            await until(lambda: kitchen.got(Run), "the run in the kitchen")
+            two.crash()  # before the kitchen answers
+            await until(lambda: one.hub.directory.online("kitchen") is None, "the kitchen to go offline")
+            await until(lambda: living.got(RunResult), "the answer")
+            [answer] = living.got(RunResult)
+            assert (answer.outcome, answer.error) == ("offline", "kitchen went offline before answering (it may have run)")
+            await one.hub.on_event(living, Run("r3", "turn_on", target="kitchen"))
+            await until(lambda: len(living.got(RunResult)) == 2, "the second answer")
+            assert living.got(RunResult)[1].error == "kitchen is offline"  # at once
+
+    asyncio.run(scenario())
+
+
+def test_a_server_not_heard_of_expires_with_its_clients(broker, monkeypatch):
+    monkeypatch.setattr(federation_module, "HEARTBEAT", 0.2)
+    monkeypatch.setattr(federation_module, "EXPIRY", 1.0)
+
+    async def scenario() -> None:
+        async with Server(broker.port) as one, Server(broker.port) as ghost:
+            await ghost.join("attic")
+            await until(lambda: one.lists("attic"), "the attic on server one")
+            ghost.federation._beat.cancel()  # it stops publishing, and its will is never sent
+            await until(lambda: one.hub.directory.online("attic") is None, "the attic to expire")
+            peers = {peer.name: peer.online for peer in one.hub.directory.snapshot().clients}
+            assert peers["attic"] is False
+
+    asyncio.run(scenario())
