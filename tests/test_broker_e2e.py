@@ -39,13 +39,22 @@ pytestmark = [
 ]
 
 
+SHIPPED = Path(__file__).resolve().parent.parent / "deploy" / "mosquitto.conf"
+
+
+def loopback_config(shipped: str, port: int) -> str:
+    """The shipped config on 127.0.0.1:`port`, anonymous (no password file), nothing kept on disk."""
+    lines = [line for line in shipped.splitlines() if not line.startswith(("password_file", "listener", "allow_anonymous"))]
+    return "\n".join([f"listener {port} 127.0.0.1", "allow_anonymous true", "persistence false", *lines]) + "\n"
+
+
 class Mosquitto:
-    """`mosquitto -c` on a loopback port, anonymous, nothing kept on disk; it can be restarted."""
+    """`mosquitto -c` with deploy/mosquitto.conf on a loopback port; it can be restarted."""
 
     def __init__(self, tmp_path: Path) -> None:
         self.port = free_port()
         self.config = tmp_path / "mosquitto.conf"
-        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\n")
+        self.config.write_text(loopback_config(SHIPPED.read_text(), self.port))
         self.log = tmp_path / "mosquitto.log"
         self.popen: subprocess.Popen = self.start()
 
