@@ -85,30 +85,31 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
     mosquitto.stop()
 
 
-def start_server(tmp_path: Path, name: str, broker_port: int) -> tuple:
+def start_server(tmp_path: Path, name: str, broker_port: int, token: str = "") -> tuple:
     """A `va server` with the broker on; (process, port) once /health says ok."""
     port = free_port()
     config = tmp_path / f"{name}.yaml"
     config.write_text(
         f"server:\n  host: 127.0.0.1\n  port: {port}\n  model: tiny.en\n"
         f"  broker: {{url: 'mqtt://127.0.0.1:{broker_port}', topic_prefix: va-test}}\n"
+        + (f"token: {token}\n" if token else "")
     )
     process = Process(tmp_path, name, ["server", "--config", str(config)], environment(tmp_path))
     wait_until(lambda: healthy(port), f"{name}'s /health", process.popen)
     return process, port
 
 
-def two_servers(tmp_path: Path, broker: Mosquitto) -> List[tuple]:
-    servers = [start_server(tmp_path, name, broker.port) for name in ("va1", "va2")]
+def two_servers(tmp_path: Path, broker: Mosquitto, token: str = "") -> List[tuple]:
+    servers = [start_server(tmp_path, name, broker.port, token) for name in ("va1", "va2")]
     for process, _ in servers:
         wait_until(lambda: "connected to the broker" in process.text(), "the broker connection", process.popen)
     return servers
 
 
-def start_kitchen(tmp_path: Path, port: int, *servers: Process) -> Process:
+def start_kitchen(tmp_path: Path, port: int, *servers: Process, extra: str = "") -> Process:
     """The kitchen on the server at `port`, once every server in `servers` lists it."""
     joined = [server.text().count("kitchen joined") for server in servers]
-    kitchen = start_client(tmp_path, "kitchen", write_config(tmp_path, port, "kitchen", KITCHEN_RULES),
+    kitchen = start_client(tmp_path, "kitchen", write_config(tmp_path, port, "kitchen", KITCHEN_RULES + extra),
                            [silence(tmp_path)], VA_INPUT_PACE="1")
     for server, before in zip(servers, joined):
         wait_until(lambda: server.text().count("kitchen joined") > before, "the kitchen in the directory", kitchen.popen)
@@ -171,6 +172,33 @@ def test_without_the_broker_the_other_servers_clients_read_offline_until_it_is_b
     kitchen.stop()
     calls = ran(tmp_path, "kitchen")
     assert [(call["name"], call["args"]) for call in calls] == [("turn_on", {"device": "the radio"})], kitchen.text()
+
+
+@pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed (bash setup.sh test installs it)")
+def test_through_haproxy_the_two_clients_land_on_different_servers_and_it_runs_once(tmp_path, broker):
+    """The building of the README: HAProxy (deploy/haproxy.cfg) in front of both servers, a token.
+    leastconn puts the living room on the server the kitchen is not on; the test checks that it did."""
+    from bench.haproxy import Balancer
+
+    token = "building-secret"
+    servers = two_servers(tmp_path, broker, token)
+    balancer = Balancer(tmp_path, free_port(), [port for _, port in servers], TIMEOUT)
+    try:
+        balancer.wait(lambda states: all(state == "UP" for state in states.values()), "both servers up", TIMEOUT)
+        kitchen = start_kitchen(tmp_path, balancer.port, *(process for process, _ in servers), extra=f"token: {token}\n")
+        holder = [json.loads(_get(port))["clients"] for _, port in servers].index(1)
+        living = write_config(tmp_path, balancer.port, "living-room", f"token: {token}\n")
+        origin = start_client(tmp_path, "living-room", living, [RADIO_ON])
+        assert origin.wait() == 0, origin.text()
+        kitchen.stop()
+    finally:
+        balancer.stop()
+    heard = ["living-room@" in process.text() for process, _ in servers]  # the server that transcribed it
+    assert heard == [index != holder for index in range(2)], "both clients on one server: nothing crossed"
+    calls = ran(tmp_path, "kitchen")
+    assert [(call["name"], call["args"]) for call in calls] == [("turn_on", {"device": "the radio"})], kitchen.text()
+    assert ran(tmp_path, "living-room") == []
+    assert "ran kitchen: turn_on(device='the radio') -> 'turn_on done'" in origin.text(), origin.text()
 
 
 def _get(port: int) -> str:
