@@ -31,7 +31,7 @@ if __package__ in (None, ""):  # `python bench/broker.py`
 from websockets.asyncio.client import ClientConnection, connect
 
 from bench import machine, procs, servers
-from bench.report import table
+from bench.report import emit, table
 from bench.stats import median, num, percentile
 
 TIMEOUT = 60.0
@@ -171,11 +171,7 @@ def main(argv: Sequence[str] = ()) -> int:
         for index in range(plan.runs):
             print(f"run {index + 1}/{plan.runs} (load {os.getloadavg()[0]:.2f})", file=sys.stderr, flush=True)
             runs.append(one_run(Path(directory), plan.pairs, not plan.nagle))
-    text = "\n".join(report(runs, plan.nagle)) + "\n"
-    print(text)
-    if plan.out:
-        plan.out.parent.mkdir(parents=True, exist_ok=True)
-        plan.out.write_text(text)
+    emit(report(runs, plan.nagle), plan.out)
     return 0
 
 

@@ -12,12 +12,13 @@ them wherever it likes, and the test needs them apart.)
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import socket
 import subprocess
 from pathlib import Path
-from typing import Iterator, List
+from typing import Dict, Iterator, List, Optional
 
 import pytest
 
@@ -42,19 +43,28 @@ pytestmark = [
 SHIPPED = Path(__file__).resolve().parent.parent / "deploy" / "mosquitto.conf"
 
 
-def loopback_config(shipped: str, port: int) -> str:
-    """The shipped config on 127.0.0.1:`port`, anonymous (no password file), nothing kept on disk."""
+def loopback_config(shipped: str, port: int, passwords: Optional[Path] = None) -> str:
+    """The shipped config on 127.0.0.1:`port` with `passwords` as its password file (None:
+    anonymous), nothing kept on disk."""
     lines = [line for line in shipped.splitlines() if not line.startswith(("password_file", "listener", "allow_anonymous"))]
-    return "\n".join([f"listener {port} 127.0.0.1", "allow_anonymous true", "persistence false", *lines]) + "\n"
+    access = [f"password_file {passwords}", "allow_anonymous false"] if passwords else ["allow_anonymous true"]
+    user = ["user root"] if os.geteuid() == 0 else []  # as root it would read the files as user mosquitto
+    return "\n".join([f"listener {port} 127.0.0.1", *access, *user, "persistence false", *lines]) + "\n"
 
 
 class Mosquitto:
     """`mosquitto -c` with deploy/mosquitto.conf on a loopback port; it can be restarted."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, users: Optional[Dict[str, str]] = None) -> None:
+        """`users`: name -> password, in a password file made with mosquitto_passwd (None: anonymous)."""
         self.port = free_port()
         self.config = tmp_path / "mosquitto.conf"
-        self.config.write_text(loopback_config(SHIPPED.read_text(), self.port))
+        passwords = tmp_path / "mosquitto.passwd" if users else None
+        if passwords is not None:
+            passwords.touch()
+        for name, password in (users or {}).items():
+            subprocess.run(["mosquitto_passwd", "-b", str(passwords), name, password], check=True, timeout=TIMEOUT)
+        self.config.write_text(loopback_config(SHIPPED.read_text(), self.port, passwords))
         self.log = tmp_path / "mosquitto.log"
         self.popen: subprocess.Popen = self.start()
 

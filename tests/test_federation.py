@@ -49,9 +49,10 @@ async def until(condition: Callable[[], Any], what: str) -> None:
 
 
 class Server:
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, **credentials: str) -> None:
         self.hub = RelayHub(lambda client, event: client.send(event, None))
-        self.federation = Federation(self.hub, BrokerSettings(url=f"mqtt://127.0.0.1:{port}", topic_prefix="t"))
+        settings = BrokerSettings(url=f"mqtt://127.0.0.1:{port}", topic_prefix="t", **credentials)
+        self.federation = Federation(self.hub, settings)
 
     async def __aenter__(self) -> Server:
         await self.federation.start()
@@ -138,3 +139,21 @@ def test_a_server_not_heard_of_expires_with_its_clients(broker, monkeypatch):
             assert peers["attic"] is False
 
     asyncio.run(scenario())
+
+
+def test_the_broker_lets_in_only_its_users(tmp_path, caplog):
+    """deploy/mosquitto.conf as shipped: a password file, no anonymous clients."""
+    mosquitto = Mosquitto(tmp_path, {"va1": "right", "va2": "also-right"})
+
+    async def scenario() -> None:
+        async with Server(mosquitto.port, username="va1", password="right") as one:
+            intruder = Server(mosquitto.port, username="va2", password="wrong")
+            await intruder.federation.start()
+            await until(lambda: "refused the connection" in caplog.text, "the broker to refuse the wrong password")
+            await intruder.federation.stop()
+            assert one.federation.link.connected and not intruder.federation.link.connected
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        mosquitto.stop()

@@ -38,7 +38,7 @@ _LOGGER = logging.getLogger(__name__)
 # ServerSettings fields that change the loaded model; a reload with other values loads a new one.
 _ENGINE_FIELDS = ("engine", "model", "device", "language", "compute_type", "beam_size", "speech_window")
 # Fields only a restart applies: they are baked into the listening socket or the queue.
-_RESTART_FIELDS = ("host", "port", "tls", "queue_size", "max_message_bytes", "max_connections", "wyoming")
+_RESTART_FIELDS = ("host", "port", "tls", "queue_size", "max_message_bytes", "max_connections", "wyoming", "broker")
 _INCOMING_FRAMES = 4  # frames websockets buffers per connection before TCP holds back the rest
 
 
