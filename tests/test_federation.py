@@ -16,7 +16,7 @@ import pytest
 from test_broker_e2e import Mosquitto
 from va.config import BrokerSettings
 from va.protocol import Hello
-from va.relay_events import Run, RunResult
+from va.protocol.relay import Run, RunResult
 from va.server import federation as federation_module
 from va.server.federation import Federation, RemoteClient
 from va.server.relay import RelayHub

@@ -23,8 +23,8 @@ from va.config.settings import ServerSettings, Settings
 from va.language.grammar import GrammarRegistry
 from va.protocol import AudioInput, Error, Hello, ProtocolError, Ready, parse_client_message
 from va.server.connection import Client
-from va.server.federation import Federation, start_federation
 from va.server.drain import close_clients, refuse_while_draining
+from va.server.federation import Federation, start_federation
 from va.server.http import authorized, json_response, request_path, server_full, ssl_context, unauthorized
 from va.server.limits import ACCEPT_BATCH, Burst, capped_connection, connection_limits, quiet_accept_errors
 from va.server.relay import RelayHub
