@@ -17,8 +17,8 @@ _LOGGER = logging.getLogger(__name__)
 
 # subcommand -> (module, function, help)
 _SUBCOMMANDS = {
-    "server": ("va.server.app", "cli_server", "run the speech-to-text server"),
-    "client": ("va.client.assistant", "cli_client", "run the assistant: microphone -> server -> command"),
+    "server": ("va.cli.server", "cli_server", "run the speech-to-text server"),
+    "client": ("va.cli.client", "cli_client", "run the assistant: microphone -> server -> command"),
     "transcribe": ("va.cli.transcribe", "cli_transcribe", "transcribe audio files locally, without a server"),
     "commands": ("va.cli.commands", "cli_commands", "list the enabled commands"),
     "match": ("va.cli.match", "cli_match", "show what a transcript would run, without running it"),

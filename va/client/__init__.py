@@ -6,7 +6,7 @@
 - ``link``: the websocket to the server: failover, reconnect, the hello.
 - ``decide``: what a transcript leads to (nothing, a dry run, a command) and how a run ended.
 - ``record``: the one journald record each phrase leaves.
-- ``assistant``: the service that ties them to the commands, and ``va client``.
+- ``assistant``: the service that ties them to the commands (``va client``: va.cli.client).
 
 Nothing here imports the speech engines (torch, whisper, ctranslate2): the client runs on small
 machines and leaves transcription to the server.

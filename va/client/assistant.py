@@ -17,8 +17,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import os
-import ssl
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -30,9 +28,8 @@ from va.client.early import judge
 from va.client.listener import Listener, Phrase
 from va.client.live import HANDLED, LivePhrases
 from va.client.remote import Remote, answer_record, client_name
-from va.client.microphone import AudioUnavailable, FileSource, Source, open_microphone
+from va.client.microphone import FileSource, Source
 from va.client.record import Story, log_story
-from va.client.tls import client_ssl_context
 from va.language.matching import Interpretation, from_reading
 from va.protocol import Error, Hello, Transcript
 from va.commands.registry import Registry, load_registry
@@ -44,8 +41,6 @@ _LOGGER = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-PACE_ENV = "VA_INPUT_PACE"
-"""Plays ``--input`` files at this speed (1 = real time) instead of as fast as they can be read."""
 STOP_GRACE_SECONDS = 5.0
 """How long stop() waits for transcripts of phrases already sent."""
 
@@ -209,9 +204,7 @@ class Assistant:
     def _early(self, reply: Transcript) -> bool:
         """Whether the phrase read so far runs now (va.client.early)."""
         text = reply.text.strip()
-        found = self._remote.interpret(text, self._registry, self._settings)
-        if found.target is None and reply.reading is not None:
-            found = from_reading(reply.reading, self._registry) or found
+        found = self._interpret(text, reply)
         verdict = judge(text, found, reply.reading, self._settings)
         _LOGGER.debug("So far %r: %s", text, verdict.why)
         return verdict.early
@@ -222,19 +215,24 @@ class Assistant:
             return
         text = reply.text.strip()
         self.last_transcript = text
-        result = self._remote.interpret(text, self._registry, self._settings)
-        if result.target is None and reply.reading is not None:  # the server read it with this client's grammar
-            result = from_reading(reply.reading, self._registry) or result
+        result = self._interpret(text, reply)
         heard = _Heard(phrase, text, received_at, result)
         if result.target is not None and result.command is not None and not self._dry_run:
             self._remote.requests.request(result, lambda answer: self._answered(heard, answer))
             return
         story = before_running(text, result, self._dry_run)
-        if story is not None:
-            self._settle(phrase, story, received_at)
+        if story is not None or result.command is None:  # before_running tells the story of no command
+            self._settle(phrase, story or Story("no-match", result.reason, text), received_at)
             return
         future = self._runner.submit(result.command, result.args)
         future.add_done_callback(lambda done: self._command_done(heard, done))
+
+    def _interpret(self, text: str, reply: Transcript) -> Interpretation:
+        """The transcript matched here, or the server's reading of it with this client's grammar."""
+        result = self._remote.interpret(text, self._registry, self._settings)
+        if result.target is None and reply.reading is not None:
+            result = from_reading(reply.reading, self._registry) or result
+        return result
 
     def _answered(self, heard: _Heard, answer: Any) -> None:
         record = answer_record(client_name(self._settings), heard.result, answer)
@@ -311,38 +309,3 @@ def _made(part: Optional[T]) -> T:
     if part is None:
         raise RuntimeError("the assistant is not started")
     return part
-
-
-def _pace() -> Optional[float]:
-    value = os.environ.get(PACE_ENV)
-    if not value:
-        return None
-    try:
-        pace = float(value)
-    except ValueError:
-        raise AudioUnavailable(f"{PACE_ENV} must be a number (1 = real time), not {value!r}") from None
-    if pace <= 0:
-        raise AudioUnavailable(f"{PACE_ENV} must be above 0, not {value!r}")
-    return pace
-
-
-def cli_client(args: Any, settings: Settings) -> int:
-    """`va client`: listen on the microphone (or play --input files) and run what is said."""
-    from va.service.daemon import run_service
-
-    try:
-        if getattr(args, "input", None):
-            source = FileSource.for_settings(args.input, settings.microphone, pace=_pace())
-        else:
-            source = open_microphone(settings.microphone)
-    except AudioUnavailable as error:
-        _LOGGER.error("%s", error)
-        return 2
-    try:
-        context = client_ssl_context(settings)
-    except (OSError, ssl.SSLError) as error:
-        _LOGGER.error("client.tls.ca: cannot use %s: %s", settings.client.tls.ca, error)
-        return 2
-    dry_run = bool(getattr(args, "dry_run", False)) or settings.client.dry_run
-    service = Assistant(settings, source, dry_run=dry_run, ssl_context=context)
-    return run_service(service, getattr(args, "config", None), getattr(args, "debug", False))

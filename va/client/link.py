@@ -1,6 +1,6 @@
 """The client's websocket to the speech server.
 
-- Failover: the URLs are tried in order; the first that answers is used.
+- Failover: the URLs are tried in order; the first that answers is used (``va.client.connect``).
 - Reconnect: exponential backoff with jitter between rounds of tries; at once after a server
   that answered something dropped, or one that closed with 1001/1012/1013 (stopping, draining
   for a restart: behind a balancer the next try lands on another server).
@@ -20,15 +20,14 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-import random
 import time
-from dataclasses import dataclass
 from typing import Any, Callable, Deque, Dict, Optional, Sequence, Tuple
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
+from va.client.connect import LinkOptions, backoff_delay, open_connection
 from va.client.listener import Phrase
 from va.client.outbox import MAX_ATTEMPTS, Outbox, Reply
 from va.protocol import AudioInput, Error, Hello, ProtocolError, Ready, Transcript, parse_server_message
@@ -40,40 +39,6 @@ __all__ = ["MAX_ATTEMPTS", "LinkOptions", "Reply", "ServerLink", "backoff_delay"
 
 _RESTARTING = (CloseCode.GOING_AWAY, CloseCode.SERVICE_RESTART, CloseCode.TRY_AGAIN_LATER)
 """Close codes of a server that stops or drains (1001, 1012, 1013): reconnect now, no backoff."""
-
-
-def backoff_delay(attempt: int, min_delay: float, max_delay: float, rand: Callable[[], float] = random.random) -> float:
-    """Seconds to wait after ``attempt`` failed rounds (0 = the first): doubling from ``min_delay``
-    up to ``max_delay``, then a random 50-100 % of that, so that clients do not all come back at once."""
-    step = min(max_delay, min_delay * 2 ** min(attempt, 32))
-    return step * (0.5 + 0.5 * rand())
-
-
-@dataclass(frozen=True)
-class LinkOptions:
-    """How a ServerLink connects; the defaults are those of va.config's client and server sections."""
-
-    token: Optional[str] = None
-    """Sent as a bearer token (None: no authentication)."""
-    queue_size: int = 32
-    """Most phrases waiting for the server; the oldest are dropped beyond that."""
-    min_delay: float = 0.5
-    """First wait before reconnecting, in seconds; it doubles up to ``max_delay``."""
-    max_delay: float = 30.0
-    max_size: int = 4 * 1024 * 1024
-    """Largest websocket message, either way."""
-    ssl_context: Any = None
-    """For wss:// URLs (None: the system's defaults)."""
-    open_timeout: float = 10.0
-    rand: Callable[[], float] = random.random
-    """The jitter's random source (tests pin it)."""
-
-    @classmethod
-    def from_settings(cls, settings: Any, ssl_context: Any = None) -> "LinkOptions":
-        """From va.config.Settings."""
-        client = settings.client
-        return cls(settings.token, client.queue_size, client.reconnect_min_delay, client.reconnect_max_delay,
-                   settings.server.max_message_bytes, ssl_context)
 
 
 class ServerLink:
@@ -231,25 +196,8 @@ class ServerLink:
         for url in self._urls:
             if self._closing:
                 return None
-            headers = {"Authorization": f"Bearer {self._token}"} if self._token else None
-            try:
-                connection = await connect(
-                    url,
-                    additional_headers=headers,
-                    ssl=self._options.ssl_context if url.startswith("wss:") else None,
-                    max_size=self._options.max_size,
-                    open_timeout=self._options.open_timeout,
-                    proxy=None,  # the server is on the LAN; an HTTP proxy from the environment would be wrong
-                )
-            except InvalidStatus as error:
-                status = error.response.status_code
-                why = "the token was refused (HTTP 401)" if status == 401 else f"HTTP {status}"
-                _LOGGER.log(level, "Cannot connect to %s: %s", url, why)
-            except InvalidURI as error:
-                _LOGGER.error("Cannot connect to %s: %s", url, error)
-            except (OSError, InvalidHandshake, asyncio.TimeoutError) as error:
-                _LOGGER.log(level, "Cannot connect to %s: %s", url, error or type(error).__name__)
-            else:
+            connection = await open_connection(url, self._token, self._options, level)
+            if connection is not None:
                 self._reachable = True
                 return url, connection
         return None

@@ -16,6 +16,7 @@ so the client stays light. Which cuts phrases best in noise is measured in bench
 
 from __future__ import annotations
 
+import importlib
 import logging
 import math
 from array import array
@@ -77,11 +78,7 @@ class WebRtcDetector:
     name = "webrtc"
 
     def __init__(self, level: int) -> None:
-        try:
-            import webrtcvad
-        except ImportError:
-            raise VadUnavailable("microphone.vad 'webrtc' needs webrtcvad-wheels: pip install 'va[client]'") from None
-        self._vad = webrtcvad.Vad(level)
+        self._vad = _optional("webrtcvad", "webrtc", "webrtcvad-wheels").Vad(level)
 
     def is_speech(self, frame: bytes, in_phrase: bool) -> bool:
         return bool(self._vad.is_speech(frame, RATE))
@@ -93,11 +90,7 @@ class MicroDetector:
     name = "micro"
 
     def __init__(self, threshold: float) -> None:
-        try:
-            import pymicro_vad
-        except ImportError:
-            raise VadUnavailable("microphone.vad 'micro' needs pymicro-vad: pip install 'va[client]'") from None
-        self._vad = pymicro_vad.MicroVad()
+        self._vad = _optional("pymicro_vad", "micro", "pymicro-vad").MicroVad()
         self._threshold = threshold
         self.probability = 0.0
 
@@ -114,3 +107,11 @@ def make_detector(settings: Any, recognizer: Any) -> Detector:
     if settings.vad == "micro":
         return MicroDetector(settings.vad_threshold)
     return EnergyDetector(recognizer, settings.dynamic_energy)
+
+
+def _optional(module: str, vad: str, package: str) -> Any:
+    """An optional VAD package, imported; else VadUnavailable says how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise VadUnavailable(f"microphone.vad {vad!r} needs {package}: pip install 'va[client]'") from None

@@ -31,6 +31,7 @@ from va.server.relay import RelayHub
 from va.server.replies import judge_for, transcript_reply
 from va.server.stream import StreamRequest, Streams
 from va.server.transcriber import Busy, Transcriber
+from va.stt import create_engine
 from va.stt.base import Engine
 
 _LOGGER = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class SpeechServer:
 
     def __init__(self, settings: Settings, engine_factory: Optional[Callable[[ServerSettings], Engine]] = None) -> None:
         self.settings = settings
-        self._engine_factory = engine_factory or _create_engine
+        self._engine_factory = engine_factory or create_engine
         self._transcriber: Optional[Transcriber] = None
         self._server: Optional[Server] = None
         self._address: tuple = ("", 0)
@@ -334,19 +335,6 @@ class SpeechServer:
             return None
         self._answer(client, seq, transcript_reply(client, audio, future, partial))
         return future
-
-
-def cli_server(args: Any, settings: Settings) -> int:
-    """`va server`: run until SIGTERM/SIGINT."""
-    from va.service.daemon import run_service
-
-    return run_service(SpeechServer(settings), args.config, args.debug)
-
-
-def _create_engine(server_settings: ServerSettings) -> Engine:
-    from va.stt import create_engine  # imported late: it pulls in the heavy speech libraries
-
-    return create_engine(server_settings)
 
 
 async def _ready(event: Any) -> Any:
