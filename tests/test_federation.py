@@ -89,12 +89,17 @@ def test_a_run_crosses_servers_once_even_when_delivered_twice(broker):
         async with Server(broker.port) as one, Server(broker.port) as two:
             living, kitchen = await one.join("living-room"), await two.join("kitchen")
             await until(lambda: one.lists("kitchen") and two.lists("living-room"), "each other's clients")
-            run = Run("r1", "turn_on", {"device": "the radio"}, target="kitchen")
+            sent: List[bytes] = []
+            publish = one.federation.link.publish
+            one.federation.link.publish = lambda topic, payload, **kw: sent.append(payload) or publish(topic, payload, **kw)  # type: ignore[method-assign]
+            run = Run("r1", "turn_on", {"device": "the radio"}, target="kitchen", ttl=5.0)
             await one.hub.on_event(living, run)
             await one.hub.on_event(living, run)  # the origin asks again after a reconnection
             envelope = {"from": one.federation.id, "event": json.loads(Run("r1", "turn_on", target="kitchen", origin="living-room").to_json())}
             one.federation.link.publish(f"t/servers/{two.federation.id}/inbox", json.dumps(envelope).encode())  # QoS 1 twice
             await until(lambda: kitchen.got(Run), "the run in the kitchen")
+            ttl = [json.loads(p)["event"].get("ttl") for p in sent if b'"type": "run"' in p][0]  # then the test's copy
+            assert 0 < ttl <= 5.0  # the time the origin has left, not the other server's default (10 s)
             await asyncio.sleep(0.5)  # time for a second delivery, if there were one
             assert [(r.id, r.origin, r.args) for r in kitchen.got(Run)] == [("r1", "living-room", {"device": "the radio"})]
             await two.hub.on_event(kitchen, RunResult("r1", "ok", "turn_on done"))

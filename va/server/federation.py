@@ -11,7 +11,8 @@ Each server (``server.broker.url`` set) holds one MQTT connection (va.server.bro
   (``{"from": id, "event": run}``); that server runs it through its own relay, with the origin
   standing for a RemoteClient, and sends the ``run_result`` back to the origin's server's inbox.
 
-The relay's rules hold across servers: a request waits at most its time-to-live, its id makes it
+The relay's rules hold across servers: a request waits at most its time-to-live (the target's
+server gets the time left, and the origin's server waits for its answer once it was sent), its id makes it
 run once (QoS 1 may deliver twice: the hub and the target both remember the id), and a target
 behind a server that died, or behind a broker that went away, reads as offline. Local clients
 never depend on the broker. One hop only: a server never forwards a request it got from another.
@@ -27,7 +28,7 @@ import os
 import re
 import secrets
 import socket
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, ClassVar, Dict, Optional, Tuple
 
 from va.protocol import ProtocolError
 from va.protocol.relay import Peer, Run, RunResult
@@ -50,6 +51,8 @@ class RemoteClient:
     server: str
     federation: Federation
     peer: Optional[Peer] = None
+    takes_ttl: ClassVar[bool] = True
+    """The relay hub sends it a run with the time left to live: its server waits no longer."""
 
     def __str__(self) -> str:
         return f"{self.name}@{self.server}"

@@ -139,7 +139,11 @@ class RelayHub:
             return
         pending.delivered_to, pending.sent = target, True
         _LOGGER.debug("relaying %s's %s to %s (id %s)", pending.origin, pending.run.command, pending.target, pending.run.id)
-        await self._send(target, pending.run)
+        run = pending.run
+        if getattr(target, "takes_ttl", False) and pending.timer is not None:
+            # a client of another server (va.server.federation): its server waits the time left, no more
+            run = dataclasses.replace(run, ttl=max(0.0, pending.timer.when() - asyncio.get_running_loop().time()))
+        await self._send(target, run)
 
     def _result(self, client: Any, result: RunResult) -> None:
         target = self.directory.name_of(client)
