@@ -89,14 +89,24 @@ def _best_guided(
         for (command, _), hypothesis in zip(prefixes, judged)
     ]  # a command without parameters is judged said alone: what follows it is not part of it
     found = _best_valid(candidates, keyword, settings)
-    if not _good(found, utterance, settings) and settings.alternatives > 1:
+    nearest = prefixes[0][0] if prefixes else None
+    if _unsettled(found, nearest, utterance, settings) and settings.alternatives > 1:
         candidates += _endings(utterance, prefixes, judged, settings.alternatives)
         found = _best_valid(candidates, keyword, settings)
-    if not _good(found, utterance, settings):
+    if _unsettled(found, nearest, utterance, settings):
         spelled = [(command, f"{text} {value}") for command, text in prefixes for value in _values(command)]
+        if _good(found, utterance, settings):  # only the nearest command's values are still worth a try
+            spelled = [(command, text) for command, text in spelled if command is nearest]
         candidates += zip((command for command, _ in spelled), utterance.continue_after([t for _, t in spelled], lead))
         found = _best_valid(candidates, keyword, settings)
     return found
+
+
+def _unsettled(found: Optional[Tuple[Any, dict, Hypothesis]], nearest: Any, utterance: Utterance,
+               settings: RecognizerSettings) -> bool:
+    """Worth another round: no good reading yet, or a good one for another command than the nearest
+    ("turn off my family" read as turn_on before turn_off's device was tried)."""
+    return not _good(found, utterance, settings) or (found is not None and found[0] is not nearest)
 
 
 def _endings(utterance: Utterance, prefixes: List[Tuple[Any, str]], judged: List[Hypothesis], n: int) -> list:

@@ -51,11 +51,11 @@ class CT2Utterance:
     """One clip encoded by a CTranslate2 Whisper model; see the module's docstring."""
 
     def __init__(self, model: Any, tokenizer: Any, encoded: Any, start: List[int], free: Hypothesis,
-                 budget: int, suppress: List[int]) -> None:
+                 budget: int, suppress: List[int], frames: Optional[int] = None) -> None:
         self.free = free
         self._model = model
         self._tokenizer = tokenizer
-        self._encoded = np.asarray(encoded)  # [1, frames, width]
+        self._encoded = np.asarray(_on_cpu(encoded))[:, :frames]  # [1, frames, width]
         self._start = list(start)
         self._budget = budget
         self._suppress = suppress
@@ -113,6 +113,15 @@ class CT2Utterance:
 
     def _max_length(self, tokens: Sequence[Sequence[int]]) -> int:
         return min(448, len(self._start) + max(map(len, tokens)) + self._budget)
+
+
+def _on_cpu(encoded: Any) -> Any:
+    """The encoder output in host memory (a GPU's must be copied before numpy can repeat it)."""
+    if getattr(encoded, "device", "cpu") == "cpu":
+        return encoded
+    import ctranslate2
+
+    return encoded.to_device(ctranslate2.Device.cpu)
 
 
 def _log_softmax(row: np.ndarray) -> np.ndarray:
