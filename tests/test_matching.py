@@ -181,6 +181,14 @@ def test_cli_match_shows_what_would_run(capsys):
     assert "command: clock.set_timer(minutes=25.0)  score 100" in out
 
 
+def test_cli_match_reads_sentence_templates(capsys):
+    status, out = run_cli(capsys, "computer timer for five minutes", as_json=True)
+    assert status == 0
+    result = json.loads(out)
+    assert (result["command"], result["args"]) == ("set_timer", {"minutes": 5.0})
+    assert "the sentence 'timer for {minutes} minutes'" in result["reason"]
+
+
 def test_cli_match_json(capsys):
     status, out = run_cli(capsys, "computer add numbers three and 4", as_json=True)
     assert status == 0
