@@ -78,18 +78,19 @@ def read(
 def _best_guided(
     transcript: str, grammar: GrammarRegistry, keyword: str, utterance: Utterance, settings: RecognizerSettings
 ) -> Optional[Tuple[Any, dict, Hypothesis]]:
-    """Cheapest first: the greedy ending after each prefix; then, while no reading is good enough,
-    beam endings; then each value of a bool or choice parameter said after the name."""
+    """Cheapest first, each round only while the reading is unsettled: the greedy ending after the
+    nearest command's prefix; after the others'; beam endings; each value of a bool or choice
+    parameter said after the name."""
     prefixes = guided_prefixes(transcript, grammar, keyword, settings)
-    texts = [prefix for _, prefix in prefixes]
     lead = _keyword_text(transcript, keyword, after_keyword(tokenize(transcript), keyword) is not None)
-    judged = utterance.continue_after(texts, lead)
-    candidates = [
-        (command, hypothesis.closed if not command.parameters and hypothesis.closed else hypothesis)
-        for (command, _), hypothesis in zip(prefixes, judged)
-    ]  # a command without parameters is judged said alone: what follows it is not part of it
+    judged = utterance.continue_after([text for _, text in prefixes[:1]], lead)
+    candidates = _whole(prefixes[:1], judged)
     found = _best_valid(candidates, keyword, settings)
     nearest = prefixes[0][0] if prefixes else None
+    if _unsettled(found, nearest, utterance, settings) and len(prefixes) > 1:
+        judged += utterance.continue_after([text for _, text in prefixes[1:]], lead)
+        candidates += _whole(prefixes[1:], judged[1:])
+        found = _best_valid(candidates, keyword, settings)
     if _unsettled(found, nearest, utterance, settings) and settings.alternatives > 1:
         candidates += _endings(utterance, prefixes, judged, settings.alternatives)
         found = _best_valid(candidates, keyword, settings)
@@ -100,6 +101,15 @@ def _best_guided(
         candidates += zip((command for command, _ in spelled), utterance.continue_after([t for _, t in spelled], lead))
         found = _best_valid(candidates, keyword, settings)
     return found
+
+
+def _whole(prefixes: List[Tuple[Any, str]], judged: List[Hypothesis]) -> List[Tuple[Any, Hypothesis]]:
+    """(command, sentence) for each greedy ending; a command without parameters is judged said
+    alone (its name, then the end of the text): what follows it is not part of it."""
+    return [
+        (command, hypothesis.closed if not command.parameters and hypothesis.closed else hypothesis)
+        for (command, _), hypothesis in zip(prefixes, judged)
+    ]
 
 
 def _unsettled(found: Optional[Tuple[Any, dict, Hypothesis]], nearest: Any, utterance: Utterance,
