@@ -13,7 +13,6 @@ import dataclasses
 import json
 import logging
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, List, Optional
 
 import pytest
+from procs import free_port
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Response
@@ -49,12 +49,6 @@ async def eventually(condition: Callable[[], Any], timeout: float = TIMEOUT) -> 
             await asyncio.sleep(0.01)
 
     await asyncio.wait_for(poll(), timeout)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def make_phrase(number: int) -> Phrase:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional
 
 import pytest
+from procs import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -35,12 +36,6 @@ NOTHING_FILES = [entry for entry in MANIFEST if not entry["command"]]
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def write_config(tmp_path: Path, port: int) -> Path:

@@ -21,6 +21,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from procs import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT = 120.0  # safety net for every wait; nothing here is expected to take more than seconds
@@ -81,12 +82,6 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(timeout=WAIT)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _health(port: int) -> dict:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=WAIT) as response:
         return json.load(response)
@@ -98,7 +93,7 @@ def _health(port: int) -> dict:
 @pytest.mark.slow
 def test_server_daemon_lifecycle(tmp_path, notify_socket):
     """READY only when serving, watchdog pings, a broken reload keeps it running, SIGTERM exits 0."""
-    port = _free_port()
+    port = free_port()
     config = tmp_path / "config.yaml"
     good = f"server:\n  port: {port}\n  device: cpu\n  model: tiny.en\n  warmup: false\n"
     config.write_text(good)
