@@ -12,25 +12,21 @@ import dataclasses
 import http
 import logging
 import time
-from typing import Any, Callable, Optional, Set
+from typing import Any, Callable, Optional
 
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from va.config import ConfigError
 from va.config.settings import ServerSettings, Settings
-from va.language.grammar import GrammarRegistry
-from va.protocol import AudioInput, Error, Hello, ProtocolError, Ready, parse_client_message
 from va.server.connection import Client
+from va.server.conversation import Conversations, peer
 from va.server.drain import close_clients, refuse_while_draining
 from va.server.federation import Federation, start_federation
 from va.server.http import authorized, json_response, request_path, server_full, ssl_context, unauthorized
 from va.server.limits import ACCEPT_BATCH, Burst, capped_connection, connection_limits, quiet_accept_errors
 from va.server.relay import RelayHub
-from va.server.replies import judge_for, transcript_reply
-from va.server.stream import StreamRequest, Streams
-from va.server.transcriber import Busy, Transcriber
+from va.server.transcriber import Transcriber
 from va.stt import create_engine
 from va.stt.base import Engine
 
@@ -54,8 +50,6 @@ class SpeechServer:
         self._transcriber: Optional[Transcriber] = None
         self._server: Optional[Server] = None
         self._address: tuple = ("", 0)
-        self._clients: Set[Client] = set()
-        self._replies: Set[asyncio.Task] = set()
         self._max_clients = 0  # set by start(): server.max_connections, or less if fds are short
         self._bursts = [Burst("refused %d connection(s) with a missing or wrong token, the last from %s"),
                         Burst("refused %d connection(s): %d clients is the connection cap (server.max_connections)")]
@@ -64,13 +58,20 @@ class SpeechServer:
         self._started_at = time.monotonic()
         self.relay = RelayHub(_push)
         """The directory of clients and the commands relayed between them (va.server.relay)."""
+        self.conversations = Conversations(self)
+        """Every client's websocket (va.server.conversation)."""
         self.wyoming: Optional[Any] = None
         """The Wyoming endpoint (va.server.wyoming.WyomingEndpoint) when server.wyoming.port is set."""
         self.federation: Optional[Federation] = None
         """The other servers' clients, through server.broker (va.server.federation); None: off."""
 
     @property
-    def _worker(self) -> Transcriber:
+    def stopping(self) -> bool:
+        """True once stop() began: the server drains."""
+        return self._stopping
+
+    @property
+    def worker(self) -> Transcriber:
         """The transcriber, which start() made before the server listens."""
         if self._transcriber is None:
             raise RuntimeError("the server is not started")
@@ -89,7 +90,7 @@ class SpeechServer:
         self._bursts.append(quiet_accept_errors(asyncio.get_running_loop()))
         try:
             self._server = await serve(
-                self._handle,
+                self.conversations.handle,
                 config.host,
                 config.port,
                 process_request=self._process_request,
@@ -139,10 +140,11 @@ class SpeechServer:
         if self._server is not None:
             if self.wyoming is not None:  # Home Assistant cannot be redirected: it retries later
                 await self.wyoming.stop()
-            if self._replies and self.healthy():  # a dead worker would never answer them
-                _LOGGER.info("draining: finishing %d requests in flight", len(self._replies))
-                await asyncio.wait(set(self._replies))
-            await close_clients([client.connection for client in self._clients])
+            replies = self.conversations.replies
+            if replies and self.healthy():  # a dead worker would never answer them
+                _LOGGER.info("draining: finishing %d requests in flight", len(replies))
+                await asyncio.wait(set(replies))
+            await close_clients([client.connection for client in self.conversations.clients])
             self._server.close()
             await self._server.wait_closed()
         if self._transcriber is not None:
@@ -178,7 +180,7 @@ class SpeechServer:
         if self._transcriber is None:
             return "starting"
         engine = self._transcriber.engine
-        clients = len(self._clients)
+        clients = len(self.conversations.clients)
         wyoming = f", {self.wyoming.health()['clients']} Wyoming" if self.wyoming is not None else ""
         return (
             f"{engine.model} on {engine.device} ({engine.name}), "
@@ -220,9 +222,9 @@ class SpeechServer:
             return refuse_while_draining(connection)
         token = self.settings.token
         if token and not authorized(request, token):
-            self._bursts[0].hit(_peer(connection))
+            self._bursts[0].hit(peer(connection))
             return unauthorized(connection)
-        if len(self._clients) >= self._max_clients:
+        if len(self.conversations.clients) >= self._max_clients:
             self._bursts[1].hit(self._max_clients)
             return server_full(connection)
         return None
@@ -237,115 +239,15 @@ class SpeechServer:
             "device": getattr(engine, "device", None),
             "queue_depth": self.queue_depth,
             "uptime_s": round(time.monotonic() - self._started_at, 1),
-            "clients": len(self._clients),
+            "clients": len(self.conversations.clients),
             "served": self.served,
             "wyoming": self.wyoming.health() if self.wyoming is not None else None,
             "broker": self.federation.health() if self.federation is not None else None,
         }
         return json_response(connection, http.HTTPStatus.OK if healthy else http.HTTPStatus.SERVICE_UNAVAILABLE, body)
 
-    # -- Websocket ------------------------------------------------------------------------------
-
-    async def _handle(self, connection: ServerConnection) -> None:
-        client = Client(connection, _peer(connection), self.settings.server.max_in_flight)
-        self._clients.add(client)
-        _LOGGER.debug("%s connected", client)
-        try:
-            async for frame in connection:
-                await self._on_frame(client, await client.admit(), frame)
-        except ConnectionClosed as closed:
-            _LOGGER.debug("%s went away: %s", client, closed)
-        finally:
-            if client.streams is not None:
-                client.streams.close()
-            self._clients.discard(client)
-            await self.relay.left(client)
-            _LOGGER.debug("%s disconnected", client)
-
-    async def _on_frame(self, client: Client, seq: int, frame: Any) -> None:
-        """Answer frame number `seq`: requests in frame order (va.server.connection); relay events
-        (va.protocol.relay) are no requests: they are handled at once and answered, if at all, apart."""
-        if client.streams is not None and isinstance(frame, (bytes, bytearray, memoryview)):
-            self._on_stream(client, seq, bytes(frame))
-            return
-        try:
-            event = parse_client_message(frame)
-        except ProtocolError as error:
-            _LOGGER.info("bad message from %s: %s", client, error.message)
-            self._answer(client, seq, Error(error.message, error.id))
-            return
-        if isinstance(event, Hello):
-            await self._on_hello(client, seq, event)
-        elif isinstance(event, AudioInput):
-            self._on_audio(client, seq, event)
-        else:
-            client.skip()
-            await self.relay.on_event(client, event)
-
-    def _answer(self, client: Client, seq: int, reply: Any) -> asyncio.Task:
-        """Send `reply` (an event, or a coroutine that gives one) after the client's earlier replies."""
-        task = client.answer(seq, reply if asyncio.iscoroutine(reply) else _ready(reply))
-        self._replies.add(task)
-        task.add_done_callback(self._replies.discard)
-        return task
-
-    async def _on_hello(self, client: Client, seq: int, hello: Hello) -> None:
-        if hello.client:  # printable and short: va.protocol saw to it
-            client.name = f"{hello.client}@{_peer(client.connection)}"
-        client.prompt = hello.prompt()
-        client.keyword = hello.keyword
-        client.grammar = GrammarRegistry(hello.grammar) if hello.grammar is not None else None
-        _LOGGER.debug("%s says hello; prompt %r", client, client.prompt)
-        engine = self._worker.engine
-        if hello.stream >= 1 and client.streams is None:
-            client.streams = Streams()
-        ready = Ready(engine.name, engine.model, 1 if client.streams is not None else 0)
-        await asyncio.wait({self._answer(client, seq, ready)})  # ready first
-        await self.relay.hello(client, hello)
-
-    def _on_stream(self, client: Client, seq: int, frame: bytes) -> None:
-        """A frame of a streamed phrase (va.server.stream)."""
-        asked = client.streams.take(frame, self.settings.server.max_audio_seconds)
-        if isinstance(asked, StreamRequest):
-            client.streams.checking(asked.audio.id, self._on_audio(client, seq, asked.audio, asked.partial))
-        elif asked is not None:
-            self._answer(client, seq, asked)
-        else:
-            client.skip()
-
-    def _on_audio(self, client: Client, seq: int, audio: AudioInput, partial: bool = False) -> Optional[asyncio.Future]:
-        """Queue `audio` (``partial``: a streamed phrase so far, refused quietly when busy); the
-        queued request's future (cancelling it drops the request before it is decoded), or None."""
-        config = self.settings.server
-        _LOGGER.debug("%s sent %.2f s of audio at %d Hz (id %r)", client, audio.duration, audio.rate, audio.id)
-        if audio.duration > config.max_audio_seconds:
-            message = f"audio too long: {audio.duration:.1f} s (at most {config.max_audio_seconds:g} s)"
-            self._answer(client, seq, Error(message, audio.id))
-            return None
-        if self._stopping:  # unanswered: the client sends it again after the 1012 close
-            _LOGGER.debug("draining: left %r from %s for the next server", audio.id, client)
-            client.skip()
-            return None
-        prompt = client.prompt if config.use_prompt else None
-        try:
-            future = self._worker.submit(audio.pcm, audio.rate, prompt, judge_for(config, client))
-        except Busy:
-            _LOGGER.log(logging.DEBUG if partial else logging.WARNING, "queue full: refused a request from %s", client)
-            self._answer(client, seq, None if partial else Error("server busy", audio.id))  # a check goes without
-            return None
-        self._answer(client, seq, transcript_reply(client, audio, future, partial))
-        return future
-
-
-async def _ready(event: Any) -> Any:
-    return event
-
 
 async def _push(client: Client, event: Any) -> None:
     """Send what is not a reply (the relay's events): no seq, not in the reply order."""
     await client.send(event, None)
 
-
-def _peer(connection: ServerConnection) -> str:
-    address = connection.remote_address
-    return f"{address[0]}:{address[1]}" if address else "unknown"
