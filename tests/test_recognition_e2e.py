@@ -16,6 +16,7 @@ import json
 import wave
 from pathlib import Path
 
+import numpy as np
 import pytest
 from websockets.asyncio.client import connect
 
@@ -136,3 +137,23 @@ def test_with_recognition_free_the_reply_has_no_reading(engine, registry):
     (reply,) = transcripts(engine, registry, ["timer-joe.wav"], recognition="free")
     assert reply.reading is None
     assert "25" in reply.text
+
+
+def test_a_batch_is_judged_as_each_request_alone(engine, registry):
+    """Several clients at once: one encoder pass for the batch, and every reading as if alone."""
+    from va.language.grammar import GrammarRegistry
+    from va.server.recognizer import read
+
+    grammar = GrammarRegistry(grammar_of(registry))
+    files = ["timer-joe.wav", "nokey-joe.wav", "template-joe.wav", "volume-joe-noisy.wav"]
+    audios = []
+    for name in files:
+        with wave.open(str(FIXTURES / name), "rb") as wav:
+            audios.append(np.frombuffer(wav.readframes(wav.getnframes()), np.int16).astype(np.float32) / 32768)
+    judge = lambda transcription, utterance: read(transcription.text, grammar, "computer", utterance)  # noqa: E731
+
+    together = engine.judge_batch(audios, [None] * len(audios), [judge] * len(audios))
+    alone = [engine.judge(audio, None, judge) for audio in audios]
+
+    assert [(result.text, reading) for result, reading in together] == [(result.text, reading) for result, reading in alone]
+    assert [reading.accepted for _, reading in together] == [True, False, True, True]

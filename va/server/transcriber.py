@@ -122,10 +122,9 @@ class Transcriber:
         if not batch:
             return
         plain = [request for request in batch if request.judge is None]
+        judged = [request for request in batch if request.judge is not None]
         done = dict(zip(map(id, plain), _transcribe(self.engine, plain) if plain else []))
-        for request in batch:
-            if request.judge is not None:  # decoded alone: its encoder output is judged again
-                done[id(request)] = _judged(self.engine, request)
+        done.update(zip(map(id, judged), _judged(self.engine, judged) if judged else []))
         outcomes = [done[id(request)] for request in batch]
         self._busy = 0
         self.served += sum(outcome.error is None for outcome in outcomes)
@@ -153,20 +152,28 @@ def _transcribe(engine: Engine, batch: Sequence[_Request]) -> List[Result]:
     return [Result(result, processing_ms=_elapsed_ms(request)) for request, result in zip(batch, results)]
 
 
-def _judged(engine: Engine, request: _Request) -> Result:
-    judge, engine_judge = request.judge, getattr(engine, "judge", None)
-    assert judge is not None, "only requests with a judge come here"
+def _judged(engine: Engine, batch: Sequence[_Request]) -> List[Result]:
+    """Decode a batch of requests with a judge and judge each (engine.judge_batch: one encoder
+    pass for the batch); if that fails, one by one so one bad request fails alone."""
+    judges = [request.judge for request in batch]
+    judge_batch = getattr(engine, "judge_batch", None)
     try:
-        audio = _to_float(request)
-        if engine_judge is not None:
-            result, reading = engine_judge(audio, request.prompt, judge)
-        else:
-            result = engine.transcribe(audio, prompt=request.prompt)
-            reading = judge(result, None)
+        audios = [_to_float(request) for request in batch]
+        if judge_batch is not None:
+            pairs = list(judge_batch(audios, [request.prompt for request in batch], judges))
+        else:  # an engine that cannot judge texts against the audio: the free transcript alone
+            results = [engine.transcribe(audio, prompt=request.prompt) for audio, request in zip(audios, batch)]
+            pairs = [(result, judge(result, None)) for result, judge in zip(results, judges) if judge is not None]
+        if len(pairs) != len(batch):
+            raise RuntimeError(f"engine returned {len(pairs)} results for {len(batch)} requests")
     except Exception as error:  # the engine and the judge are third-party or new code: fail this one only
+        if len(batch) > 1:
+            _LOGGER.warning("batch of %d failed (%s); decoding one by one", len(batch), error)
+            return [outcome for request in batch for outcome in _judged(engine, [request])]
         _LOGGER.exception("transcription failed")
-        return Result(error=f"transcription failed: {error}", processing_ms=_elapsed_ms(request))
-    return Result(result, processing_ms=_elapsed_ms(request), reading=reading)
+        return [Result(error=f"transcription failed: {error}", processing_ms=_elapsed_ms(batch[0]))]
+    return [Result(result, processing_ms=_elapsed_ms(request), reading=reading)
+            for request, (result, reading) in zip(batch, pairs)]
 
 
 def _to_float(request: _Request) -> Audio:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -98,23 +98,39 @@ class FasterWhisperEngine(base.WindowedEngine):
         """The free transcript and ``judge(transcript, utterance)``: the utterance (a
         va.stt.scoring.CT2Utterance, None when there is no speech window to judge) reuses this
         decode's encoder output for every text the judge scores."""
-        audio = np.asarray(audio, np.float32)
+        return self.judge_batch([audio], [prompt], [judge])[0]
+
+    def judge_batch(self, audios: Sequence, prompts: Sequence[Optional[str]], judges: Sequence[Callable]) -> List[tuple]:
+        """`judge` for several requests: encoded and decoded together per window, as in
+        transcribe_batch, then judged one after the other on their own rows of the encoder output."""
+        items = [(np.asarray(audio, np.float32), prompt, judge) for audio, prompt, judge in zip(audios, prompts, judges)]
+        return base.run_grouped(items, lambda item: self._group(item[:2]), self._judge_group)
+
+    def _judge_group(self, items: List[tuple]) -> List[tuple]:
+        audio, prompt, _ = items[0]
         if audio.size == 0 or base.is_long(audio.size):
-            transcription = self.transcribe(audio, prompt)
-            return transcription, judge(transcription, None)
+            return [self._judge_text(audio, prompt, judge) for audio, prompt, judge in items]
         frames = base.window_frames(audio.size, self.speech_window)
-        encoded = self._encode([audio], frames)
-        result, tokenizer, tokens, score = self._generate(encoded, [audio], prompt, frames)[0]
-        if result is None:  # looped: the wider windows of transcribe(), judged on the text alone
-            transcription = self.transcribe(audio, prompt)
-            return transcription, judge(transcription, None)
-        free = scoring.free_hypothesis(tokenizer.decode(tokens), score, len(tokens))
-        start = self._prompt(tokenizer, prompt)  # the free decode's own conditioning
-        utterance = scoring.CT2Utterance(
-            self._whisper.model, tokenizer, encoded, start, free, base.token_budget(audio.size), _suppressed(tokenizer),
-            _judged_frames(audio.size),
-        )
-        return result, judge(result, utterance)
+        audios = [audio for audio, _, _ in items]
+        encoded = self._encode(audios, frames)
+        decoded = self._generate(encoded, audios, prompt, frames)
+        rows = np.asarray(scoring.on_cpu(encoded))  # [batch, positions, width] in host memory
+        judged = []
+        for row, ((audio, _, judge), (result, tokenizer, tokens, score)) in enumerate(zip(items, decoded)):
+            if result is None:  # looped: the wider windows of transcribe(), judged on the text alone
+                judged.append(self._judge_text(audio, prompt, judge))
+                continue
+            free = scoring.free_hypothesis(tokenizer.decode(tokens), score, len(tokens))
+            utterance = scoring.CT2Utterance(
+                self._whisper.model, tokenizer, rows[row : row + 1], self._prompt(tokenizer, prompt), free,
+                base.token_budget(audio.size), _suppressed(tokenizer), _judged_frames(audio.size),
+            )
+            judged.append((result, judge(result, utterance)))
+        return judged
+
+    def _judge_text(self, audio: np.ndarray, prompt: Optional[str], judge: Callable) -> tuple:
+        transcription = self.transcribe(audio, prompt)
+        return transcription, judge(transcription, None)
 
     def _features(self, audio: np.ndarray, frames: int) -> np.ndarray:
         # padded with real silence, as openai-whisper does (faster-whisper pads the mel with zeros)

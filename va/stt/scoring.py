@@ -55,7 +55,7 @@ class CT2Utterance:
         self.free = free
         self._model = model
         self._tokenizer = tokenizer
-        self._encoded = np.asarray(_on_cpu(encoded))[:, :frames]  # [1, frames, width]
+        self._encoded = np.asarray(on_cpu(encoded))[:, :frames]  # [1, frames, width]
         self._start = list(start)
         self._budget = budget
         self._suppress = suppress
@@ -115,7 +115,7 @@ class CT2Utterance:
         return min(448, len(self._start) + max(map(len, tokens)) + self._budget)
 
 
-def _on_cpu(encoded: Any) -> Any:
+def on_cpu(encoded: Any) -> Any:
     """The encoder output in host memory (a GPU's must be copied before numpy can repeat it)."""
     if getattr(encoded, "device", "cpu") == "cpu":
         return encoded
