@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from sound_server import PulseAudio  # noqa: E402
-from test_client_e2e import Process, environment, free_port, start_server, wait_until  # noqa: E402
+from procs import free_port  # noqa: E402
+from test_client_e2e import Process, environment, start_server, wait_until  # noqa: E402
 
 PHRASES = ["time-joe.wav", "day-joe.wav", "nokey-joe.wav", "timer-joe.wav"]
 RAN = re.compile(r"Heard '[^']*': ran ")

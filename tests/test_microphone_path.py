@@ -24,7 +24,8 @@ from typing import Iterator
 import pytest
 
 from sound_server import PipeWire, PulseAudio, unavailable
-from test_client_e2e import Process, environment, free_port, start_server, wait_until
+from procs import free_port
+from test_client_e2e import Process, environment, start_server, wait_until
 
 pytestmark = [
     pytest.mark.slow,

@@ -27,7 +27,8 @@ import pytest
 from debian_root import DebianRoot, timed, unavailable
 from sound_server import PulseAudio
 from sound_server import unavailable as no_sound_server
-from test_client_e2e import free_port, start_server, wait_until
+from procs import free_port
+from test_client_e2e import start_server, wait_until
 
 pytestmark = [
     pytest.mark.slow,
