@@ -42,6 +42,8 @@ def registry():
         ("Computer, please, what time is it?", "what_time_is_it", {}),
         ("komputer what time is it", "what_time_is_it", {}),
         ("Computer, computer, what time is it?", "what_time_is_it", {}),
+        ("Computer-what time is it?", "what_time_is_it", {}),  # Whisper hyphenates the keyword to the next word
+        ("Hey Computer-set volume to 50%.", "set_volume", {"percent": 50}),
         ("Computer. What tim is it?", "what_time_is_it", {}),
         ("computers what day is it", "what_day_is_it", {}),
         ("Computer. What is the date?", "what_day_is_it", {}),

@@ -105,6 +105,8 @@ def test_prefixes_go_to_the_nearest_commands_with_the_keyword_as_written(grammar
     prefixes = guided_prefixes("Computer. Set volume to family", grammar, "computer", RecognizerSettings(commands=2))
     assert [text for _, text in prefixes][0] == " Computer. Set volume"
     assert len(prefixes) == 2
+    glued = guided_prefixes("Computer-set volume to family", grammar, "computer", RecognizerSettings(commands=1))
+    assert [text for _, text in glued] == [" Computer set volume"]
     lost = guided_prefixes("Set volume to family", grammar, "computer", RecognizerSettings(commands=1))
     assert [text for _, text in lost] == [" Computer, set volume"]
 

@@ -182,6 +182,7 @@ def after_keyword(tokens: Sequence[Token], keyword: str) -> Sequence[Token] | No
         return tokens
     size = len(tokenize(keyword))
     starts = [0, 1] if tokens and tokens[0].norm in LEAD_INS else [0]
+    tokens = _unglued(tokens, starts[-1], wanted)
     for start in starts:
         if len(tokens) < start + size:
             break
@@ -191,6 +192,15 @@ def after_keyword(tokens: Sequence[Token], keyword: str) -> Sequence[Token] | No
                 rest = rest[size:]  # "Computer, computer, what time is it?"
             return rest
     return None
+
+
+def _unglued(tokens: Sequence[Token], last: int, wanted: str) -> Sequence[Token]:
+    """Whisper writes "Computer-pause music.": a word hyphenated to the keyword is two words."""
+    for index in range(min(last + 1, len(tokens))):
+        head, dash, tail = tokens[index].raw.partition("-")
+        if dash and tail and fuzz.ratio(tokenize(head)[0].norm if tokenize(head) else "", wanted) >= KEYWORD_SCORE:
+            return (*tokens[:index], *tokenize(head), *tokenize(tail), *tokens[index + 1 :])
+    return tokens
 
 
 def _is_keyword(tokens: Sequence[Token], wanted: str) -> bool:

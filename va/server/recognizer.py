@@ -189,7 +189,9 @@ def _keyword_text(transcript: str, keyword: str, heard: bool) -> str:
         size = len(keyword.split())
         words = transcript.split()
         lead_in = 1 if words and tokenize(words[0]) and tokenize(words[0])[0].norm in ("hey", "ok", "okay", "hi") else 0
-        return " " + " ".join(words[: lead_in + size])
+        lead = words[: lead_in + size]
+        lead[-1] = lead[-1].partition("-")[0] or lead[-1]  # "Computer-pause music": the keyword alone
+        return " " + " ".join(lead)
     return " " + keyword[:1].upper() + keyword[1:] + ","
 
 
