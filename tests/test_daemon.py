@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -21,7 +22,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from procs import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT = 120.0  # safety net for every wait; nothing here is expected to take more than seconds
@@ -82,6 +82,13 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(timeout=WAIT)
 
 
+def _listening_port(log: Path) -> int:
+    """The port the server says it listens on ("listening on ws://127.0.0.1:PORT")."""
+    found = re.search(r"listening on wss?://[^ ]+:(\d+)", log.read_text())
+    assert found, log.read_text()
+    return int(found.group(1))
+
+
 def _health(port: int) -> dict:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=WAIT) as response:
         return json.load(response)
@@ -93,15 +100,15 @@ def _health(port: int) -> dict:
 @pytest.mark.slow
 def test_server_daemon_lifecycle(tmp_path, notify_socket):
     """READY only when serving, watchdog pings, a broken reload keeps it running, SIGTERM exits 0."""
-    port = free_port()
     config = tmp_path / "config.yaml"
-    good = f"server:\n  port: {port}\n  device: cpu\n  model: tiny.en\n  warmup: false\n"
+    good = "server:\n  port: 0\n  device: cpu\n  model: tiny.en\n  warmup: false\n"  # the server picks one
     config.write_text(good)
     log = tmp_path / "server.log"
     process = _spawn(["-m", "va", "server", "--config", str(config)], _environment(notify_socket), log)
     try:
         ready = notify_socket.wait_for(lambda m: "READY" in m, process, "READY=1", log)
         assert ready["READY"] == "1"
+        port = _listening_port(log)
         assert _health(port)["status"] == "ok"  # READY=1 means it serves
         notify_socket.wait_for(lambda m: m.get("WATCHDOG") == "1", process, "WATCHDOG=1", log)
 
