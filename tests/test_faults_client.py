@@ -141,7 +141,8 @@ def test_11_a_five_thousand_digit_number_loses_no_phrase(tmp_path):
     log = client.text()
     assert "Traceback" not in log, log[-3000:]
     assert len([line for line in log.splitlines() if "va.client.assistant: Heard" in line]) == 3, log[-3000:]
-    assert _names(tmp_path) == ["add_numbers", "what_time_is_it"], log[-3000:]
+    # the two commands run on runner threads and may finish in either order
+    assert sorted(_names(tmp_path)) == ["add_numbers", "what_time_is_it"], log[-3000:]
 
 
 def test_11_va_match_reads_a_five_thousand_digit_number_without_a_traceback(tmp_path):
