@@ -144,21 +144,29 @@ def latency(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="va-early-") as tmp:
         outcome = run_client(entries, args.early == "on", args.vad, Path(tmp))
     results = judge(entries, outcome["log"])
+    rows = [_row(f"{args.set} ({len(entries)} clips)", results, args, outcome, len(entries))]
+    for split in ("tune", "heldout"):
+        mine = [r for r in results if Path(r["file"]).name.startswith(split)]
+        if mine and len(mine) < len(results):
+            rows.append(_row(f"{split} ({len(mine)} clips)", mine, args, outcome, len(entries)))
+    print("\n".join(table(["clips", "setting", "last word → command started p50 ms", "p90 ms",
+                           "from the clip's true end of speech p50 ms", "right",
+                           "ran early", "premature", "ran twice", "server CPU ms / phrase", "load avg"], rows)))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"rows": rows, "clips": results}, indent=1))
+    return 0
+
+
+def _row(name: str, results: List[dict], args: argparse.Namespace, outcome: Dict[str, Any], played: int) -> List[str]:
     started = [r["started_ms"] for r in results if r["started_ms"] is not None]
     true = [r["true_ms"] for r in results if r["true_ms"] is not None]
-    row = [f"{args.set} ({len(entries)} clips)", f"early {args.early}, {args.vad}",
+    return [name, f"early {args.early}, {args.vad}",
            f"{statistics.median(started):.0f}" if started else "n/a",
            f"{sorted(started)[int(len(started) * 0.9)]:.0f}" if started else "n/a",
            f"{statistics.median(true):.0f}" if true else "n/a",
            f"{sum(r['right'] for r in results)}/{len(results)}", str(sum(r["early"] for r in results)),
            str(sum(r["premature"] for r in results)), str(sum(r["runs"] > 1 for r in results)),
-           f"{outcome['server_cpu_s'] * 1000 / len(entries):.0f}", f"{outcome['load']:.1f}"]
-    print("\n".join(table(["clips", "setting", "last word → command started p50 ms", "p90 ms",
-                           "from the clip's true end of speech p50 ms", "right",
-                           "ran early", "premature", "ran twice", "server CPU ms / phrase", "load avg"], [row])))
-    if args.json:
-        Path(args.json).write_text(json.dumps({"row": row, "clips": results}, indent=1))
-    return 0
+           f"{outcome['server_cpu_s'] * 1000 / played:.0f}", f"{outcome['load']:.1f}"]
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -115,7 +115,7 @@ def test_a_server_reading_must_agree_and_be_confident(corpus_registry):
     settings, text = Settings(), "computer what time is it"
     found = interpret(text, corpus_registry)
     assert judge(text, found, Reading("what_time_is_it", {}, -0.2, True), settings).early
-    assert not judge(text, found, Reading("what_time_is_it", {}, -3.0, True), settings).early
+    assert not judge(text, found, Reading("what_time_is_it", {}, -8.0, True), settings).early
     assert not judge(text, found, Reading("what_time_is_it", {}, 0.0, False), settings).early
     assert not judge(text, found, Reading("next_song", {}, 0.0, True), settings).early
     assert open_end("computer what time is it", (), {}) is None

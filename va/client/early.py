@@ -27,7 +27,7 @@ from va.language.numbers import parse_number
 from va.language.words import norms
 
 LEADS_ON = frozenset(
-    "a an the to for by and or of at in on with from into about my our your his her their this that "
+    "a an the to for by and or of at in with from into about my our your his her their this that "
     "point minus plus".split()
 )
 """Words after which a phrase is not over."""

@@ -157,7 +157,7 @@ class MicrophoneSettings:
     early_pause: float = setting(0.2, checks.number(low=0))
     """Seconds of quiet after which a complete, confident command runs without waiting for
     pause_threshold (va.client.early); 0 turns early decisions off."""
-    early_check: float = setting(0.06, checks.number(low=0))
+    early_check: float = setting(0.03, checks.number(low=0))
     """Seconds of quiet after which the server reads the phrase so far (work ahead for early_pause)."""
 
 
@@ -185,7 +185,7 @@ class ClientSettings:
     """Send audio while it is heard (to servers that offer it), so the server can work ahead."""
     early_threshold: float = setting(80.0, checks.number(0, 100))
     """Match score (0-100) the client's own matcher needs for an early decision."""
-    early_min_score: float = setting(-1.0, checks.number(-100, 100))
+    early_min_score: float = setting(-5.0, checks.number(-100, 100))
     """Score a server's reading needs for an early decision (0: as likely as the free transcript)."""
     name: str | None = setting(None, checks.optional_text)
     """This client's name for the others ("computer, kitchen, ..."); null: the host name."""
