@@ -157,7 +157,7 @@ class MicrophoneSettings:
     early_pause: float = setting(0.2, checks.number(low=0))
     """Seconds of quiet after which a complete, confident command runs without waiting for
     pause_threshold (va.client.early); 0 turns early decisions off."""
-    early_check: float = setting(0.03, checks.number(low=0))
+    early_check: float = setting(0.06, checks.number(low=0))
     """Seconds of quiet after which the server reads the phrase so far (work ahead for early_pause)."""
 
 
