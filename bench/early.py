@@ -8,8 +8,8 @@ time (VA_INPUT_PACE=1): the positive clean clips of bench/corpus (``clean``, 84)
 with a pause inside them of bench/corpus/pauses (``pauses``, 36). Each phrase's log line gives
 "command started N ms" (from its last loud audio) and "ending pause X s"; each phrase is put back
 on its clip by time. A clip is right when exactly one command ran and it is the expected call
-(bench.recognition.same_call); a run that is not the expected call is premature when the phrase
-ended early. Server CPU time (user + system of its process) is divided by the clips played.
+(bench.recognition.same_call); a run is premature when it started before the clip's speech ended
+(what was said after it was not part of what ran). Server CPU time (user + system of its process) is divided by the clips played.
 
 ``vad``: every clip of bench/corpus through each detector and va.client.endpoint, offline, 30 ms
 frames: where the first phrase starts and ends against where the speech is (make_corpus puts
@@ -127,8 +127,9 @@ def judge(entries: List[dict], log: str, pause_threshold: float = 0.8) -> List[d
         mine = [p for p in heard if start <= p["last_loud"] < end]
         runs = [p for p in mine if p["call"] is not None]
         right = len(runs) == 1 and same_call(entry["expected"], runs[0]["call"])
-        premature = [p for p in runs if not same_call(entry["expected"], p["call"]) and p["pause"] < pause_threshold]
         spoken_end = start + entry["seconds"] - TAIL_S  # both corpora end in 0.6 s of silence
+        # premature: started before the clip's last word was said (its phrase went on after it)
+        premature = [p for p in runs if p["started_ms"] is not None and p["last_loud"] + p["started_ms"] / 1000 < spoken_end]
         results.append({"file": entry["file"], "right": right, "runs": len(runs), "premature": len(premature),
                         "early": sum(p["pause"] < pause_threshold - 0.05 for p in runs),
                         "started_ms": runs[0]["started_ms"] if runs else None,

@@ -196,7 +196,7 @@ class Assistant:
         _made(self._link).submit(phrase, stream)
 
     def _reply_now(self, phrase: Phrase, reply: Transcript, received_at: float) -> None:
-        """A streamed check answers the phrase: run early, or nothing said after it (va.client.live)."""
+        """A streamed check answers the phrase: it runs early (va.client.live)."""
         self.phrases += 1
         self._outstanding += 1
         self._on_reply(phrase, reply, received_at)
