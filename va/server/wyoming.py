@@ -17,7 +17,7 @@ import contextlib
 import dataclasses
 import logging
 import warnings
-from typing import Any, Dict, List, Optional, Set, Union
+from typing import Any, Dict, Optional, Set, Union
 
 with warnings.catch_warnings():  # wyoming.audio imports audioop, deprecated since Python 3.11
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -25,24 +25,17 @@ with warnings.catch_warnings():  # wyoming.audio imports audioop, deprecated sin
 from wyoming.asr import Transcribe, Transcript
 from wyoming.error import Error
 from wyoming.event import Event, async_read_event, async_write_event
-from wyoming.info import AsrModel, AsrProgram, Attribution, Describe, Info
+from wyoming.info import Describe, Info
 from wyoming.ping import Ping, Pong
 
-from va import __version__
 from va.server.transcriber import Busy, Transcriber
+from va.server.wyoming_info import describe
 from va.server.wyoming_input import BoundedReader, Utterance, format_problem, vocabulary_prompt
 
 _LOGGER = logging.getLogger(__name__)
 
-_WHISPER = Attribution(name="OpenAI Whisper", url="https://github.com/openai/whisper")
-_VA = Attribution(name="va", url="https://pypi.org/project/va/")
 _IDLE_TIMEOUT = 120.0  # seconds a connection may stay silent (Home Assistant sends audio in real time)
 _HANDLED = (AudioChunk, AudioStart, AudioStop, Transcribe, Describe, Ping)
-_WHISPER_LANGUAGES = (
-    "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy "
-    "id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru "
-    "sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo yue zh"
-).split()
 
 
 @dataclasses.dataclass(eq=False)  # identity hash: connections live in a set
@@ -133,17 +126,7 @@ class WyomingEndpoint:
 
     def info(self) -> Info:
         """What `describe` answers: one ASR program (va) with the loaded model."""
-        engine = self.transcriber.engine
-        model = AsrModel(
-            name=str(engine.model), description=f"Whisper {engine.model} ({engine.name}, {engine.device})",
-            attribution=_WHISPER, installed=True, version=None,
-            languages=_languages(engine.model, self.settings.language),
-        )
-        program = AsrProgram(
-            name="va", description="va speech-to-text server (Whisper, batched)", attribution=_VA,
-            installed=True, version=__version__, models=[model],
-        )
-        return Info(asr=[program])
+        return describe(self.transcriber.engine, self.settings.language)
 
     # -- one connection ---------------------------------------------------------------------
 
@@ -287,13 +270,6 @@ async def _send(connection: _Connection, event: Event) -> None:
         await async_write_event(event, connection.writer)
     except (ConnectionError, RuntimeError):  # RuntimeError: the transport is already closed
         _LOGGER.debug("Wyoming client %s left before its %s was sent", connection, event.type)
-
-
-def _languages(model: str, language: str) -> List[str]:
-    """English-only Whisper models (*.en) speak English; others the configured language, or Whisper's."""
-    if str(model).rstrip("/").endswith(".en"):
-        return ["en"]
-    return list(_WHISPER_LANGUAGES) if language in ("", "auto") else [language]
 
 
 def _peer(writer: asyncio.StreamWriter) -> str:
