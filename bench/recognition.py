@@ -76,7 +76,8 @@ class Client:
         names = (self.keyword, tuple(self.registry.vocabulary()), "bench-recognition")
         if not grammar:
             return hello(*names)
-        return hello(*names, _first("va.language.grammar:grammar_of")(self.registry))
+        grammar_of = _first("va.language.grammar_registry:grammar_of", "va.language.grammar:grammar_of")
+        return hello(*names, grammar_of(self.registry))
 
     def match(self, text: str) -> Optional[dict]:
         """The client's own matcher on a transcript: {"command", "args"} of what would run, or None."""
@@ -88,7 +89,8 @@ class Client:
         command = next((c for c in self.registry.commands.values() if c.name == reading.command), None)
         if command is None:
             return None
-        args = _first("va.language.grammar:args_from_wire")(command.parameters, reading.args)
+        args_from_wire = _first("va.language.grammar_registry:args_from_wire", "va.language.grammar:args_from_wire")
+        args = args_from_wire(command.parameters, reading.args)
         if args is None:
             return None
         return {"command": command.name, "args": {name: _plain(value) for name, value in args.items()}}

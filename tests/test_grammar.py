@@ -9,15 +9,8 @@ from pathlib import Path
 import pytest
 
 from va.config import CommandSettings
-from va.language.grammar import (
-    CommandSpec,
-    Grammar,
-    GrammarRegistry,
-    ParamSpec,
-    args_from_wire,
-    args_to_wire,
-    grammar_of,
-)
+from va.language.grammar import CommandSpec, Grammar, ParamSpec
+from va.language.grammar_registry import GrammarRegistry, args_from_wire, args_to_wire, grammar_of
 from va.language.matching import interpret
 from va.protocol import Hello, ProtocolError, Reading, Transcript, parse_client_message, parse_server_message
 from va.commands.registry import load_registry

@@ -21,7 +21,8 @@ import pytest
 from websockets.asyncio.client import connect
 
 from va.config import CommandSettings, ServerSettings, Settings
-from va.language.grammar import CommandSpec, Grammar, ParamSpec, grammar_of
+from va.language.grammar import CommandSpec, Grammar, ParamSpec
+from va.language.grammar_registry import grammar_of
 from va.language.matching import from_reading
 from va.protocol import Hello, Transcript, parse_server_message
 from va.commands.registry import load_registry
@@ -141,7 +142,7 @@ def test_with_recognition_free_the_reply_has_no_reading(engine, registry):
 
 def test_a_batch_is_judged_as_each_request_alone(engine, registry):
     """Several clients at once: one encoder pass for the batch, and every reading as if alone."""
-    from va.language.grammar import GrammarRegistry
+    from va.language.grammar_registry import GrammarRegistry
     from va.server.recognizer import read
 
     grammar = GrammarRegistry(grammar_of(registry))

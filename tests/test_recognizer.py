@@ -11,7 +11,7 @@ from typing import Dict, List, Sequence
 import pytest
 
 from va.config import CommandSettings
-from va.language.grammar import GrammarRegistry, grammar_of
+from va.language.grammar_registry import GrammarRegistry, grammar_of
 from va.server.recognizer import RecognizerSettings, guided_prefixes, read
 from va.commands.registry import load_registry
 from va.stt.scoring import Hypothesis

@@ -13,7 +13,7 @@ import pytest
 
 from va.client.remote_target import RemoteRunner, allow_warnings, permitted
 from va.config import CommandSettings, ConfigError, Settings, parse_settings
-from va.language.grammar import args_to_wire, grammar_of
+from va.language.grammar_registry import args_to_wire, grammar_of
 from va.language.targeting import Target, commands_from_grammar, interpret_addressed
 from va.commands.registry import load_registry
 from va.protocol.relay import Run, RunResult

@@ -7,7 +7,7 @@ import json
 
 from va.commands.registry import load_registry
 from va.config.settings import Settings
-from va.language.arguments import format_call
+from va.language.parameters import format_call
 
 
 def cli_match(args: argparse.Namespace, settings: Settings) -> int:

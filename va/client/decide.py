@@ -9,8 +9,8 @@ from typing import Any, Optional
 
 from va.client.record import Story
 from va.commands.runner import Outcome
-from va.language.arguments import format_call
 from va.language.matching import Interpretation
+from va.language.parameters import format_call
 
 
 def before_running(text: str, result: Interpretation, dry_run: bool) -> Optional[Story]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
-from va.language.grammar import choice_label
+from va.language.parameters import choice_label
 from va.language.matching import Interpretation
 from va.language.numbers import parse_number
 from va.language.words import norms

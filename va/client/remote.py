@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Tuple
 
 from va.client.remote_target import RemoteRunner
-from va.language.arguments import format_call
-from va.language.grammar import args_to_wire, grammar_of
+from va.language.grammar_registry import args_to_wire, grammar_of
+from va.language.parameters import format_call
 from va.language.targeting import Target, commands_from_grammar, interpret_addressed
 from va.protocol import Error, Hello, Ready
 from va.protocol.relay import Directory, DirectoryQuery, Peer, Run, RunResult

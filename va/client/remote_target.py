@@ -23,7 +23,7 @@ import logging
 from concurrent.futures import Future
 from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Tuple
 
-from va.language.grammar import args_from_wire
+from va.language.grammar_registry import args_from_wire
 from va.protocol.relay import Run, RunResult
 
 _LOGGER = logging.getLogger(__name__)

@@ -24,8 +24,8 @@ from typing import Any, Callable, Iterator
 from va.command import SETUP_HOOK, info_of
 from va.config.settings import CommandSettings
 from va.commands.loader import load_file, load_named_module, python_files
-from va.language.arguments import Parameter, format_call, parameters_of
 from va.language.grammar import template_error
+from va.language.parameters import Parameter, format_call, parameters_of
 from va.language.words import norms
 
 _LOGGER = logging.getLogger(__name__)

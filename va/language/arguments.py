@@ -16,17 +16,15 @@ which parameter and why. Pure: never raises on any words.
 from __future__ import annotations
 
 import enum
-import inspect
-import typing
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Sequence
 
 from thefuzz import fuzz
 
 from va.language.numbers import Number, number_to_words, parse_number
+from va.language.parameters import REQUIRED, Parameter, choice_label, format_call, parameters_of
 from va.language.words import LEADING_FILLER, TRAILING_FILLER, Token, join_raw, norms, tokenize
 
-REQUIRED = inspect.Parameter.empty
 CHOICE_SCORE = 80  # fuzz ratio a spoken word needs to count as one of a Literal's / Enum's choices
 
 TRUE_WORDS = frozenset("on yes true enable enabled activate start yeah yep".split())
@@ -36,93 +34,6 @@ UNIT_WORDS = frozenset(
     "degree degrees dollar dollars euro euros pound pounds cent cents buck bucks time times point points "
     "step steps meter meters metre metres".split()
 )
-@dataclass(frozen=True)
-class Parameter:
-    """A command parameter. `kind` is how words become its value: int, float, bool, choice or str."""
-
-    name: str
-    annotation: Any = str
-    default: Any = REQUIRED
-    kind: str = "str"
-
-    @property
-    def required(self) -> bool:
-        return self.default is REQUIRED
-
-    @property
-    def choices(self) -> tuple:
-        """The values a choice parameter accepts (Literal values or Enum members); () otherwise."""
-        if self.kind != "choice":
-            return ()
-        if isinstance(self.annotation, type) and issubclass(self.annotation, enum.Enum):
-            return tuple(self.annotation)
-        return typing.get_args(self.annotation)
-
-    def describe(self) -> str:
-        """"minutes: float", "mode: heat|cool = 'heat'" — for `va commands`."""
-        if self.kind == "choice":
-            kind = "|".join(_choice_label(choice) for choice in self.choices)
-        else:
-            kind = self.kind
-        text = f"{self.name}: {kind}"
-        if not self.required:
-            default = self.default.name.lower() if isinstance(self.default, enum.Enum) else self.default
-            text += f" = {default!r}"
-        return text
-
-
-def format_call(name: str, args: Mapping[str, Any]) -> str:
-    """How a call reads in the logs and in `va match`: "set_timer(minutes=5.0)"."""
-    return f"{name}({', '.join(f'{key}={value!r}' for key, value in args.items())})"
-
-
-def _choice_label(choice: Any) -> str:
-    return choice.name.lower() if isinstance(choice, enum.Enum) else str(choice)
-
-
-def parameters_of(function: Callable) -> tuple[Parameter, ...]:
-    """The function's parameters with resolved type hints (*args and **kwargs are left out)."""
-    try:
-        hints = typing.get_type_hints(function)
-    except Exception:  # an unresolvable annotation must not stop the command loading
-        hints = {}
-    parameters = []
-    for param in inspect.signature(function).parameters.values():
-        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            continue
-        annotation = hints.get(param.name, param.annotation)
-        annotation = _unwrap_optional(annotation)
-        kind = _kind_of(annotation)
-        if annotation is REQUIRED:
-            annotation = str  # unannotated parameters take words
-        parameters.append(Parameter(param.name, annotation, param.default, kind))
-    return tuple(parameters)
-
-
-def _unwrap_optional(annotation: Any) -> Any:
-    """Optional[int] and int | None bind like int (None stays the default)."""
-    args = typing.get_args(annotation)
-    if typing.get_origin(annotation) is typing.Literal or type(None) not in args or len(args) != 2:
-        return annotation
-    return next(arg for arg in args if arg is not type(None))
-
-
-def _kind_of(annotation: Any) -> str:
-    if isinstance(annotation, str):  # a string annotation get_type_hints could not resolve
-        annotation = {"int": int, "float": float, "bool": bool}.get(annotation, str)
-    if annotation is bool:
-        return "bool"
-    if annotation is int:
-        return "int"
-    if annotation is float:
-        return "float"
-    if typing.get_origin(annotation) is typing.Literal and typing.get_args(annotation):
-        return "choice"
-    if isinstance(annotation, type) and issubclass(annotation, enum.Enum) and len(annotation):
-        return "choice"
-    return "str"
-
-
 @dataclass(frozen=True)
 class Binding:
     args: dict
@@ -290,7 +201,7 @@ _KIND_WORDS = {
 
 
 def _missing(param: Parameter, rest: Sequence[Token]) -> str:
-    expected = _KIND_WORDS.get(param.kind) or "one of " + ", ".join(_choice_label(c) for c in param.choices)
+    expected = _KIND_WORDS.get(param.kind) or "one of " + ", ".join(choice_label(c) for c in param.choices)
     said = join_raw(rest)
     if said:
         return f"{param.name}: expected {expected}, heard {said!r}"
@@ -303,6 +214,7 @@ __all__ = [
     "Parameter",
     "Token",
     "bind",
+    "format_call",
     "join_raw",
     "parameters_of",
     "tokenize",

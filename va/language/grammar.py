@@ -10,24 +10,22 @@ A sentence template is a spoken form with slots in any order, e.g.
 ``"set a {minutes} minute timer"`` or ``"timer for {minutes} minutes"``: words are matched as
 said, each ``{slot}`` takes the value of the parameter of that name.
 
-`GrammarRegistry` turns a grammar back into what `va.matching.interpret` reads, so the server
-matches transcripts exactly as the client would. Pure: no I/O.
+`va.language.grammar_registry` builds a grammar from the command registry and turns one back
+into what `va.language.matching.interpret` reads. Pure: no I/O.
 """
 
 from __future__ import annotations
 
-import enum
 import re
-import typing
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from va.language.words import norms
 
 VERSION = 1
 KINDS = ("int", "float", "bool", "choice", "text")
 _SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_NUMBER_KINDS = ("int", "float")
+NUMBER_KINDS = ("int", "float")
 
 
 class GrammarError(ValueError):
@@ -47,7 +45,7 @@ class ParamSpec:
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.name, "kind": self.kind, "required": self.required}
-        if self.kind in _NUMBER_KINDS:
+        if self.kind in NUMBER_KINDS:
             data.update({key: value for key, value in (("min", self.min), ("max", self.max)) if value is not None})
         if self.kind == "choice":
             data["choices"] = list(self.choices)
@@ -66,7 +64,7 @@ class ParamSpec:
 
     def accepts(self, value: Any) -> bool:
         """Whether a bound number lies in [min, max] (anything else: True)."""
-        if self.kind not in _NUMBER_KINDS or not isinstance(value, (int, float)):
+        if self.kind not in NUMBER_KINDS or not isinstance(value, (int, float)):
             return True
         return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
 
@@ -158,120 +156,6 @@ def template_error(template: str, param_names: Sequence[str]) -> Optional[str]:
 
 def _words(text: str) -> list[str]:
     return norms(text).split()
-
-
-# --- from the registry, and back into something matching reads ---------------------------------
-
-
-def grammar_of(registry: Any) -> Grammar:
-    """The grammar of a loaded `va.registry.Registry`."""
-    return Grammar(tuple(_spec_of(command) for command in registry.commands.values()))
-
-
-def _spec_of(command: Any) -> CommandSpec:
-    params = tuple(_param_spec(parameter) for parameter in command.parameters)
-    return CommandSpec(command.name, tuple(command.phrases), params, tuple(getattr(command, "sentences", ())))
-
-
-def _param_spec(parameter: Any) -> ParamSpec:
-    kind = "text" if parameter.kind == "str" else parameter.kind
-    choices = tuple(choice_label(choice) for choice in parameter.choices)
-    return ParamSpec(parameter.name, kind, parameter.required, choices=choices)
-
-
-def choice_label(choice: Any) -> str:
-    """How a choice travels: an Enum member by its name in lower case, a Literal value as text."""
-    return choice.name.lower() if isinstance(choice, enum.Enum) else str(choice)
-
-
-def args_to_wire(parameters: Sequence[Any], args: Mapping[str, Any]) -> dict[str, Any]:
-    """Arguments as a reading carries them: only what was said, choices by their label."""
-    wire = {}
-    for parameter in parameters:
-        value = args.get(parameter.name)
-        if value is None and not parameter.required:
-            continue
-        wire[parameter.name] = choice_label(value) if parameter.kind == "choice" else value
-    return wire
-
-
-def args_from_wire(parameters: Sequence[Any], wire: Mapping[str, Any]) -> Optional[dict[str, Any]]:
-    """A reading's arguments for the client's own parameters (defaults for what was not said);
-    None when they do not fit them (a grammar that changed since the hello)."""
-    args = {}
-    for parameter in parameters:
-        if parameter.name not in wire:
-            if parameter.required:
-                return None
-            args[parameter.name] = parameter.default
-            continue
-        value = _from_wire(parameter, wire[parameter.name])
-        if value is _NO_VALUE:
-            return None
-        args[parameter.name] = value
-    return args
-
-
-_NO_VALUE = object()
-
-
-def _from_wire(parameter: Any, value: Any) -> Any:
-    if parameter.kind == "choice":
-        return next((choice for choice in parameter.choices if choice_label(choice) == value), _NO_VALUE)
-    if parameter.kind == "bool":
-        return value if isinstance(value, bool) else _NO_VALUE
-    if parameter.kind in _NUMBER_KINDS:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return _NO_VALUE
-        return float(value) if parameter.kind == "float" else int(value)
-    return value if isinstance(value, str) else _NO_VALUE
-
-
-@dataclass(frozen=True)
-class GrammarCommand:
-    """A command as `va.matching` sees it, from a `CommandSpec` (no function to call)."""
-
-    spec: CommandSpec
-    parameters: tuple[Any, ...]
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def phrases(self) -> tuple[str, ...]:
-        return tuple(_spoken(phrase) for phrase in self.spec.spoken)
-
-    @property
-    def sentences(self) -> tuple[str, ...]:
-        return self.spec.sentences
-
-
-class GrammarRegistry:
-    """What `va.matching.interpret` needs (``commands`` and ``phrases()``), built from a grammar."""
-
-    def __init__(self, grammar: Grammar) -> None:
-        self.grammar = grammar
-        self.commands = {spec.name: GrammarCommand(spec, tuple(map(_parameter, spec.params))) for spec in grammar.commands}
-
-    def phrases(self) -> Iterator[tuple[str, GrammarCommand]]:
-        for command in self.commands.values():
-            for phrase in command.phrases:
-                yield phrase, command
-
-
-def _spoken(phrase: str) -> str:
-    return " ".join(_words(phrase))
-
-
-def _parameter(spec: ParamSpec) -> Any:
-    from va.language.arguments import REQUIRED, Parameter
-
-    annotation: Any = {"int": int, "float": float, "bool": bool, "text": str}.get(spec.kind, str)
-    if spec.kind == "choice":
-        annotation = typing.Literal.__getitem__(spec.choices) if spec.choices else str
-    kind = "str" if spec.kind == "text" or annotation is str else spec.kind
-    return Parameter(spec.name, annotation, REQUIRED if spec.required else None, kind)
 
 
 # --- parsing helpers ---------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from typing import Any, Generic, Iterator, Mapping, Optional, Protocol, Sequence
 from thefuzz import fuzz
 
 from va.language.arguments import Parameter, bind
-from va.language.grammar import args_from_wire
+from va.language.grammar_registry import args_from_wire
 from va.language.sentences import SentenceMatch, match_sentence
 from va.language.words import NAME_FILLER, Token, join_raw, tokenize
 

@@ -19,7 +19,8 @@ from typing import Any, Optional, Sequence
 from thefuzz import fuzz
 
 from va.language.words import Token, tokenize
-from va.language.grammar import CommandSpec, Grammar, GrammarError, GrammarRegistry
+from va.language.grammar import CommandSpec, Grammar, GrammarError
+from va.language.grammar_registry import GrammarRegistry
 from va.language.matching import Interpretation, after_keyword, interpret, resolve
 
 _LOGGER = logging.getLogger(__name__)

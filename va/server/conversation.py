@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Optional, Set
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from va.language.grammar import GrammarRegistry
+from va.language.grammar_registry import GrammarRegistry
 from va.protocol import AudioInput, Error, Hello, ProtocolError, Ready, parse_client_message
 from va.server.connection import Client
 from va.server.replies import judge_for, transcript_reply

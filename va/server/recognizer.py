@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from va.language.words import tokenize
-from va.language.grammar import GrammarCommand, GrammarRegistry, args_to_wire, template_parts
+from va.language.grammar import template_parts
+from va.language.grammar_registry import GrammarCommand, GrammarRegistry, args_to_wire
 from va.language.matching import _match_phrase, after_keyword, interpret
 from va.protocol import Reading
 from va.stt.scoring import Hypothesis, Utterance

@@ -1,0 +1,104 @@
+"""A command's parameters, read from its function's signature and type hints.
+
+`parameters_of(function)` gives each parameter its `kind`, how words become its value: int,
+float, bool, choice (a Literal or an Enum) or str (anything else, and unannotated). Optional[X]
+reads like X. `va.language.arguments.bind` fills them from the words said.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import typing
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+REQUIRED = inspect.Parameter.empty
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A command parameter. `kind` is how words become its value: int, float, bool, choice or str."""
+
+    name: str
+    annotation: Any = str
+    default: Any = REQUIRED
+    kind: str = "str"
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    @property
+    def choices(self) -> tuple:
+        """The values a choice parameter accepts (Literal values or Enum members); () otherwise."""
+        if self.kind != "choice":
+            return ()
+        if isinstance(self.annotation, type) and issubclass(self.annotation, enum.Enum):
+            return tuple(self.annotation)
+        return typing.get_args(self.annotation)
+
+    def describe(self) -> str:
+        """"minutes: float", "mode: heat|cool = 'heat'" — for `va commands`."""
+        if self.kind == "choice":
+            kind = "|".join(choice_label(choice) for choice in self.choices)
+        else:
+            kind = self.kind
+        text = f"{self.name}: {kind}"
+        if not self.required:
+            default = self.default.name.lower() if isinstance(self.default, enum.Enum) else self.default
+            text += f" = {default!r}"
+        return text
+
+
+def format_call(name: str, args: Mapping[str, Any]) -> str:
+    """How a call reads in the logs and in `va match`: "set_timer(minutes=5.0)"."""
+    return f"{name}({', '.join(f'{key}={value!r}' for key, value in args.items())})"
+
+
+def choice_label(choice: Any) -> str:
+    """How a choice reads and travels: an Enum member by its name in lower case, a Literal value as text."""
+    return choice.name.lower() if isinstance(choice, enum.Enum) else str(choice)
+
+
+def parameters_of(function: Callable) -> tuple[Parameter, ...]:
+    """The function's parameters with resolved type hints (*args and **kwargs are left out)."""
+    try:
+        hints = typing.get_type_hints(function)
+    except Exception:  # an unresolvable annotation must not stop the command loading
+        hints = {}
+    parameters = []
+    for param in inspect.signature(function).parameters.values():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        annotation = hints.get(param.name, param.annotation)
+        annotation = _unwrap_optional(annotation)
+        kind = _kind_of(annotation)
+        if annotation is REQUIRED:
+            annotation = str  # unannotated parameters take words
+        parameters.append(Parameter(param.name, annotation, param.default, kind))
+    return tuple(parameters)
+
+
+def _unwrap_optional(annotation: Any) -> Any:
+    """Optional[int] and int | None bind like int (None stays the default)."""
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is typing.Literal or type(None) not in args or len(args) != 2:
+        return annotation
+    return next(arg for arg in args if arg is not type(None))
+
+
+def _kind_of(annotation: Any) -> str:
+    if isinstance(annotation, str):  # a string annotation get_type_hints could not resolve
+        annotation = {"int": int, "float": float, "bool": bool}.get(annotation, str)
+    if annotation is bool:
+        return "bool"
+    if annotation is int:
+        return "int"
+    if annotation is float:
+        return "float"
+    if typing.get_origin(annotation) is typing.Literal and typing.get_args(annotation):
+        return "choice"
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum) and len(annotation):
+        return "choice"
+    return "str"
