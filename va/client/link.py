@@ -8,20 +8,18 @@
   An ``error`` reply drops the phrase (no retry loop).
 
 Audio travels as ``audio_input`` JSON with base64, or, to a server whose ``ready`` offers it,
-streamed while it is heard (va.protocol.stream): ``open_stream`` / ``stream`` / ``cancel``, then
-``submit(phrase, stream=id)`` closes it with an END frame. A stream lives on one connection; after
-a reconnect its phrase goes whole as ``audio_input`` with the same id. Stream frames (END last)
-go out in the order they were made, before the queued whole phrases, on the sending task.
+streamed while it is heard: ``open_stream`` / ``stream`` / ``cancel``, then
+``submit(phrase, stream=id)`` closes it with an END frame (``va.client.streams``); after a
+reconnect its phrase goes whole as ``audio_input`` with the same id.
 Everything here runs on the event loop; ``submit`` is not thread-safe.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import time
-from typing import Any, Callable, Deque, Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, Optional, Sequence, Tuple
 
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
@@ -30,6 +28,7 @@ from websockets.frames import CloseCode
 from va.client.connect import LinkOptions, backoff_delay, open_connection
 from va.client.listener import Phrase
 from va.client.outbox import MAX_ATTEMPTS, Outbox, Reply
+from va.client.streams import Streams
 from va.protocol import AudioInput, Error, Hello, ProtocolError, Ready, Transcript, parse_server_message
 from va.protocol.stream import AudioChunk
 
@@ -65,12 +64,10 @@ class ServerLink:
         self._on_event = on_event
         self._on_partial = on_partial
         self._options = options
-        self._streams: Dict[int, int] = {}
-        """Open stream id -> the connection (``connections`` count) it was opened on."""
-        self._stream_out: Deque[bytes] = collections.deque()
         self.streaming = False
         """The server on this connection takes streamed audio (its ready said so)."""
         self._outbox = Outbox(options.queue_size, options.max_size, on_drop)
+        self._streams = Streams(self._outbox)
         self._wake = asyncio.Event()
         self._closing = False
         self._connection: Optional[ClientConnection] = None
@@ -92,38 +89,23 @@ class ServerLink:
 
     def open_stream(self) -> Optional[int]:
         """An id to stream a phrase under, or None when this server takes no streams."""
-        if not (self.streaming and self.connected.is_set()):
-            return None
-        stream_id = self._outbox.new_id()
-        self._streams[stream_id] = self.connections
-        return stream_id
+        return self._streams.open() if self.streaming else None
 
     def stream(self, stream_id: int, pcm: bytes = b"", check: bool = False) -> bool:
         """More of a stream's audio (``check``: then read what came so far); False when the
         stream is gone (the connection it lived on dropped)."""
-        return self._stream_frame(AudioChunk(stream_id, pcm, check=check))
+        return self._streams.send(AudioChunk(stream_id, pcm, check=check))
 
     def cancel(self, stream_id: Optional[int]) -> None:
         """Forget a stream: no reply will come."""
-        if stream_id is not None and self._stream_frame(AudioChunk(stream_id, cancel=True)):
-            del self._streams[stream_id]
-
-    def _stream_frame(self, chunk: AudioChunk) -> bool:
-        if self._streams.get(chunk.id) != self.connections or not self.connected.is_set():
-            return False
-        self._stream_out.append(chunk.to_bytes())
-        self._outbox.ready.set()
-        return True
+        if stream_id is not None:
+            self._streams.cancel(stream_id)
 
     def submit(self, phrase: Phrase, stream: Optional[int] = None) -> None:
         """Queue a phrase for the server (on the event loop's thread); ``stream``: the id its
         audio was streamed under (``open_stream``): its END goes right after its audio, or, when
         that stream is gone with its connection, the whole phrase under the same id."""
-        if stream is not None and self._streams.get(stream) == self.connections and self.connected.is_set():
-            del self._streams[stream]
-            if self._outbox.fly(phrase, stream):
-                self._stream_out.append(AudioChunk(stream, end=True).to_bytes())
-                self._outbox.ready.set()
+        if stream is not None and self._streams.end(phrase, stream):
             return
         self._outbox.add(phrase, stream)
         if not self.connected.is_set():
@@ -206,6 +188,7 @@ class ServerLink:
         """Talk on one connection until it drops; True if the server answered anything."""
         self._connection, self.url = connection, url
         self.connections += 1
+        self._streams.connection = self.connections
         self.connected.set()
         _LOGGER.info("Connected to %s", url)
         receiver = asyncio.ensure_future(self._receive(connection))
@@ -240,7 +223,6 @@ class ServerLink:
         self._connection = None
         self.streaming = False
         self._streams.clear()  # they lived on that connection
-        self._stream_out.clear()
         await connection.close()
         if connection.close_code in _RESTARTING:
             # a draining server answered what it took; what it left was not the phrases' fault
@@ -253,8 +235,9 @@ class ServerLink:
         while True:
             await self._outbox.ready.wait()
             while True:
-                if self._stream_out:
-                    await connection.send(self._stream_out.popleft())
+                frame = self._streams.next_frame()
+                if frame is not None:
+                    await connection.send(frame)
                     continue
                 pending = self._outbox.next()  # clears ready when nothing is queued
                 if pending is None:
