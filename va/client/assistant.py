@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, TypeVar
 
 from va.client.link import LinkOptions, Reply, ServerLink
+from va.client.link_task import close_link, wait_connected
 from va.client.decide import after_running, answered, before_running
 from va.client.early import judge
 from va.client.listener import Listener, Phrase
@@ -101,9 +102,9 @@ class Assistant:
             await asyncio.to_thread(listener.open)
             self._link = link = self._new_link()
             self._link_task = task = asyncio.ensure_future(link.run())
-            await self._wait_for_server(link, task)
+            await wait_connected(link, task, self._settings.server_url)
         except BaseException:  # failed or cancelled before READY: stop() will not be called
-            await self._close_link()
+            await close_link(self._link, self._link_task)
             await asyncio.to_thread(self._source.__exit__, None, None, None)
             raise
         listener.start()
@@ -126,7 +127,7 @@ class Assistant:
         link = self._link
         if link is not None and link.connected.is_set() and link.pending:
             await self._until(lambda: not link.pending, STOP_GRACE_SECONDS)
-        await self._close_link()
+        await close_link(self._link, self._link_task)
         await asyncio.to_thread(self._runner.shutdown, True)
         await asyncio.sleep(0)  # the last outcomes' records, scheduled from the runner's threads
         self._changed.set()
@@ -271,26 +272,6 @@ class Assistant:
     def _hello(self) -> Hello:
         hello = self._remote.hello(self._settings, self._registry)
         return dataclasses.replace(hello, stream=1 if self._settings.client.stream else 0)
-
-    async def _wait_for_server(self, link: ServerLink, task: asyncio.Task[None]) -> None:
-        if not link.connected.is_set():
-            _LOGGER.info("Waiting for the server at %s", ", ".join(self._settings.server_url))
-        connected = asyncio.ensure_future(link.connected.wait())
-        try:
-            await asyncio.wait({connected, task}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            connected.cancel()
-        if task.done():
-            task.result()  # raises what killed it
-            raise RuntimeError("the server link ended before it connected")
-
-    async def _close_link(self) -> None:
-        if self._link is None:
-            return
-        await self._link.close()
-        if self._link_task is not None:
-            self._link_task.cancel()
-            await asyncio.gather(self._link_task, return_exceptions=True)
 
     async def _until(self, condition: Callable[[], bool], timeout: float) -> None:
         async def wait() -> None:
