@@ -9,6 +9,7 @@ import asyncio
 import base64
 import json
 import os
+import re
 import signal
 import socket
 import ssl
@@ -38,6 +39,24 @@ def free_port() -> int:
 def pcm(name: str) -> bytes:
     with wave.open(str(FIXTURES / name), "rb") as wav:
         return wav.readframes(wav.getnframes())
+
+
+_UNITS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def _spell(match: "re.Match[str]") -> str:
+    number = int(match.group())
+    if number < 20:
+        return _UNITS[number]
+    tens, units = divmod(number, 10)
+    return _TENS[tens] + (f" {_UNITS[units]}" if units else "")
+
+
+def words(text: str) -> str:
+    """Spoken words only: Whisper writes '25%' or 'twenty-five, percent.' for the same words."""
+    text = re.sub(r"\d+", _spell, text.lower().replace("%", " percent"))
+    return " ".join(re.sub(r"[^a-z' ]+", " ", text).split())
 
 
 def audio_input(data: bytes, **extra: Any) -> str:

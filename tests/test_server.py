@@ -29,6 +29,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from va.config import ServerSettings, Settings, TlsSettings
 from va.server.app import SpeechServer
 
+from procs import words
+
 FIXTURES = Path(__file__).parent / "fixtures"
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())
 TIMEOUT = 180.0  # seconds for any one wait: generous, the machine is slow and noisy
@@ -50,24 +52,6 @@ def pcm(name: str) -> bytes:
 
 def audio_input(name: str, **extra) -> str:
     return json.dumps({"type": "audio_input", "data": base64.b64encode(pcm(name)).decode("ascii"), **extra})
-
-
-_UNITS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
-
-
-def _spell(match: re.Match) -> str:
-    number = int(match.group())
-    if number < 20:
-        return _UNITS[number]
-    tens, units = divmod(number, 10)
-    return _TENS[tens] + (f" {_UNITS[units]}" if units else "")
-
-
-def words(text: str) -> str:
-    """Whisper writes '25%' or 'twenty-five, percent.': compare spoken words only."""
-    text = re.sub(r"\d+", _spell, text.lower().replace("%", " percent"))
-    return " ".join(re.sub(r"[^a-z' ]+", " ", text).split())
 
 
 TEXTS = sorted({entry["text"] for entry in MANIFEST})

@@ -43,6 +43,8 @@ from va.stt.audio import float_to_pcm16, pcm16_to_float, resample  # noqa: E402
 from va.config import ConfigError, ServerSettings, Settings, WyomingSettings, parse_settings  # noqa: E402
 from va.server.app import SpeechServer  # noqa: E402
 
+from procs import words  # noqa: E402
+
 FIXTURES = Path(__file__).parent / "fixtures"
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())
 TEXTS = sorted({entry["text"] for entry in MANIFEST})
@@ -61,22 +63,6 @@ def pcm(name: str) -> bytes:
     with wave.open(str(FIXTURES / name), "rb") as wav:
         assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (16000, 1, 2)
         return wav.readframes(wav.getnframes())
-
-
-def words(text: str) -> str:
-    """Spoken words only: lowercase, no punctuation, '25' as 'twenty five'."""
-    units = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
-    tens = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
-
-    def spell(match: re.Match) -> str:
-        number = int(match.group())
-        if number < 20:
-            return units[number]
-        ten, unit = divmod(number, 10)
-        return tens[ten] + (f" {units[unit]}" if unit else "")
-
-    text = re.sub(r"\d+", spell, text.lower().replace("%", " percent"))
-    return " ".join(re.sub(r"[^a-z' ]+", " ", text).split())
 
 
 def assert_heard(text: str, entry: dict) -> None:
