@@ -11,6 +11,7 @@ import collections
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional
 
 import pytest
-from procs import Process, free_port, stop_all
+from procs import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -80,10 +81,45 @@ def wait_until(condition: Callable[[], bool], what: str, process: Optional[subpr
         time.sleep(0.05)
 
 
+_STARTED: List["Process"] = []
+
+
 @pytest.fixture(autouse=True)
 def _no_process_left_behind() -> Iterator[None]:
     yield
-    stop_all()
+    while _STARTED:
+        _STARTED.pop().stop(signal.SIGKILL)
+
+
+class Process:
+    """A `python -m va ...` subprocess whose stderr goes to a file the test can read while it runs."""
+
+    def __init__(self, tmp_path: Path, name: str, args: List[str], env: Dict[str, str]) -> None:
+        _STARTED.append(self)
+        self.log = tmp_path / f"{name}.log"
+        self._out = open(self.log, "ab")
+        self.popen = subprocess.Popen([sys.executable, "-m", "va", *args], cwd=tmp_path, env=env,
+                                      stdout=self._out, stderr=subprocess.STDOUT)
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait(self) -> int:
+        try:
+            return self.popen.wait(TIMEOUT)
+        finally:
+            self._out.close()
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Signal it (if it still runs) and wait for it."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(sig)
+            try:
+                self.popen.wait(TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(TIMEOUT)
+        self._out.close()
 
 
 def start_server(tmp_path: Path, config: Path, port: int) -> Process:
