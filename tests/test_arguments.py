@@ -28,6 +28,7 @@ def translate(text: str, language: Literal["french", "german"]): ...
 def two_words(first: str, rest: str): ...
 def pick(number: Literal[1, 2, 3]): ...
 def maybe(count: Optional[int] = None, *args, **kwargs): ...
+def set_alarm(hour: int, minute: int = 0): ...
 
 
 def said(function, words):
@@ -107,6 +108,28 @@ def test_missing_or_unusable_argument_names_the_parameter(function, words, param
     assert binding.error is not None
     assert binding.error.startswith(parameter + ":")
     assert why in binding.error
+
+
+@pytest.mark.parametrize(
+    "words, expected",
+    [
+        ("for 10:55", {"hour": 10, "minute": 55}),
+        ("for 1055", {"hour": 10, "minute": 55}),  # Whisper's "ten fifty five"
+        ("for 7.30", {"hour": 7, "minute": 30}),
+        ("at 120", {"hour": 1, "minute": 20}),
+        ("for 7 30", {"hour": 7, "minute": 30}),
+        ("for ten fifty five", {"hour": 10, "minute": 55}),
+        ("for 1075", {"hour": 1075, "minute": 0}),  # 75 cannot be minutes
+        ("for 45", {"hour": 45, "minute": 0}),
+    ],
+)
+def test_a_time_of_day_written_as_one_number_fills_two_int_parameters(words, expected):
+    assert said(set_alarm, words).args == expected
+
+
+def test_one_int_parameter_keeps_a_number_of_three_digits_whole():
+    assert said(set_volume, "to 120").args == {"percent": 120}
+    assert said(add_numbers, "1055 and 3").args == {"first": 1055, "second": 3}
 
 
 def test_parameters_from_type_hints():

@@ -4,6 +4,8 @@ The words come from `va.language.words.tokenize`.
 
 `bind(parameters, tokens)` fills the parameters left to right:
 - int / float: the next number (digits or words); a unit word after it ("minutes", "percent") is skipped.
+  Two int parameters in a row also take a time of day written as one number ("10:55", "7.30",
+  "1055": Whisper's writing of "ten fifty five"), when nothing else is said for the second.
 - bool: the next on/off, yes/no, true/false, enable/disable.
 - Literal[...] / Enum: the next words that fuzzy-match one of the choices.
 - str (and unannotated or unsupported annotations): the words as spoken, up to where the next
@@ -16,6 +18,7 @@ which parameter and why. Pure: never raises on any words.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -64,6 +67,9 @@ def bind(parameters: Sequence[Parameter], tokens: Sequence[Token]) -> Binding:
             found = None
         else:
             found = _find(param, tokens, position)
+            if found is not None and later and later[0].kind == "int" and param.kind == "int":
+                tokens = _split_clock_time(tokens, found, later[0])
+                found = _find(param, tokens, position)
         if found is None:
             if param.required:
                 return Binding(args, _missing(param, tokens[position:]))
@@ -81,6 +87,22 @@ class Unfit:
     """A value said in a form that does not fit its parameter; `why` says how."""
 
     why: str
+
+
+_CLOCK_TIME = re.compile(r"^(\d{1,2})[:.]?(\d{2})$")
+
+
+def _split_clock_time(tokens: tuple[Token, ...], found: _Found, after: Parameter) -> tuple[Token, ...]:
+    """"1055" (or "10:55", "10.55") said for two int parameters in a row as two numbers, 10 and 55,
+    when it is one written number, its last two digits can be minutes and nothing else is said for
+    the second parameter; otherwise the words unchanged."""
+    written = _CLOCK_TIME.match(tokens[found.start].norm) if found.end == found.start + 1 else None
+    if written is None or int(written[2]) >= 60 or len(tokens[found.start].norm) < 3:
+        return tokens
+    if _find(after, tokens, found.end) is not None:
+        return tokens
+    hour, minute = Token(str(int(written[1])), tokens[found.start].raw), Token(str(int(written[2])), "")
+    return tokens[: found.start] + (hour, minute) + tokens[found.end :]
 
 
 def _find(param: Parameter, tokens: tuple[Token, ...], start: int) -> _Found | None:

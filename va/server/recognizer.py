@@ -81,7 +81,8 @@ def _best_guided(
 ) -> Optional[Tuple[Any, dict, Hypothesis]]:
     """Cheapest first, each round only while the reading is unsettled: the greedy ending after the
     nearest command's prefix; after the others'; beam endings; each value of a bool or choice
-    parameter said after the name."""
+    parameter said after the name, which also checks a good reading of such a command (the greedy
+    ending picks one value, "lock front door", where the audio may favour another)."""
     prefixes = guided_prefixes(transcript, grammar, keyword, settings)
     lead = _keyword_text(transcript, keyword, after_keyword(tokenize(transcript), keyword) is not None)
     judged = utterance.continue_after([text for _, text in prefixes[:1]], lead)
@@ -95,13 +96,22 @@ def _best_guided(
     if _unsettled(found, nearest, utterance, settings) and settings.alternatives > 1:
         candidates += _endings(utterance, prefixes, judged, settings.alternatives)
         found = _best_valid(candidates, keyword, settings)
-    if _unsettled(found, nearest, utterance, settings):
-        spelled = [(command, f"{text} {value}") for command, text in prefixes for value in _values(command)]
-        if _good(found, utterance, settings):  # only the nearest command's values are still worth a try
-            spelled = [(command, text) for command, text in spelled if command is nearest]
-        candidates += zip((command for command, _ in spelled), utterance.continue_after([t for _, t in spelled], lead))
+    if _unsettled(found, nearest, utterance, settings) or (found is not None and _values(found[0])):
+        if found is not None and _good(found, utterance, settings):  # the reading's and the nearest's values
+            prefixes = [(command, text) for command, text in prefixes if command in (nearest, found[0])]
+        candidates += _value_readings(utterance, prefixes, lead)
         found = _best_valid(candidates, keyword, settings)
     return found
+
+
+def _value_readings(utterance: Utterance, prefixes: List[Tuple[Any, str]], lead: str) -> List[Tuple[Any, Hypothesis]]:
+    """Each value of a bool or choice parameter said after the name ("lock garage", "lock the
+    garage"), judged with what the decoder writes after it, and also as the last words said ("call
+    grandma" under a talker who goes on)."""
+    spelled = [(command, f"{text} {value}") for command, text in prefixes for value in _values(command)]
+    judged = utterance.continue_after([text for _, text in spelled], lead)
+    return [(command, hypothesis) for (command, _), whole in zip(spelled, judged)
+            for hypothesis in (whole, whole.closed) if hypothesis is not None]
 
 
 def _whole(prefixes: List[Tuple[Any, str]], judged: List[Hypothesis]) -> List[Tuple[Any, Hypothesis]]:
@@ -158,12 +168,14 @@ def _best_valid(
 
 
 def _values(command: Any) -> List[str]:
-    """The words for each value of the command's first required bool or choice parameter."""
+    """The words for each value of the command's first required bool or choice parameter (a
+    choice also after "the": "turn on the radio")."""
     for spec in command.spec.params:
         if spec.required and spec.kind == "bool":
             return ["on", "off"]
         if spec.required and spec.kind == "choice":
-            return [choice.replace("_", " ") for choice in spec.choices]
+            values = [choice.replace("_", " ") for choice in spec.choices]
+            return values + [f"the {value}" for value in values]
     return []
 
 
