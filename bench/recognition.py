@@ -313,7 +313,7 @@ def render(results: Sequence[dict], skipped: Dict[str, str], load: Sequence[floa
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="Recognition accuracy on bench/corpus through a real va server.")
-    parser.add_argument("--split", choices=("heldout", "tune", "all"), default="heldout")
+    parser.add_argument("--split", choices=("heldout", "tune", "dev", "all"), default="heldout")
     parser.add_argument("--paths", default=",".join(PATHS), help=f"comma-separated, of {', '.join(PATHS)}")
     parser.add_argument("--json", type=Path, help="write every clip's result and the table here")
     parser.add_argument("--limit", type=int, help="a fixed sample of this many clips (a quick look)")

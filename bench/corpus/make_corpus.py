@@ -22,7 +22,7 @@ import json
 import random
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -39,7 +39,7 @@ NOISE_SNR_DB = 10.0
 TALKER_SNR_DB = 12.0
 LEAD_S, TAIL_S = 0.4, 0.6
 TUNE_TALKER_SHARE = 1 / 3
-"""Tune clips draw the talker from the first third of its recordings, held-out clips from the rest."""
+"""Tune and dev clips draw the talker from the first third of its recordings, held-out clips from the rest."""
 
 
 def load_commands():
@@ -92,18 +92,23 @@ def make_clip(utterance: phrases.Utterance, rng: random.Random) -> tuple:
 def _talker(split: str, length: int, rng: random.Random):
     bed, _ = sound.talker_bed()
     cut = int(len(bed) * TUNE_TALKER_SHARE)
-    part, offset = (bed[:cut], 0) if split == "tune" else (bed[cut:], cut)
+    part, offset = (bed[cut:], cut) if split == "heldout" else (bed[:cut], 0)
     audio, start = sound.segment(part, length, rng)
     return audio, start + offset
 
 
-def build(plan: List[phrases.Utterance]) -> List[dict]:
+def build(plan: List[phrases.Utterance], splits: Sequence[str] = phrases.SPLITS) -> List[dict]:
+    """The clips of `splits` (the others' clips and manifest entries are kept as they are)."""
     commands = load_commands()
     CLIPS.mkdir(exist_ok=True)
+    kept = [e for e in json.loads(MANIFEST.read_text()) if e["split"] not in splits] if MANIFEST.exists() else []
     for old in CLIPS.glob("*.flac"):
-        old.unlink()
+        if old.name.split("-")[0] in splits:
+            old.unlink()
     manifest = []
     for index, utterance in enumerate(plan):
+        if utterance.split not in splits:
+            continue
         rng = random.Random(f"{phrases.SEED}-{index}")
         audio, facts = make_clip(utterance, rng)
         label = utterance.expected["command"] if utterance.expected else utterance.kind
@@ -117,7 +122,7 @@ def build(plan: List[phrases.Utterance]) -> List[dict]:
         })
         if index % 50 == 0:
             print(f"{index}/{len(plan)} {name}", flush=True)
-    return manifest
+    return sorted(kept + manifest, key=lambda entry: entry["file"].split("-")[1])
 
 
 def check(plan: List[phrases.Utterance]) -> int:
@@ -141,13 +146,15 @@ def check(plan: List[phrases.Utterance]) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only check every text against today's matcher")
+    parser.add_argument("--split", choices=phrases.SPLITS, action="append",
+                        help="make only this split's clips (again); the others stay as they are")
     args = parser.parse_args()
     plan = phrases.plan()
     if args.check:
         wrong = check(plan)
         print(f"{len([u for u in plan if u.text])} texts checked, {wrong} do not bind as expected")
         return 1 if wrong else 0
-    manifest = build(plan)
+    manifest = build(plan, args.split or phrases.SPLITS)
     MANIFEST.write_text(json.dumps(manifest, indent=1) + "\n")
     size = sum(path.stat().st_size for path in CLIPS.glob("*.flac"))
     print(f"{len(manifest)} clips, {size / 2**20:.1f} MiB, manifest {MANIFEST.relative_to(ROOT)}")

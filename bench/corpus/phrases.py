@@ -17,8 +17,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 KEYWORD = "computer"
 SEED = 11
 CONDITIONS = ("clean", "noise", "talker", "reverb")
-POSITIVES_PER_COMMAND = {"tune": 5, "heldout": 9}
-NEGATIVES_PER_KIND = {"tune": 4, "heldout": 8}
+SPLITS = ("tune", "heldout", "dev")
+"""dev: a second tuning split (other voices, phrasings with the fillers people add), made after the
+first two so that their clips stay as they were; it shares nothing with heldout."""
+POSITIVES_PER_COMMAND = {"tune": 5, "heldout": 9, "dev": 5}
+NEGATIVES_PER_KIND = {"tune": 4, "heldout": 8, "dev": 4}
 
 # name -> (engine, espeak voice, words per minute, pitch 0-99); piper ignores the last three
 VOICES: Dict[str, Tuple[str, str, int, int]] = {
@@ -29,10 +32,14 @@ VOICES: Dict[str, Tuple[str, str, int, int]] = {
     "espeak-en-m7": ("espeak", "en+m7", 170, 35),
     "espeak-rp-f4": ("espeak", "en-gb-x-rp+f4", 150, 70),
     "espeak-us-m1": ("espeak", "en-us+m1", 115, 30),
+    "espeak-us-m4": ("espeak", "en-us+m4", 135, 55),
+    "espeak-scot-f1": ("espeak", "en-gb-scotland+f1", 150, 60),
+    "espeak-us-m6": ("espeak", "en-us+m6", 165, 40),
 }
 SPLIT_VOICES = {
     "tune": ("espeak-us-m3", "espeak-gb-f3"),
     "heldout": ("piper-joe", "espeak-us-f2", "espeak-en-m7", "espeak-rp-f4", "espeak-us-m1"),
+    "dev": ("espeak-us-m4", "espeak-scot-f1", "espeak-us-m6"),
 }
 
 ROOMS = ("kitchen", "bedroom", "living room", "hall", "office")
@@ -60,50 +67,74 @@ POOLS: Dict[str, Sequence] = {
 
 # command -> {split: [templates]}; argument order in a template follows the parameter order
 PHRASINGS: Dict[str, Dict[str, List[str]]] = {
-    "what_time_is_it": {"tune": ["what time is it"], "heldout": ["what time is it now", "please what time is it"]},
+    "what_time_is_it": {"tune": ["what time is it"], "heldout": ["what time is it now", "please what time is it"],
+        "dev": ["what time is it please", "could you tell me what time is it"]},
     "what_is_the_weather": {"tune": ["what is the weather"],
-                            "heldout": ["what is the weather today", "please what is the weather like"]},
-    "read_the_news": {"tune": ["read the news"], "heldout": ["read the news please", "please read the news now"]},
-    "pause_music": {"tune": ["pause music"], "heldout": ["pause the music", "pause the music please"]},
-    "next_song": {"tune": ["next song"], "heldout": ["the next song please", "next song now"]},
-    "previous_song": {"tune": ["previous song"], "heldout": ["the previous song", "previous song please"]},
-    "cancel_timer": {"tune": ["cancel timer"], "heldout": ["cancel the timer", "please cancel the timer"]},
-    "start_stopwatch": {"tune": ["start stopwatch"], "heldout": ["start the stopwatch", "please start the stopwatch now"]},
-    "stop_stopwatch": {"tune": ["stop stopwatch"], "heldout": ["stop the stopwatch", "please stop the stopwatch"]},
+                            "heldout": ["what is the weather today", "please what is the weather like"],
+        "dev": ["what is the weather now", "could you say what is the weather"]},
+    "read_the_news": {"tune": ["read the news"], "heldout": ["read the news please", "please read the news now"],
+        "dev": ["could you read the news", "read the news now"]},
+    "pause_music": {"tune": ["pause music"], "heldout": ["pause the music", "pause the music please"],
+        "dev": ["pause music please", "could you pause the music"]},
+    "next_song": {"tune": ["next song"], "heldout": ["the next song please", "next song now"],
+        "dev": ["next song", "play the next song"]},
+    "previous_song": {"tune": ["previous song"], "heldout": ["the previous song", "previous song please"],
+        "dev": ["previous song now", "the previous song now"]},
+    "cancel_timer": {"tune": ["cancel timer"], "heldout": ["cancel the timer", "please cancel the timer"],
+        "dev": ["cancel the timer now", "could you cancel the timer"]},
+    "start_stopwatch": {"tune": ["start stopwatch"], "heldout": ["start the stopwatch", "please start the stopwatch now"],
+        "dev": ["start the stopwatch please", "could you start the stopwatch"]},
+    "stop_stopwatch": {"tune": ["stop stopwatch"], "heldout": ["stop the stopwatch", "please stop the stopwatch"],
+        "dev": ["stop the stopwatch now", "could you stop the stopwatch"]},
     "set_timer": {"tune": ["set timer for {minutes} minutes"],
                   "heldout": ["set a timer for {minutes} minutes", "please set a timer for {minutes} minutes",
-                              "set the timer to {minutes} minutes"]},
+                              "set the timer to {minutes} minutes"],
+        "dev": ["could you set a timer for {minutes} minutes", "set a timer to {minutes} minutes please"]},
     "set_volume": {"tune": ["set volume to {percent} percent"],
                    "heldout": ["set the volume to {percent} percent", "set volume {percent}",
-                               "please set the volume to {percent}"]},
+                               "please set the volume to {percent}"],
+        "dev": ["could you set the volume to {percent} percent", "set the volume {percent} percent"]},
     "set_alarm": {"tune": ["set alarm for {hour} o'clock", "set alarm for {hour} {minute}"],
                   "heldout": ["set an alarm for {hour} {minute}", "please set an alarm for {hour} o'clock",
-                              "set the alarm to {hour} {minute}"]},
+                              "set the alarm to {hour} {minute}"],
+        "dev": ["could you set an alarm for {hour} {minute}", "set the alarm for {hour} o'clock please"]},
     "set_temperature": {"tune": ["set temperature to {degrees} degrees"],
                         "heldout": ["set the temperature to {degrees} degrees in the {room}",
-                                    "set the temperature to {degrees}", "set temperature {degrees} degrees {room}"]},
+                                    "set the temperature to {degrees}", "set temperature {degrees} degrees {room}"],
+        "dev": ["could you set the temperature to {degrees} degrees", "set the temperature {degrees} in the {room}"]},
     "turn_on": {"tune": ["turn on the {device} in the {room}"],
                 "heldout": ["turn on the {device}", "please turn on the {device} in the {room}",
-                            "turn on {device} {room}"]},
+                            "turn on {device} {room}"],
+        "dev": ["could you turn on the {device}", "turn on the {device} in the {room} please"]},
     "turn_off": {"tune": ["turn off the {device} in the {room}"],
                  "heldout": ["turn off the {device}", "please turn off the {device} in the {room}",
-                             "turn off {device} {room}"]},
+                             "turn off {device} {room}"],
+        "dev": ["could you turn off the {device}", "turn off the {device} in the {room} now"]},
     "set_lights": {"tune": ["set lights to {color}", "set lights to {color} at {brightness} percent in the {room}"],
                    "heldout": ["set the lights to {color}", "set the lights to {color} {brightness} percent",
-                               "set lights {color} {brightness} percent {room}"]},
+                               "set lights {color} {brightness} percent {room}"],
+        "dev": ["could you set the lights to {color}", "set the lights {color} at {brightness} percent"]},
     "set_fan_speed": {"tune": ["set fan speed to {speed}"],
-                      "heldout": ["set the fan speed to {speed}", "set fan speed {speed} please"]},
-    "lock": {"tune": ["lock the {door} door"], "heldout": ["please lock the {door} door", "lock the {door}"]},
-    "unlock": {"tune": ["unlock the {door} door"], "heldout": ["please unlock the {door} door", "unlock the {door}"]},
+                      "heldout": ["set the fan speed to {speed}", "set fan speed {speed} please"],
+        "dev": ["could you set the fan speed to {speed}", "set the fan speed {speed} now"]},
+    "lock": {"tune": ["lock the {door} door"], "heldout": ["please lock the {door} door", "lock the {door}"],
+        "dev": ["could you lock the {door} door", "lock the {door} door now"]},
+    "unlock": {"tune": ["unlock the {door} door"], "heldout": ["please unlock the {door} door", "unlock the {door}"],
+        "dev": ["could you unlock the {door} door", "unlock the {door} door now"]},
     "do_not_disturb": {"tune": ["do not disturb {onoff}"],
-                       "heldout": ["do not disturb mode {onoff}", "please do not disturb {onoff}"]},
-    "play_music": {"tune": ["play music by {query}"], "heldout": ["play music {query}", "please play music {query}"]},
+                       "heldout": ["do not disturb mode {onoff}", "please do not disturb {onoff}"],
+        "dev": ["do not disturb {onoff} please", "do not disturb {onoff} now"]},
+    "play_music": {"tune": ["play music by {query}"], "heldout": ["play music {query}", "please play music {query}"],
+        "dev": ["could you play music by {query}", "play music {query} now"]},
     "add_to_shopping_list": {"tune": ["add to shopping list {item}"],
-                             "heldout": ["add to the shopping list {item}", "please add to shopping list {item}"]},
-    "call": {"tune": ["call {person}"], "heldout": ["please call {person}", "call {person} now"]},
+                             "heldout": ["add to the shopping list {item}", "please add to shopping list {item}"],
+        "dev": ["could you add to shopping list {item}", "add to the shopping list {item} please"]},
+    "call": {"tune": ["call {person}"], "heldout": ["please call {person}", "call {person} now"],
+        "dev": ["could you call {person}", "call {person} please"]},
     "remind_me_in": {"tune": ["remind me in {minutes} minutes to {message}"],
                      "heldout": ["remind me in {minutes} minutes {message}",
-                                 "please remind me in {minutes} minutes to {message}"]},
+                                 "please remind me in {minutes} minutes to {message}"],
+        "dev": ["could you remind me in {minutes} minutes to {message}", "remind me in {minutes} minutes to {message} please"]},
 }
 
 # the argument a slot fills, where it differs from the slot's name
@@ -188,7 +219,7 @@ def plan() -> List[Utterance]:
     """Every clip of the corpus, deterministic (seeded), before any audio is made."""
     rng = random.Random(SEED)
     result: List[Utterance] = []
-    for split in ("tune", "heldout"):
+    for split in SPLITS:
         voices = _dealt(SPLIT_VOICES[split], len(PHRASINGS) * POSITIVES_PER_COMMAND[split], rng)
         for index, (command, phrasings) in enumerate(PHRASINGS.items()):
             templates = phrasings[split]
@@ -213,7 +244,7 @@ def _dealt(voices: Sequence[str], count: int, rng: random.Random) -> List[str]:
 def _negatives(split: str, voices: Sequence[str], rng: random.Random) -> List[Utterance]:
     result = []
     count = NEGATIVES_PER_KIND[split]
-    offset = 0 if split == "tune" else NEGATIVES_PER_KIND["tune"]
+    offset = NEGATIVES_PER_KIND["tune"] if split == "heldout" else 0  # dev says tune's texts, in its own voices
     spoken = _dealt(voices, count * len(NEGATIVES), rng)
     for index, (kind, texts) in enumerate(NEGATIVES.items()):
         for k in range(count):

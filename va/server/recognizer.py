@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from va.language.words import tokenize
-from va.language.grammar import template_parts
 from va.language.grammar_registry import GrammarCommand, GrammarRegistry, args_to_wire
-from va.language.matching import _match_phrase, after_keyword, interpret
+from va.language.matching import after_keyword, interpret
+from va.server.prefixes import guided_prefixes, keyword_text, spoken_part
 from va.protocol import Reading
 from va.stt.scoring import Hypothesis, Utterance
 
@@ -57,6 +57,12 @@ def read(
 ) -> Reading:
     free = interpret(transcript, grammar, keyword, settings.threshold)
     if free.command is not None and _in_range(free.command, free.args):
+        better = _likelier(transcript, grammar, keyword, utterance, settings) if free.score < 100 else None
+        if better is not None:
+            command, args, hypothesis = better
+            why = (f"{hypothesis.text.strip()!r} is likelier than the free transcript by "
+                   f"{hypothesis.logprob - hypothesis_free(utterance):.1f} (which reads: {free.reason})")
+            return Reading(command.name, args_to_wire(command.parameters, args), 0.0, True, why)
         args = args_to_wire(free.command.parameters, free.args)
         return Reading(free.command.name, args, 0.0, True, f"the free transcript reads: {free.reason}")
     if utterance is None or not grammar.commands or not transcript.strip():
@@ -76,6 +82,26 @@ def read(
     return Reading(command.name, wire, score, True, why)
 
 
+def _likelier(
+    transcript: str, grammar: GrammarRegistry, keyword: str, utterance: Optional[Utterance], settings: RecognizerSettings
+) -> Optional[Tuple[Any, dict, Hypothesis]]:
+    """A free transcript that reads as a command only loosely ("actor shopping list ...", a name
+    heard below 100) is checked: the nearest command's prefix forced, its greedy and beam endings;
+    a valid reading that the audio supports better than the free transcript replaces it."""
+    if utterance is None:
+        return None
+    prefixes = guided_prefixes(transcript, grammar, keyword, settings.commands)[:1]
+    lead = keyword_text(transcript, keyword, True)
+    judged = utterance.continue_after([text for _, text in prefixes], lead)
+    candidates = _whole(prefixes, judged) + _endings(utterance, prefixes, judged, max(settings.alternatives, 1))
+    found = _best_valid(candidates, keyword, settings)
+    return found if found is not None and found[2].logprob > utterance.free.logprob else None
+
+
+def hypothesis_free(utterance: Optional[Utterance]) -> float:
+    return utterance.free.logprob if utterance is not None else 0.0
+
+
 def _best_guided(
     transcript: str, grammar: GrammarRegistry, keyword: str, utterance: Utterance, settings: RecognizerSettings
 ) -> Optional[Tuple[Any, dict, Hypothesis]]:
@@ -83,11 +109,13 @@ def _best_guided(
     nearest command's prefix; after the others'; beam endings; each value of a bool or choice
     parameter said after the name, which also checks a good reading of such a command (the greedy
     ending picks one value, "lock front door", where the audio may favour another)."""
-    prefixes = guided_prefixes(transcript, grammar, keyword, settings)
-    lead = _keyword_text(transcript, keyword, after_keyword(tokenize(transcript), keyword) is not None)
+    prefixes = guided_prefixes(transcript, grammar, keyword, settings.commands)
+    lead = keyword_text(transcript, keyword, after_keyword(tokenize(transcript), keyword) is not None)
     judged = utterance.continue_after([text for _, text in prefixes[:1]], lead)
     candidates = _whole(prefixes[:1], judged)
     found = _best_valid(candidates, keyword, settings)
+    if judged and judged[0].lead_logprob < -settings.keyword_floor:
+        return found  # every guided reading opens with the same keyword: none can be accepted
     nearest = prefixes[0][0] if prefixes else None
     if _unsettled(found, nearest, utterance, settings) and len(prefixes) > 1:
         judged += utterance.continue_after([text for _, text in prefixes[1:]], lead)
@@ -161,7 +189,10 @@ def _best_valid(
     candidates: List[Tuple[Any, Hypothesis]], keyword: str, settings: RecognizerSettings
 ) -> Optional[Tuple[Any, Dict[str, Any], Hypothesis]]:
     for command, hypothesis in sorted(candidates, key=lambda candidate: -candidate[1].logprob):
-        reading = interpret(hypothesis.text, _Only(command), keyword, settings.threshold)
+        for _, text in spoken_part(hypothesis.text, keyword):  # as decoded, then without an opener
+            reading = interpret(text, _Only(command), keyword, settings.threshold)
+            if reading.command is not None:
+                break
         if reading.command is not None and _in_range(command, reading.args):
             return command, reading.args, hypothesis
     return None
@@ -177,51 +208,6 @@ def _values(command: Any) -> List[str]:
             values = [choice.replace("_", " ") for choice in spec.choices]
             return values + [f"the {value}" for value in values]
     return []
-
-
-def guided_prefixes(
-    transcript: str, grammar: GrammarRegistry, keyword: str, settings: RecognizerSettings
-) -> List[Tuple[Any, str]]:
-    """(command, forced prefix) for the commands nearest to the words heard, best first."""
-    tokens = tokenize(transcript)
-    rest = after_keyword(tokens, keyword)
-    lead = _keyword_text(transcript, keyword, rest is not None)
-    words = rest if rest is not None else tokens
-    ranked = []
-    for command in grammar.commands.values():
-        openings = [phrase for phrase in (*command.phrases, *map(_opening, command.sentences)) if phrase]
-        scores = [(_match_phrase(words, phrase, command).score, len(phrase), phrase) for phrase in openings]
-        ranked.append((max(scores), command))  # on equal scores the longer phrase: "set volume" over "set a"
-    ranked.sort(key=lambda entry: (-entry[0][0], -entry[0][1]))
-    return [(command, _join(lead, phrase)) for (_, _, phrase), command in ranked[: settings.commands]]
-
-
-def _keyword_text(transcript: str, keyword: str, heard: bool) -> str:
-    """The keyword as the decoder wrote it (" Computer,"), else as it usually writes it."""
-    if heard:
-        size = len(keyword.split())
-        words = transcript.split()
-        lead_in = 1 if words and tokenize(words[0]) and tokenize(words[0])[0].norm in ("hey", "ok", "okay", "hi") else 0
-        lead = words[: lead_in + size]
-        lead[-1] = lead[-1].partition("-")[0] or lead[-1]  # "Computer-pause music": the keyword alone
-        return " " + " ".join(lead)
-    return " " + keyword[:1].upper() + keyword[1:] + ","
-
-
-def _opening(sentence: str) -> str:
-    """The words of a template before its first slot ("set a {minutes} minute timer" -> "set a")."""
-    words = []
-    for kind, text in template_parts(sentence):
-        if kind == "slot":
-            break
-        words.append(text)
-    return " ".join(words)
-
-
-def _join(lead: str, phrase: str) -> str:
-    if lead.rstrip().endswith((".", "!", "?")):
-        phrase = phrase[:1].upper() + phrase[1:]
-    return f"{lead} {phrase}"
 
 
 def _in_range(command: Any, args: dict) -> bool:
