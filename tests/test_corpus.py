@@ -58,23 +58,25 @@ def test_counts_reach_the_goals(manifest):
     assert len({e["voice"] for e in positives}) >= 6
     assert {e["condition"] for e in positives} == CONDITIONS
     assert {e["condition"] for e in negatives} == NEGATIVE_KINDS
-    for split in ("tune", "heldout"):
+    for split in ("tune", "heldout", "dev"):
         assert {e["condition"] for e in manifest if e["split"] == split} == CONDITIONS | NEGATIVE_KINDS
-    heldout = sum(e["split"] == "heldout" for e in manifest) / len(manifest)
-    assert 0.55 <= heldout <= 0.75
-    assert all(e["split"] in ("tune", "heldout") for e in manifest)
+    heldout = [e for e in manifest if e["split"] == "heldout"]
+    assert len([e for e in heldout if e["expected"]]) >= 216 and len(heldout) - len([e for e in heldout if e["expected"]]) >= 48
+    assert all(e["split"] in ("tune", "heldout", "dev") for e in manifest)
 
 
-def test_heldout_differs_from_tune_in_voices_and_phrasings(manifest):
+def test_heldout_differs_from_the_tuning_splits_in_voices_and_phrasings(manifest):
     def spoken(split, key):
         return {e[key] for e in manifest if e["split"] == split and e["text"]}
 
-    assert len(spoken("tune", "voice")) >= 2 and len(spoken("heldout", "voice")) >= 4
-    assert not spoken("tune", "voice") & spoken("heldout", "voice")
-    assert not spoken("tune", "text") & spoken("heldout", "text")
-    tune = {(e["expected"]["command"], e["phrasing"]) for e in manifest if e["split"] == "tune" and e["expected"]}
-    held = {(e["expected"]["command"], e["phrasing"]) for e in manifest if e["split"] == "heldout" and e["expected"]}
-    assert tune and held and not tune & held
+    def phrasings(split):
+        return {(e["expected"]["command"], e["phrasing"]) for e in manifest if e["split"] == split and e["expected"]}
+
+    assert len(spoken("tune", "voice")) >= 2 and len(spoken("heldout", "voice")) >= 4 and len(spoken("dev", "voice")) >= 2
+    for tuning in ("tune", "dev"):  # both are tuned on; the held-out split shares nothing with either
+        assert not spoken(tuning, "voice") & spoken("heldout", "voice")
+        assert not spoken(tuning, "text") & spoken("heldout", "text")
+        assert phrasings(tuning) and phrasings("heldout") and not phrasings(tuning) & phrasings("heldout")
 
 
 def test_negatives_never_expect_a_command_and_positives_say_the_keyword_first(manifest):

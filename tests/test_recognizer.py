@@ -12,7 +12,8 @@ import pytest
 
 from va.config import CommandSettings
 from va.language.grammar_registry import GrammarRegistry, grammar_of
-from va.server.recognizer import RecognizerSettings, guided_prefixes, read
+from va.server.prefixes import guided_prefixes, spoken_part
+from va.server.recognizer import RecognizerSettings, read
 from va.commands.registry import load_registry
 from va.stt.scoring import Hypothesis
 
@@ -102,13 +103,29 @@ def test_without_the_audio_only_the_free_transcript_counts(grammar):
 
 
 def test_prefixes_go_to_the_nearest_commands_with_the_keyword_as_written(grammar):
-    prefixes = guided_prefixes("Computer. Set volume to family", grammar, "computer", RecognizerSettings(commands=2))
+    prefixes = guided_prefixes("Computer. Set volume to family", grammar, "computer", 2)
     assert [text for _, text in prefixes][0] == " Computer. Set volume"
     assert len(prefixes) == 2
-    glued = guided_prefixes("Computer-set volume to family", grammar, "computer", RecognizerSettings(commands=1))
+    glued = guided_prefixes("Computer-set volume to family", grammar, "computer", 1)
     assert [text for _, text in glued] == [" Computer set volume"]
-    lost = guided_prefixes("Set volume to family", grammar, "computer", RecognizerSettings(commands=1))
+    lost = guided_prefixes("Set volume to family", grammar, "computer", 1)
     assert [text for _, text in lost] == [" Computer, set volume"]
+
+
+def test_prefixes_keep_what_was_said_before_the_name(grammar):
+    def nearest(text):
+        return guided_prefixes(text, grammar, "computer", 1)[0][1]
+
+    assert nearest("Computer, could you set the volume to 5") == " Computer, could you set the volume"
+    assert nearest("Computer kill you set volume to family") == " Computer kill you set volume"  # "could you", misheard
+    assert nearest("Computer set a volume to family") == " Computer set a volume"
+    assert nearest("Can you set volume to 5") == " Computer, set volume"  # no keyword: its words are the keyword
+
+
+def test_a_reading_is_interpreted_without_its_opener():
+    assert [text for _, text in spoken_part("Computer kill you set volume to 5", "computer")][:2] == [
+        "Computer kill you set volume to 5", "Computer you set volume to 5"]
+    assert spoken_part("Set volume to 5", "computer") == [(0, "Set volume to 5")]
 
 
 def test_a_number_out_of_the_grammars_range_is_not_a_reading():

@@ -58,6 +58,7 @@ class _Heard:
     """The prefix after the keyword: the opener as heard, then the name (as heard when it is the
     name with filler inside, "set a timer"; else as spelled)."""
     opener: int
+    """Words other than filler before the name."""
 
 
 def _rank(heard: _Heard) -> tuple:
@@ -76,7 +77,8 @@ def _heard(words: Sequence[Token], phrase: str) -> _Heard:
         score, length, start = max((item for item in found if item[2] <= _fillers(norms)), key=lambda item: item[0])
     window = norms[start : start + length]
     name = _raw(words[start : start + length]) if _bare(window) == _bare(phrase.split()) else phrase
-    return _Heard(score, phrase, " ".join(part for part in (_raw(words[:start]), name) if part), start)
+    opener = sum(norm not in NAME_FILLER for norm in norms[:start])
+    return _Heard(score, phrase, " ".join(part for part in (_raw(words[:start]), name) if part), opener)
 
 
 def _window(norms: Sequence[str], phrase: str, start: int) -> Tuple[int, int]:
