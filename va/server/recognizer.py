@@ -57,12 +57,6 @@ def read(
 ) -> Reading:
     free = interpret(transcript, grammar, keyword, settings.threshold)
     if free.command is not None and _in_range(free.command, free.args):
-        better = _likelier(transcript, grammar, keyword, utterance, settings) if free.score < 100 else None
-        if better is not None:
-            command, args, hypothesis = better
-            why = (f"{hypothesis.text.strip()!r} is likelier than the free transcript by "
-                   f"{hypothesis.logprob - hypothesis_free(utterance):.1f} (which reads: {free.reason})")
-            return Reading(command.name, args_to_wire(command.parameters, args), 0.0, True, why)
         args = args_to_wire(free.command.parameters, free.args)
         return Reading(free.command.name, args, 0.0, True, f"the free transcript reads: {free.reason}")
     if utterance is None or not grammar.commands or not transcript.strip():
@@ -80,26 +74,6 @@ def read(
     why = (f"guided reading {hypothesis.text.strip()!r}, keyword {hypothesis.lead_logprob:.1f} "
            f"(free transcript did not read: {free.reason})")
     return Reading(command.name, wire, score, True, why)
-
-
-def _likelier(
-    transcript: str, grammar: GrammarRegistry, keyword: str, utterance: Optional[Utterance], settings: RecognizerSettings
-) -> Optional[Tuple[Any, dict, Hypothesis]]:
-    """A free transcript that reads as a command only loosely ("actor shopping list ...", a name
-    heard below 100) is checked: the nearest command's prefix forced, its greedy and beam endings;
-    a valid reading that the audio supports better than the free transcript replaces it."""
-    if utterance is None:
-        return None
-    prefixes = guided_prefixes(transcript, grammar, keyword, settings.commands)[:1]
-    lead = keyword_text(transcript, keyword, True)
-    judged = utterance.continue_after([text for _, text in prefixes], lead)
-    candidates = _whole(prefixes, judged) + _endings(utterance, prefixes, judged, max(settings.alternatives, 1))
-    found = _best_valid(candidates, keyword, settings)
-    return found if found is not None and found[2].logprob > utterance.free.logprob else None
-
-
-def hypothesis_free(utterance: Optional[Utterance]) -> float:
-    return utterance.free.logprob if utterance is not None else 0.0
 
 
 def _best_guided(
