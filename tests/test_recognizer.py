@@ -6,7 +6,7 @@ The model-backed half (real tiny.en, real speech, a real server) is tests/test_r
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import pytest
 
@@ -35,7 +35,7 @@ class FakeUtterance:
         self.keyword = keyword
         self.asked: List[str] = []
 
-    def continue_after(self, prefixes: Sequence[str], lead: str = "") -> List[Hypothesis]:
+    def continue_after(self, prefixes: Sequence[str], lead: str = "", budget: Optional[int] = None) -> List[Hypothesis]:
         self.asked.extend(prefixes)
         judged = []
         for prefix in prefixes:
@@ -51,7 +51,7 @@ class FakeUtterance:
 class Untouchable:
     free = Hypothesis("", 0.0)
 
-    def continue_after(self, prefixes, lead=""):
+    def continue_after(self, prefixes, lead="", budget=None):
         raise AssertionError("the decoder must not run when the free transcript reads")
 
     alternatives = continue_after

@@ -36,6 +36,9 @@ from va.stt.scoring import Hypothesis, Utterance
 
 _LOGGER = logging.getLogger(__name__)
 
+CLOSING_TOKENS = 2
+"""What a command without parameters needs written after its name: a closing mark, the end of text."""
+
 
 @dataclass(frozen=True)
 class RecognizerSettings:
@@ -85,14 +88,14 @@ def _best_guided(
     ending picks one value, "lock front door", where the audio may favour another)."""
     prefixes = guided_prefixes(transcript, grammar, keyword, settings.commands)
     lead = keyword_text(transcript, keyword, after_keyword(tokenize(transcript), keyword) is not None)
-    judged = utterance.continue_after([text for _, text in prefixes[:1]], lead)
+    judged = utterance.continue_after([text for _, text in prefixes[:1]], lead, _budget(prefixes[:1]))
     candidates = _whole(prefixes[:1], judged)
     found = _best_valid(candidates, keyword, settings)
     if judged and judged[0].lead_logprob < -settings.keyword_floor:
         return found  # every guided reading opens with the same keyword: none can be accepted
     nearest = prefixes[0][0] if prefixes else None
     if _unsettled(found, nearest, utterance, settings) and len(prefixes) > 1:
-        judged += utterance.continue_after([text for _, text in prefixes[1:]], lead)
+        judged += utterance.continue_after([text for _, text in prefixes[1:]], lead, _budget(prefixes[1:]))
         candidates += _whole(prefixes[1:], judged[1:])
         found = _best_valid(candidates, keyword, settings)
     if _unsettled(found, nearest, utterance, settings) and settings.alternatives > 1:
@@ -114,6 +117,12 @@ def _value_readings(utterance: Utterance, prefixes: List[Tuple[Any, str]], lead:
     judged = utterance.continue_after([text for _, text in spelled], lead)
     return [(command, hypothesis) for (command, _), whole in zip(spelled, judged)
             for hypothesis in (whole, whole.closed) if hypothesis is not None]
+
+
+def _budget(prefixes: List[Tuple[Any, str]]) -> Optional[int]:
+    """Commands without parameters are judged said alone (`_whole`): the name, a closing mark and
+    the end of the text, so their decoder need not write on."""
+    return None if any(command.parameters for command, _ in prefixes) else CLOSING_TOKENS
 
 
 def _whole(prefixes: List[Tuple[Any, str]], judged: List[Hypothesis]) -> List[Tuple[Any, Hypothesis]]:

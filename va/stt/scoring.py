@@ -42,7 +42,7 @@ class Hypothesis:
 class Utterance(Protocol):
     free: Hypothesis
 
-    def continue_after(self, prefixes: Sequence[str], lead: str = "") -> List[Hypothesis]: ...
+    def continue_after(self, prefixes: Sequence[str], lead: str = "", budget: Optional[int] = None) -> List[Hypothesis]: ...
 
     def alternatives(self, prefixes: Sequence[str], n: int) -> List[List[Hypothesis]]: ...
 
@@ -67,14 +67,15 @@ class CT2Utterance:
         encoded = np.ascontiguousarray(np.repeat(self._encoded, len(prefixes), axis=0))
         return ctranslate2.StorageView.from_array(encoded), tokens
 
-    def continue_after(self, prefixes: Sequence[str], lead: str = "") -> List[Hypothesis]:
-        """The greedy ending after each forced prefix; `lead` (the keyword that opens every prefix)
-        gets its own share of the log probability in `Hypothesis.lead_logprob`."""
+    def continue_after(self, prefixes: Sequence[str], lead: str = "", budget: Optional[int] = None) -> List[Hypothesis]:
+        """The greedy ending after each forced prefix, at most `budget` tokens (default: as many as
+        the audio's length allows); `lead` (the keyword that opens every prefix) gets its own share
+        of the log probability in `Hypothesis.lead_logprob`."""
         if not prefixes:
             return []
         encoded, tokens = self._batch(prefixes)
         outputs = self._model.generate(
-            encoded, [self._start + forced for forced in tokens], beam_size=1, max_length=self._max_length(tokens),
+            encoded, [self._start + forced for forced in tokens], beam_size=1, max_length=self._max_length(tokens, budget),
             return_logits_vocab=True, suppress_blank=False, suppress_tokens=self._suppress,
         )
         size = len(self._tokenizer.encode(lead)) if lead else 0
@@ -111,8 +112,8 @@ class CT2Utterance:
             for out in outputs
         ]
 
-    def _max_length(self, tokens: Sequence[Sequence[int]]) -> int:
-        return min(448, len(self._start) + max(map(len, tokens)) + self._budget)
+    def _max_length(self, tokens: Sequence[Sequence[int]], budget: Optional[int] = None) -> int:
+        return min(448, len(self._start) + max(map(len, tokens)) + (self._budget if budget is None else budget))
 
 
 def on_cpu(encoded: Any) -> Any:
