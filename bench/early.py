@@ -1,11 +1,13 @@
 """The wait after the last word (issue 12): real-time clients, and end-of-speech detectors.
 
-    .venv/bin/python -m bench.early latency [--set clean|pauses] [--early on|off] [--vad energy] [--limit N]
+    .venv/bin/python -m bench.early latency [--set clean|noise|talker|reverb|pauses] [--room] [--early on|off]
+                                            [--vad energy|webrtc] [--limit N]
     .venv/bin/python -m bench.early vad [--split tune|heldout]
 
 ``latency``: one `va server` (tiny.en, int8) and one `va client --input` playing the clips in real
-time (VA_INPUT_PACE=1): the positive clean clips of bench/corpus (``clean``, 84) or the commands
-with a pause inside them of bench/corpus/pauses (``pauses``, 36). Each phrase's log line gives
+time (VA_INPUT_PACE=1): the positive clips of bench/corpus in one condition (``clean``, ``noise``,
+``talker``, ``reverb``: 84 each) or the commands with a pause inside them of bench/corpus/pauses
+(``pauses``, 36). With ``--room`` the noise goes on between the clips (bench.room). Each phrase's log line gives
 "command started N ms" (from its last loud audio) and "ending pause X s"; each phrase is put back
 on its clip by time. A clip is right when exactly one command ran and it is the expected call
 (bench.recognition.same_call); a run is premature when it started before the clip's speech ended
@@ -14,7 +16,8 @@ on its clip by time. A clip is right when exactly one command ran and it is the 
 ``vad``: every clip of bench/corpus through each detector and va.client.endpoint, offline, 30 ms
 frames: where the first phrase starts and ends against where the speech is (make_corpus puts
 0.3-0.5 s of silence before it and 0.6 s after it, seeded, so it is known), and the CPU time per
-second of audio. The energy detector calibrates on the clip's first 0.25 s.
+second of audio. The energy detector calibrates on the clip's first 0.24 s played four times (about
+``microphone.calibrate_seconds``, as SpeechRecognition's adjust_for_ambient_noise in the client).
 """
 
 from __future__ import annotations
@@ -38,10 +41,12 @@ import yaml
 
 from bench import procs, servers
 from bench.recognition import same_call
+from bench.room import build as build_room
 from bench.report import table
 
 CORPUS = procs.ROOT / "bench" / "corpus"
-SETS = {"clean": CORPUS / "manifest.json", "pauses": CORPUS / "pauses" / "manifest.json"}
+CONDITIONS = ("clean", "noise", "talker", "reverb")
+SETS = {**{name: CORPUS / "manifest.json" for name in CONDITIONS}, "pauses": CORPUS / "pauses" / "manifest.json"}
 _HEARD = re.compile(r"^(?P<stamp>\S+ \S+) .*Heard (?P<text>.*?): (?P<why>.*) \(after end of speech: (?P<timing>[^)]*); "
                     r"ending pause (?P<pause>[\d.]+) s\)")
 _MS = re.compile(r"(transcript|command started|done) (\d+) ms")
@@ -53,8 +58,8 @@ LEAD_S, GAP_S, TAIL_S = 2.0, 1.05, 0.6
 
 def clips(name: str, limit: Optional[int]) -> List[dict]:
     entries = json.loads(SETS[name].read_text())
-    if name == "clean":
-        entries = [e for e in entries if e["condition"] == "clean" and e["expected"]]
+    if name in CONDITIONS:
+        entries = [e for e in entries if e["condition"] == name and e["expected"]]
     if limit and limit < len(entries):
         entries = sorted(random.Random(12).sample(entries, limit), key=entries.index)
     for entry in entries:
@@ -62,7 +67,7 @@ def clips(name: str, limit: Optional[int]) -> List[dict]:
     return entries
 
 
-def run_client(entries: List[dict], early: bool, vad: str, logs: Path) -> Dict[str, Any]:
+def run_client(entries: List[dict], early: bool, vad: str, logs: Path, room: bool = False) -> Dict[str, Any]:
     server, url = servers.start_va(logs, "faster-whisper", name="early")
     try:
         process = psutil.Process(server.pid)
@@ -70,9 +75,12 @@ def run_client(entries: List[dict], early: bool, vad: str, logs: Path) -> Dict[s
         microphone = {"vad": vad, "early_pause": 0.2 if early else 0}
         config.write_text(yaml.safe_dump({"server_url": url, "microphone": microphone, "client": {"stream": early},
                                           "commands": {"modules": [], "paths": [str(CORPUS / "commands.py")]}}))
+        command = ["-m", "va", "client", "--config", str(config), "--input", *[e["path"] for e in entries]]
+        if room:
+            joined, bed = build_room(entries, GAP_S, logs)
+            command = ["-m", "bench.room", str(bed), *command[2:-len(entries)], str(joined)]
         before, load = sum(process.cpu_times()[:2]), os.getloadavg()[0]
-        client = procs.start(f"va-client-{'early' if early else 'pause'}", ["-m", "va", "client", "--config",
-                             str(config), "--input", *[e["path"] for e in entries]], logs, {"VA_INPUT_PACE": "1"})
+        client = procs.start(f"va-client-{'early' if early else 'pause'}", command, logs, {"VA_INPUT_PACE": "1"})
         code = procs.wait_exit(client, 60 + sum(e["seconds"] + GAP_S for e in entries) * 3)
         if code is None:
             procs.stop(client)
@@ -143,7 +151,7 @@ def judge(entries: List[dict], log: str, pause_threshold: float = 0.8) -> List[d
 def latency(args: argparse.Namespace) -> int:
     entries = clips(args.set, args.limit)
     with tempfile.TemporaryDirectory(prefix="va-early-") as tmp:
-        outcome = run_client(entries, args.early == "on", args.vad, Path(tmp))
+        outcome = run_client(entries, args.early == "on", args.vad, Path(tmp), args.room)
     results = judge(entries, outcome["log"])
     rows = [_row(f"{args.set} ({len(entries)} clips)", results, args, outcome, len(entries))]
     for split in ("tune", "heldout"):
@@ -161,7 +169,7 @@ def latency(args: argparse.Namespace) -> int:
 def _row(name: str, results: List[dict], args: argparse.Namespace, outcome: Dict[str, Any], played: int) -> List[str]:
     started = [r["started_ms"] for r in results if r["started_ms"] is not None]
     true = [r["true_ms"] for r in results if r["true_ms"] is not None]
-    return [name, f"early {args.early}, {args.vad}",
+    return [name, f"early {args.early}, {args.vad}{', room' if args.room else ''}",
            f"{statistics.median(started):.0f}" if started else "n/a",
            f"{sorted(started)[int(len(started) * 0.9)]:.0f}" if started else "n/a",
            f"{statistics.median(true):.0f}" if true else "n/a",
@@ -177,6 +185,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     late.add_argument("--set", choices=sorted(SETS), default="clean")
     late.add_argument("--early", choices=("on", "off"), default="on")
     late.add_argument("--vad", default="energy")
+    late.add_argument("--room", action="store_true", help="the noise goes on between the clips (bench.room)")
     late.add_argument("--limit", type=int)
     late.add_argument("--json")
     vad = sub.add_parser("vad")
