@@ -9,7 +9,7 @@ import json
 import pytest
 from websockets.asyncio.client import connect
 
-from test_server import SpyEngine, ask, assert_heard, audio_input, pcm, receive, run, running, words
+from test_server import TIMEOUT, SpyEngine, ask, assert_heard, audio_input, pcm, receive, run, running, words
 from va.protocol.stream import AudioChunk
 
 FRAME = 960  # 30 ms of s16le 16 kHz, as the client sends it
@@ -165,3 +165,34 @@ def test_a_raw_binary_frame_is_still_one_whole_request_without_streaming(engine)
 def spy(engine):
     return SpyEngine(engine)
 
+
+
+def test_a_check_that_ends_open_is_not_finished_by_the_grammar_and_the_whole_phrase_is(engine):
+    """A phrase so far that ends where speech cannot stop ("Computer turn on the", from
+    "computer turn on the heater in the hall" in brown noise) is read from its free transcript
+    alone: no command yet, where the grammar's guided decoding would finish it as some device
+    ("turn on the fan") at the cost of its decodes. Its END is read with the grammar, as every
+    whole phrase is, and finds the command the audio supports."""
+    from test_recognition_e2e import HOME
+    from va.protocol import Hello, parse_server_message
+
+    audio = pcm("guided-turn-on-noise.wav")
+    cut = int(1.45 * 16000) * 2
+
+    async def scenario():
+        async with running(engine) as server:
+            async with connect(server.url) as ws:
+                await ask(ws, Hello("computer", (), "test", HOME, stream=1).to_json())
+                await stream(ws, audio[:cut], 3)
+                await ws.send(AudioChunk(3, check=True).to_bytes())
+                partial = parse_server_message(await asyncio.wait_for(ws.recv(), TIMEOUT))
+                await stream(ws, audio[cut:], 3)
+                await ws.send(AudioChunk(3, end=True).to_bytes())
+                final = parse_server_message(await asyncio.wait_for(ws.recv(), TIMEOUT))
+        return partial, final
+
+    partial, final = run(scenario())
+    assert partial.partial and words(partial.text).split()[-1] == "the", partial.text  # it ends open
+    assert partial.reading is not None and (partial.reading.command, partial.reading.accepted) == (None, False)
+    reading = (final.reading.command, final.reading.args, final.reading.accepted)
+    assert reading == ("turn_on", {"device": "heater", "room": "hall"}, True)

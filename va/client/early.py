@@ -23,15 +23,9 @@ from typing import Any, Optional, Sequence
 
 from va.language.parameters import choice_label
 from va.language.matching import Interpretation
-from va.language.numbers import parse_number
+from va.language.ending import ends_open
 from va.language.words import norms
 
-LEADS_ON = frozenset(
-    "a an the to for by and or of at in with from into about my our your his her their this that "
-    "point minus plus".split()
-)
-"""Words after which a phrase is not over."""
-NUMBER_GLUE = frozenset("and point hundred thousand million minus".split())
 
 
 @dataclass(frozen=True)
@@ -74,10 +68,9 @@ def open_end(text: str, parameters: Sequence[Any], args: dict) -> Optional[str]:
         if not parameter.required and not _said(parameter, args.get(parameter.name), words):
             return f"{parameter.name} was not said: it could still come"
     last = words[-1]
-    if last in NUMBER_GLUE or parse_number([last])[0] is not None:
-        return f"it ends in a number ({last!r}): it could go on"
-    if last in LEADS_ON:
-        return f"it ends in {last!r}: more is coming"
+    why = ends_open(text)
+    if why:
+        return why
     for parameter in parameters:
         if any(_longer_choice(words, choice_label(choice)) for choice in parameter.choices):
             return f"{last!r} may begin a longer {parameter.name}"

@@ -118,7 +118,7 @@ class Conversations:
             return None
         prompt = client.prompt if config.use_prompt else None
         try:
-            future = self._server.worker.submit(audio.pcm, audio.rate, prompt, judge_for(config, client))
+            future = self._server.worker.submit(audio.pcm, audio.rate, prompt, judge_for(config, client, partial))
         except Busy:
             _LOGGER.log(logging.DEBUG if partial else logging.WARNING, "queue full: refused a request from %s", client)
             self._answer(client, seq, None if partial else Error("server busy", audio.id))  # a check goes without

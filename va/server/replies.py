@@ -7,6 +7,7 @@ import logging
 from typing import Any, Callable, Optional
 
 from va.config.settings import ServerSettings
+from va.language.ending import ends_open
 from va.protocol import AudioInput, Error, Reading, Transcript
 from va.server.connection import Client
 from va.server.recognizer import RecognizerSettings, read
@@ -14,13 +15,23 @@ from va.server.recognizer import RecognizerSettings, read
 _LOGGER = logging.getLogger(__name__)
 
 
-def judge_for(config: ServerSettings, client: Client) -> Optional[Callable[[Any, Any], Reading]]:
-    """How the worker reads a request of this client as one of its commands (None: it does not)."""
+def judge_for(config: ServerSettings, client: Client, partial: bool = False) -> Optional[Callable[[Any, Any], Reading]]:
+    """How the worker reads a request of this client as one of its commands (None: it does not).
+
+    A check (``partial``: the phrase so far) whose free transcript ends where speech could not
+    stop ("set a timer for twenty", "turn on the") is read from its free transcript alone: the
+    client would not run it early whatever it read as (va.client.early), and the grammar's
+    guided decoding, the costly part, would only finish the sentence the speaker is still saying."""
     if config.recognition != "grammar" or client.grammar is None or not client.keyword:
         return None
     grammar, keyword = client.grammar, client.keyword
     settings = RecognizerSettings(margin=config.reject_margin)
-    return lambda transcription, utterance: read(transcription.text, grammar, keyword, utterance, settings)
+
+    def judge(transcription: Any, utterance: Any) -> Reading:
+        guided = None if partial and ends_open(transcription.text) else utterance
+        return read(transcription.text, grammar, keyword, guided, settings)
+
+    return judge
 
 
 async def transcript_reply(client: Client, audio: AudioInput, future: asyncio.Future, partial: bool = False) -> Any:
