@@ -42,6 +42,7 @@ import yaml
 from bench import procs, servers
 from bench.recognition import same_call
 from bench.room import build as build_room
+from va.config.settings import MicrophoneSettings
 from bench.report import table
 
 CORPUS = procs.ROOT / "bench" / "corpus"
@@ -184,7 +185,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     late = sub.add_parser("latency")
     late.add_argument("--set", choices=sorted(SETS), default="clean")
     late.add_argument("--early", choices=("on", "off"), default="on")
-    late.add_argument("--vad", default="energy")
+    late.add_argument("--vad", default=MicrophoneSettings().vad, help="microphone.vad (default: va's)")
     late.add_argument("--room", action="store_true", help="the noise goes on between the clips (bench.room)")
     late.add_argument("--limit", type=int)
     late.add_argument("--json")
