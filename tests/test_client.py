@@ -456,9 +456,11 @@ def listen_to(source: Any, settings: MicrophoneSettings = MIC) -> tuple:
     return listener, phrases, delivered
 
 
-def test_files_go_through_the_same_phrase_detection_one_phrase_each():
-    source = FileSource.for_settings([str(FIXTURES / name) for name in SPOKEN], MIC)
-    listener, phrases, delivered = listen_to(source)
+@pytest.mark.parametrize("vad", ["webrtc", "energy"])  # the default, and the loudness threshold
+def test_files_go_through_the_same_phrase_detection_one_phrase_each(vad):
+    settings = dataclasses.replace(MIC, vad=vad)
+    source = FileSource.for_settings([str(FIXTURES / name) for name in SPOKEN], settings)
+    listener, phrases, delivered = listen_to(source, settings)
     assert listener.exhausted and listener.phrases == 3
     assert len(phrases) == 3
     for name, phrase in zip(SPOKEN, phrases):
@@ -471,7 +473,7 @@ def test_files_go_through_the_same_phrase_detection_one_phrase_each():
 
 
 def test_a_configured_energy_threshold_skips_calibration():
-    settings = dataclasses.replace(MIC, energy_threshold=250.0, dynamic_energy=False)
+    settings = dataclasses.replace(MIC, vad="energy", energy_threshold=250.0, dynamic_energy=False)
     source = FileSource.for_settings([str(FIXTURES / "time-joe.wav")], settings)
     listener, phrases, _ = listen_to(source, settings)
     assert listener.energy_threshold == 250.0
@@ -505,7 +507,7 @@ class HumSource(microphone.sr.AudioSource):
 
 
 def test_recalibrating_on_request_follows_a_louder_room():
-    settings = dataclasses.replace(MIC, dynamic_energy=False, calibrate_seconds=0.5)
+    settings = dataclasses.replace(MIC, vad="energy", dynamic_energy=False, calibrate_seconds=0.5)
     source = HumSource(level=100)
     listener = Listener(source, settings, on_phrase=lambda phrase: None)
     listener.open()

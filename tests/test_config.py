@@ -19,7 +19,8 @@ EXAMPLE = ROOT / "config" / "config.yaml"
 
 def _va(*arguments: str, env: dict | None = None) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if k not in ("JOURNAL_STREAM", "INVOCATION_ID", "VA_CONFIG")}
-    environment.update(env or {}, PYTHONPATH=str(ROOT))
+    environment.update(env or {})
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [(env or {}).get("PYTHONPATH"), str(ROOT)]))
     return subprocess.run(
         [sys.executable, "-m", "va", *arguments], env=environment, capture_output=True, text=True, timeout=120
     )
@@ -74,6 +75,7 @@ def test_defaults_match_the_contract():
     assert settings.commands.modules == ("clock", "system")
     assert (settings.server.engine, settings.server.model, settings.server.port) == ("faster-whisper", "tiny.en", 8001)
     assert settings.microphone.energy_threshold is None
+    assert (settings.microphone.vad, settings.microphone.vad_level) == ("webrtc", 2)
     assert settings.source is None
 
 
@@ -206,6 +208,23 @@ def test_va_check_passes_the_example_and_lists_its_commands(tmp_path):
     assert f"configuration: {config}" in result.stdout
     assert "set timer" in result.stdout and "[clock.set_timer]" in result.stdout
     assert result.stdout.rstrip().endswith("ok")
+
+
+def test_va_check_names_the_end_of_speech_detector_and_fails_without_its_package(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("commands:\n  modules: [clock]\n")
+    result = _va("check", "--config", str(config))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "end of speech: webrtc, vad_level 2" in result.stdout
+    missing = tmp_path / "missing"  # a webrtcvad that is not there, as on a client installed without va[client]
+    missing.mkdir()
+    (missing / "webrtcvad.py").write_text("raise ImportError('No module named webrtcvad')\n")
+    result = _va("check", "--config", str(config), env={"PYTHONPATH": str(missing)})
+    assert result.returncode == 1
+    assert "microphone.vad 'webrtc' needs webrtcvad-wheels: pip install 'va[client]'" in result.stdout
+    config.write_text("commands:\n  modules: [clock]\nmicrophone:\n  vad: energy\n")
+    result = _va("check", "--config", str(config), env={"PYTHONPATH": str(missing)})
+    assert result.returncode == 0 and "end of speech: energy" in result.stdout  # energy needs no package
 
 
 def test_va_check_fails_when_a_command_module_does_not_load(tmp_path):

@@ -29,7 +29,7 @@ def cli_check(args: argparse.Namespace, settings: Settings) -> int:
     if server.wyoming.port is not None:
         exposed = "" if server.wyoming.host in ("127.0.0.1", "::1", "localhost") else " (no authentication: firewall it)"
         print(f"wyoming: listening on {server.wyoming.host}:{server.wyoming.port}{exposed}")
-    problems = _file_problems(settings)
+    problems = _file_problems(settings) + _vad_problems(settings.microphone)
     registry = load_registry(settings.commands)
     print(f"commands ({len(registry.commands)}):")
     for line in describe_registry(registry):
@@ -51,6 +51,20 @@ def _print_remote(settings: Any, registry: Any) -> None:
     print(f"remote.allow: {allowed or 'nobody (other clients cannot run commands here)'}")
     for warning in allow_warnings(settings.remote.allow, registry, name):
         print(f"warning: {warning}")
+
+
+def _vad_problems(microphone: Any) -> list:
+    """The end-of-speech detector (va.client.vad), and whether its package is installed."""
+    from va.client.vad import VadUnavailable, make_detector
+
+    detail = {"webrtc": f", vad_level {microphone.vad_level}", "micro": f", vad_threshold {microphone.vad_threshold:g}"}
+    print(f"end of speech: {microphone.vad}{detail.get(microphone.vad, '')}")
+    try:
+        make_detector(microphone, None)
+    except VadUnavailable as error:
+        print(f"error: {error}")
+        return [str(error)]
+    return []
 
 
 def _file_problems(settings: Any) -> list:

@@ -139,17 +139,18 @@ class MicrophoneSettings:
     device: int | str | None = setting(None, checks.mic_device)
     """Input device: null (default), an index, or part of a name (see `va devices`)."""
     energy_threshold: float | None = setting(None, checks.energy)
-    """Loudness that counts as speech; None ('auto' in YAML) calibrates from ambient noise."""
+    """vad energy: loudness that counts as speech; None ('auto' in YAML) calibrates from ambient noise."""
     pause_threshold: float = setting(0.8, checks.number(positive=True))
     """Seconds of silence that end a phrase."""
     phrase_time_limit: float = setting(10.0, checks.number(positive=True))
     """Longest phrase in seconds."""
     calibrate_seconds: float = setting(1.0, checks.number(low=0))
-    """Seconds of ambient noise measured at start."""
+    """vad energy: seconds of ambient noise measured at start."""
     dynamic_energy: bool = setting(True, checks.flag)
-    """Keep adjusting the energy threshold to the ambient noise."""
-    vad: str = setting("energy", checks.choice("energy", "webrtc", "micro"))
-    """What tells speech from quiet: energy (loudness), webrtc or micro (packaged VADs; va.client.vad)."""
+    """vad energy: keep adjusting the energy threshold to the ambient noise."""
+    vad: str = setting("webrtc", checks.choice("energy", "webrtc", "micro"))
+    """What tells speech from quiet: webrtc (WebRTC's VAD: ends phrases in steady noise too), energy
+    (the loudness threshold, calibrated) or micro (pymicro-vad); va.client.vad."""
     vad_level: int = setting(2, checks.whole(0, 3))
     """WebRTC VAD aggressiveness, 0 (lets most through) to 3 (strictest)."""
     vad_threshold: float = setting(0.5, checks.number(0, 1))
