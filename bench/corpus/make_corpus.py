@@ -1,4 +1,4 @@
-"""Make the recognition corpus: `python bench/corpus/make_corpus.py [--check]` from the repository root.
+"""Make the recognition corpus: `python bench/corpus/make_corpus.py [--check] [--split S]` from the repository root.
 
 Writes bench/corpus/clips/*.flac (16 kHz mono) and bench/corpus/manifest.json, the same every
 run (seeded). What is said and by whom: phrases.py. How the audio is made: sound.py. Needs

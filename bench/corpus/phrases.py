@@ -1,11 +1,12 @@
 """What the corpus says: every phrasing of every command in bench/corpus/commands.py, the negatives,
-and which voices and phrasings belong to the tune and the held-out split. Pure data and a planner;
+and which voices and phrasings belong to each split (tune, held out, dev). Pure data and a planner;
 make_corpus.py turns the plan into audio.
 
 A phrasing is a template after the keyword, e.g. "set a timer for {minutes} minutes"; slots are
 filled from the value pools below (numbers spoken as words), and the expected arguments follow.
-Each phrasing belongs to one split only, so the held-out split differs from tune in its voices and
-in its phrasings. Every phrasing binds with today's matcher (`make_corpus.py --check`).
+Each phrasing belongs to one split only, so the held-out split differs from tune and dev (the two
+that are tuned on) in its voices and in its phrasings. Every phrasing binds with today's matcher
+(`make_corpus.py --check`).
 """
 
 from __future__ import annotations
