@@ -84,12 +84,22 @@ def test_a_reading_far_below_the_free_transcript_is_rejected_and_says_why(gramma
 
 def test_a_keyword_the_audio_does_not_support_is_rejected(grammar):
     utterance = FakeUtterance("Turn the volume up.", -5.0,
-                              {" Computer, turn the volume up": (" Computer, turn the volume up.", -9.0)}, keyword=-14.0)
+                              {" Computer,": (" Computer, turn the volume up.", -9.0)}, keyword=-14.0)
 
     reading = read("Turn the volume up.", grammar, "computer", utterance, RecognizerSettings(margin=20))
 
     assert (reading.command, reading.accepted) == ("volume_up", False)
     assert "keyword -14.0 < -10" in reading.why
+
+
+def test_a_transcript_without_the_keyword_is_heard_again_after_it(grammar):
+    # "computer could you ..." written as "Can you ..."; with " Computer," forced the rest reads
+    utterance = FakeUtterance("Can you turn it up?", -6.0, {" Computer,": (" Computer, could you turn it up?", -7.5)})
+
+    reading = read("Can you turn it up?", grammar, "computer", utterance)
+
+    assert utterance.asked[0] == " Computer,"
+    assert (reading.command, reading.accepted, reading.score) == ("volume_up", True, -1.5)
 
 
 def test_silence_is_never_read_as_a_command(grammar):

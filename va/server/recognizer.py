@@ -86,10 +86,16 @@ def _best_guided(
     nearest command's prefix; after the others'; beam endings; each value of a bool or choice
     parameter said after the name, which also checks a good reading of such a command (the greedy
     ending picks one value, "lock front door", where the audio may favour another)."""
+    heard = after_keyword(tokenize(transcript), keyword) is not None
+    lead = keyword_text(transcript, keyword, heard)
+    candidates: List[Tuple[Any, Hypothesis]] = []
+    if not heard:  # heard again with the keyword forced: what follows it is written as a request
+        again = utterance.continue_after([lead], lead)[0]
+        candidates += _reading_of(again, grammar, keyword, settings)
+        transcript = again.text
     prefixes = guided_prefixes(transcript, grammar, keyword, settings.commands)
-    lead = keyword_text(transcript, keyword, after_keyword(tokenize(transcript), keyword) is not None)
     judged = utterance.continue_after([text for _, text in prefixes[:1]], lead, _budget(prefixes[:1]))
-    candidates = _whole(prefixes[:1], judged)
+    candidates += _whole(prefixes[:1], judged)
     found = _best_valid(candidates, keyword, settings)
     if judged and judged[0].lead_logprob < -settings.keyword_floor:
         return found  # every guided reading opens with the same keyword: none can be accepted
@@ -107,6 +113,13 @@ def _best_guided(
         candidates += _value_readings(utterance, prefixes, lead)
         found = _best_valid(candidates, keyword, settings)
     return found
+
+
+def _reading_of(hypothesis: Hypothesis, grammar: GrammarRegistry, keyword: str,
+                settings: RecognizerSettings) -> List[Tuple[Any, Hypothesis]]:
+    """(command, hypothesis) when the text reads as one of the grammar's commands, else nothing."""
+    reading = interpret(hypothesis.text, grammar, keyword, settings.threshold)
+    return [(reading.command, hypothesis)] if reading.command is not None else []
 
 
 def _value_readings(utterance: Utterance, prefixes: List[Tuple[Any, str]], lead: str) -> List[Tuple[Any, Hypothesis]]:
