@@ -92,6 +92,9 @@ def _best_guided(
     if not heard:  # heard again with the keyword forced: what follows it is written as a request
         again = utterance.continue_after([lead], lead)[0]
         candidates += _reading_of(again, grammar, keyword, settings)
+        found = _best_valid(candidates, keyword, settings)
+        if found is not None and _good(found, utterance, settings) and not _values(found[0]):
+            return found  # the decoder's own words after the keyword: forcing them again would write the same
         transcript = again.text
     prefixes = guided_prefixes(transcript, grammar, keyword, settings.commands)
     judged = utterance.continue_after([text for _, text in prefixes[:1]], lead, _budget(prefixes[:1]))
