@@ -134,6 +134,25 @@ def test_the_grammar_reads_what_greedy_decoding_garbles(engine):
     assert all(reply.reading.score < 0 and "guided" in reply.reading.why for reply in replies)
 
 
+CORPUS_COMMANDS = Path(__file__).parent.parent / "bench" / "corpus" / "commands.py"
+
+
+def test_openers_a_lost_keyword_choice_values_and_times_of_day(engine):
+    """Clips of the bench corpus' tuning splits (dev and tune, espeak-ng), read with its commands:
+    "computer could you lock the back door" heard as "Computer kill you lock the Mac door" (the
+    opener stays in the forced prefix); "computer could you turn on the radio" as "Can you hear
+    your cut-you turn on the radio?" (heard again after a forced keyword); "computer lock the
+    garage door" as "Computer lock, the door after all." (each value of the door checked); "set
+    alarm for ten fifty five" as "... 1055" (a time of day fills hour and minute)."""
+    corpus = load_registry(CommandSettings(modules=(), paths=(str(CORPUS_COMMANDS),)))
+    files = ["guided-opener-lock-noise.wav", "guided-again-turn-on-noise.wav", "guided-values-lock-reverb.wav",
+             "alarm-1055-clean.wav"]
+    replies = transcripts(engine, corpus, files)
+    assert [decided(corpus, reply) for reply in replies] == [
+        ("lock", {"door": "back"}), ("turn_on", {"device": "radio", "room": "kitchen"}), ("lock", {"door": "garage"}),
+        ("set_alarm", {"hour": 10, "minute": 55})], [(reply.text, reply.reading) for reply in replies]
+
+
 def test_with_recognition_free_the_reply_has_no_reading(engine, registry):
     (reply,) = transcripts(engine, registry, ["timer-joe.wav"], recognition="free")
     assert reply.reading is None
