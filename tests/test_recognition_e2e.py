@@ -177,3 +177,16 @@ def test_a_batch_is_judged_as_each_request_alone(engine, registry):
 
     assert [(result.text, reading) for result, reading in together] == [(result.text, reading) for result, reading in alone]
     assert [reading.accepted for _, reading in together] == [True, False, True, True]
+
+
+def test_a_forced_prefix_is_never_cut_short_by_the_token_budget(engine):
+    """CTranslate2 returns at most max_length // 2 tokens when a prefix is forced: a command's
+    whole prefix, and its closing, must still come back with the smallest budget."""
+    with wave.open(str(FIXTURES / "time-joe.wav"), "rb") as wav:
+        audio = np.frombuffer(wav.readframes(wav.getnframes()), np.int16).astype(np.float32) / 32768
+    prefixes = [" Computer, what time is it", " Computer, could you please tell me what time it is"]
+
+    _, judged = engine.judge(audio, None, lambda _, utterance: utterance.continue_after(prefixes, " Computer,", 2))
+
+    for prefix, hypothesis in zip(prefixes, judged):
+        assert hypothesis.text.startswith(prefix) and hypothesis.closed.text.startswith(prefix), hypothesis
