@@ -6,8 +6,9 @@
 
 ``latency``: one `va server` (tiny.en, int8) and one `va client --input` playing the clips in real
 time (VA_INPUT_PACE=1): the positive clips of bench/corpus in one condition (``clean``, ``noise``,
-``talker``, ``reverb``: 84 each) or the commands with a pause inside them of bench/corpus/pauses
-(``pauses``, 36). With ``--room`` the noise goes on between the clips (bench.room). Each phrase's log line gives
+``talker``, ``reverb``: 84 each in the tune and heldout splits, ``--split``) or the commands with
+a pause inside them of bench/corpus/pauses (``pauses``, 36). With ``--room`` the noise goes on
+between the clips (bench.room). Each phrase's log line gives
 "command started N ms" (from its last loud audio) and "ending pause X s"; each phrase is put back
 on its clip by time. A clip is right when exactly one command ran and it is the expected call
 (bench.recognition.same_call); a run is premature when it started before the clip's speech ended
@@ -57,10 +58,10 @@ LEAD_S, GAP_S, TAIL_S = 2.0, 1.05, 0.6
 """FileSource.for_settings with calibrate_seconds 1 and pause_threshold 0.8: silence before and after each clip."""
 
 
-def clips(name: str, limit: Optional[int]) -> List[dict]:
+def clips(name: str, limit: Optional[int], splits: str = "tune,heldout") -> List[dict]:
     entries = json.loads(SETS[name].read_text())
     if name in CONDITIONS:
-        entries = [e for e in entries if e["condition"] == name and e["expected"]]
+        entries = [e for e in entries if e["condition"] == name and e["expected"] and e["split"] in splits.split(",")]
     if limit and limit < len(entries):
         entries = sorted(random.Random(12).sample(entries, limit), key=entries.index)
     for entry in entries:
@@ -150,12 +151,12 @@ def judge(entries: List[dict], log: str, pause_threshold: float = 0.8) -> List[d
 
 
 def latency(args: argparse.Namespace) -> int:
-    entries = clips(args.set, args.limit)
+    entries = clips(args.set, args.limit, args.split)
     with tempfile.TemporaryDirectory(prefix="va-early-") as tmp:
         outcome = run_client(entries, args.early == "on", args.vad, Path(tmp), args.room)
     results = judge(entries, outcome["log"])
     rows = [_row(f"{args.set} ({len(entries)} clips)", results, args, outcome, len(entries))]
-    for split in ("tune", "heldout"):
+    for split in ("tune", "heldout", "dev"):
         mine = [r for r in results if Path(r["file"]).name.startswith(split)]
         if mine and len(mine) < len(results):
             rows.append(_row(f"{split} ({len(mine)} clips)", mine, args, outcome, len(entries)))
@@ -187,6 +188,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     late.add_argument("--early", choices=("on", "off"), default="on")
     late.add_argument("--vad", default=MicrophoneSettings().vad, help="microphone.vad (default: va's)")
     late.add_argument("--room", action="store_true", help="the noise goes on between the clips (bench.room)")
+    late.add_argument("--split", default="tune,heldout", help="the corpus' splits, comma-separated (also: dev)")
     late.add_argument("--limit", type=int)
     late.add_argument("--json")
     vad = sub.add_parser("vad")
