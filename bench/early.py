@@ -69,12 +69,13 @@ def clips(name: str, limit: Optional[int], splits: str = "tune,heldout") -> List
     return entries
 
 
-def run_client(entries: List[dict], early: bool, vad: str, logs: Path, room: bool = False) -> Dict[str, Any]:
+def run_client(entries: List[dict], early: bool, vad: str, logs: Path, room: bool = False,
+               check: Optional[float] = None) -> Dict[str, Any]:
     server, url = servers.start_va(logs, "faster-whisper", name="early")
     try:
         process = psutil.Process(server.pid)
         config = logs / "client.yaml"
-        microphone = {"vad": vad, "early_pause": 0.2 if early else 0}
+        microphone = {"vad": vad, "early_pause": 0.2 if early else 0, **({"early_check": check} if check else {})}
         config.write_text(yaml.safe_dump({"server_url": url, "microphone": microphone, "client": {"stream": early},
                                           "commands": {"modules": [], "paths": [str(CORPUS / "commands.py")]}}))
         command = ["-m", "va", "client", "--config", str(config), "--input", *[e["path"] for e in entries]]
@@ -153,7 +154,7 @@ def judge(entries: List[dict], log: str, pause_threshold: float = 0.8) -> List[d
 def latency(args: argparse.Namespace) -> int:
     entries = clips(args.set, args.limit, args.split)
     with tempfile.TemporaryDirectory(prefix="va-early-") as tmp:
-        outcome = run_client(entries, args.early == "on", args.vad, Path(tmp), args.room)
+        outcome = run_client(entries, args.early == "on", args.vad, Path(tmp), args.room, args.early_check)
     results = judge(entries, outcome["log"])
     rows = [_row(f"{args.set} ({len(entries)} clips)", results, args, outcome, len(entries))]
     for split in ("tune", "heldout", "dev"):
@@ -171,7 +172,8 @@ def latency(args: argparse.Namespace) -> int:
 def _row(name: str, results: List[dict], args: argparse.Namespace, outcome: Dict[str, Any], played: int) -> List[str]:
     started = [r["started_ms"] for r in results if r["started_ms"] is not None]
     true = [r["true_ms"] for r in results if r["true_ms"] is not None]
-    return [name, f"early {args.early}, {args.vad}{', room' if args.room else ''}",
+    check = f", early_check {args.early_check:g}" if args.early_check else ""
+    return [name, f"early {args.early}, {args.vad}{', room' if args.room else ''}{check}",
            f"{statistics.median(started):.0f}" if started else "n/a",
            f"{sorted(started)[int(len(started) * 0.9)]:.0f}" if started else "n/a",
            f"{statistics.median(true):.0f}" if true else "n/a",
@@ -187,6 +189,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     late.add_argument("--set", choices=sorted(SETS), default="clean")
     late.add_argument("--early", choices=("on", "off"), default="on")
     late.add_argument("--vad", default=MicrophoneSettings().vad, help="microphone.vad (default: va's)")
+    late.add_argument("--early-check", type=float, help="microphone.early_check (default: va's)")
     late.add_argument("--room", action="store_true", help="the noise goes on between the clips (bench.room)")
     late.add_argument("--split", default="tune,heldout", help="the corpus' splits, comma-separated (also: dev)")
     late.add_argument("--limit", type=int)
