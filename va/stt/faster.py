@@ -123,7 +123,8 @@ class FasterWhisperEngine(base.WindowedEngine):
             free = scoring.free_hypothesis(tokenizer.decode(tokens), score, len(tokens))
             utterance = scoring.CT2Utterance(
                 self._whisper.model, tokenizer, rows[row : row + 1], self._prompt(tokenizer, prompt), free,
-                base.token_budget(audio.size), _suppressed(tokenizer), _judged_frames(audio.size),
+                min(base.token_budget(audio.size), len(tokens) + scoring.SLACK_TOKENS), _suppressed(tokenizer),
+                _judged_frames(audio.size),
             )
             judged.append((result, judge(result, utterance)))
         return judged

@@ -24,6 +24,11 @@ from typing import Any, List, Optional, Protocol, Sequence
 import numpy as np
 
 
+SLACK_TOKENS = 8
+"""A guided decode writes at most this many tokens more than the free transcript has: the audio
+holds no more speech than that, and a talker who goes on would otherwise be written out in full."""
+
+
 @dataclass(frozen=True)
 class Hypothesis:
     text: str
