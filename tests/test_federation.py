@@ -1,4 +1,4 @@
-"""Two servers' relays (va.server.relay + va.server.federation) sharing a real mosquitto.
+"""Two servers' relays (va.server.household.relay + va.server.household.federation) sharing a real mosquitto.
 
 In process, so the faults can be placed exactly: each server is a RelayHub with its Federation;
 its clients are small fakes that record what the server sends them (the relay's own edge: a
@@ -17,9 +17,9 @@ from test_broker_e2e import Mosquitto
 from va.config import BrokerSettings
 from va.protocol import Hello
 from va.protocol.relay import Run, RunResult
-from va.server import federation as federation_module
-from va.server.federation import Federation, RemoteClient
-from va.server.relay import RelayHub
+from va.server.household import federation as federation_module
+from va.server.household.federation import Federation, RemoteClient
+from va.server.household.relay import RelayHub
 
 pytestmark = pytest.mark.skipif(Mosquitto.missing(), reason="mosquitto is not installed (bash setup.sh test installs it)")
 

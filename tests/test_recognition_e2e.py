@@ -162,7 +162,7 @@ def test_with_recognition_free_the_reply_has_no_reading(engine, registry):
 def test_a_batch_is_judged_as_each_request_alone(engine, registry):
     """Several clients at once: one encoder pass for the batch, and every reading as if alone."""
     from va.language.grammar_registry import GrammarRegistry
-    from va.server.recognizer import read
+    from va.server.recognition.recognizer import read
 
     grammar = GrammarRegistry(grammar_of(registry))
     files = ["timer-joe.wav", "nokey-joe.wav", "template-joe.wav", "volume-joe-noisy.wav"]

@@ -12,8 +12,8 @@ import pytest
 
 from va.config import CommandSettings
 from va.language.grammar_registry import GrammarRegistry, grammar_of
-from va.server.prefixes import guided_prefixes, spoken_part
-from va.server.recognizer import RecognizerSettings, read
+from va.server.recognition.prefixes import guided_prefixes, spoken_part
+from va.server.recognition.recognizer import RecognizerSettings, read
 from va.commands.registry import load_registry
 from va.stt.scoring import Hypothesis
 

@@ -435,9 +435,9 @@ def test_zeroconf_is_off_by_default_and_refused_on_loopback():
 
 def test_zeroconf_announces_the_wyoming_port_and_withdraws_it_on_stop(engine, monkeypatch):
     pytest.importorskip("zeroconf")
-    import va.server.zeroconf
+    import va.server.homeassistant.announce
 
-    monkeypatch.setattr(va.server.zeroconf, "ZEROCONF_FACTORY", FakeZeroconf)
+    monkeypatch.setattr(va.server.homeassistant.announce, "ZEROCONF_FACTORY", FakeZeroconf)
     FakeZeroconf.made.clear()
 
     async def scenario():
@@ -463,12 +463,12 @@ def test_zeroconf_announces_the_wyoming_port_and_withdraws_it_on_stop(engine, mo
 
 
 def test_a_failed_announcement_is_logged_and_the_endpoint_serves(engine, monkeypatch, caplog):
-    import va.server.zeroconf
+    import va.server.homeassistant.announce
 
     def broken(interfaces):
         raise OSError("no multicast route")
 
-    monkeypatch.setattr(va.server.zeroconf, "ZEROCONF_FACTORY", broken)
+    monkeypatch.setattr(va.server.homeassistant.announce, "ZEROCONF_FACTORY", broken)
 
     async def scenario():
         speech = SpeechServer(settings_for(), engine_factory=lambda _: engine)

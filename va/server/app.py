@@ -22,10 +22,10 @@ from va.config.settings import ServerSettings, Settings
 from va.server.connection import Client
 from va.server.conversation import Conversations, peer
 from va.server.drain import close_clients, refuse_while_draining
-from va.server.federation import Federation, start_federation
+from va.server.household.federation import Federation, start_federation
 from va.server.http import authorized, json_response, request_path, server_full, ssl_context, unauthorized
 from va.server.limits import ACCEPT_BATCH, Burst, capped_connection, connection_limits, quiet_accept_errors
-from va.server.relay import RelayHub
+from va.server.household.relay import RelayHub
 from va.server.transcriber import Transcriber
 from va.stt import create_engine
 from va.stt.base import Engine
@@ -57,13 +57,13 @@ class SpeechServer:
         self._stopped = asyncio.Event()
         self._started_at = time.monotonic()
         self.relay = RelayHub(_push)
-        """The directory of clients and the commands relayed between them (va.server.relay)."""
+        """The directory of clients and the commands relayed between them (va.server.household.relay)."""
         self.conversations = Conversations(self)
         """Every client's websocket (va.server.conversation)."""
         self.wyoming: Optional[Any] = None
-        """The Wyoming endpoint (va.server.wyoming.WyomingEndpoint) when server.wyoming.port is set."""
+        """The Wyoming endpoint (va.server.homeassistant.wyoming.WyomingEndpoint) when server.wyoming.port is set."""
         self.federation: Optional[Federation] = None
-        """The other servers' clients, through server.broker (va.server.federation); None: off."""
+        """The other servers' clients, through server.broker (va.server.household.federation); None: off."""
 
     @property
     def stopping(self) -> bool:
@@ -115,7 +115,7 @@ class SpeechServer:
         if config.wyoming.port is None:
             return
         try:
-            from va.server.wyoming import WyomingEndpoint  # imported late: the wyoming package is optional
+            from va.server.homeassistant.wyoming import WyomingEndpoint  # imported late: the wyoming package is optional
         except ImportError as error:
             raise RuntimeError(f"server.wyoming.port is set but {error}: pip install 'va[server]'") from error
         assert self._transcriber is not None

@@ -2,7 +2,7 @@
 
 A hello is answered with ready, audio goes to the worker (va.server.transcriber) and comes back
 as a transcript (va.server.replies), streamed phrases are assembled (va.server.stream), and the
-relay's events go to va.server.relay.
+relay's events go to va.server.household.relay.
 """
 
 from __future__ import annotations

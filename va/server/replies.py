@@ -10,7 +10,7 @@ from va.config.settings import ServerSettings
 from va.language.ending import ends_open
 from va.protocol import AudioInput, Error, Reading, Transcript
 from va.server.connection import Client
-from va.server.recognizer import RecognizerSettings, read
+from va.server.recognition.recognizer import RecognizerSettings, read
 
 _LOGGER = logging.getLogger(__name__)
 

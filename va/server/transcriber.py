@@ -40,7 +40,7 @@ class Result:
     processing_ms: float = 0.0
     """From submit() until the result was ready, queueing included."""
     reading: Any = None
-    """What the request's judge made of it (va.server.recognizer: a va.protocol.Reading), if it had one."""
+    """What the request's judge made of it (va.server.recognition.recognizer: a va.protocol.Reading), if it had one."""
 
 
 @dataclass

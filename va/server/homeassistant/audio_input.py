@@ -1,6 +1,6 @@
 """What a Wyoming client sends, checked at the edge: frame sizes, audio formats, an utterance's
 audio (converted to s16 mono as it arrives, within the length limit) and the vocabulary that
-`transcribe` may carry. Pure of the network: the endpoint (va.server.wyoming) feeds it.
+`transcribe` may carry. Pure of the network: the endpoint (va.server.homeassistant.wyoming) feeds it.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """Commands across clients connected to different servers (behind a balancer), through a broker.
 
-Each server (``server.broker.url`` set) holds one MQTT connection (va.server.broker) and:
+Each server (``server.broker.url`` set) holds one MQTT connection (va.server.household.broker) and:
 
 - publishes its connected clients, retained, at ``<prefix>/servers/<id>/clients`` whenever they
   change (``{"server": id, "clients": [directory entries]}``); its will, and its goodbye on stop,
   clear that message, so a dead server's clients drop out of everyone's directory;
 - subscribes to ``<prefix>/servers/+/clients`` and lists the others' clients in its own directory
-  (va.server.relay), through a RemoteClient per name: its members see them like local ones;
+  (va.server.household.relay), through a RemoteClient per name: its members see them like local ones;
 - relays a ``run`` for a client of another server to that server's ``<prefix>/servers/<id>/inbox``
   (``{"from": id, "event": run}``); that server runs it through its own relay, with the origin
   standing for a RemoteClient, and sends the ``run_result`` back to the origin's server's inbox.
@@ -32,7 +32,7 @@ from typing import Any, ClassVar, Dict, Optional, Tuple
 
 from va.protocol import ProtocolError
 from va.protocol.relay import Peer, Run, RunResult
-from va.server.relay import RelayHub
+from va.server.household.relay import RelayHub
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class RemoteClient:
 
 class Federation:
     def __init__(self, hub: RelayHub, settings: Any, server_id: Optional[str] = None) -> None:
-        from va.server.broker import BrokerLink  # imported late: paho-mqtt is optional
+        from va.server.household.broker import BrokerLink  # imported late: paho-mqtt is optional
 
         self.hub = hub
         self.id = server_id or _server_id()

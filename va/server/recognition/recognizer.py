@@ -30,7 +30,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 from va.language.words import tokenize
 from va.language.grammar_registry import GrammarCommand, GrammarRegistry, args_to_wire
 from va.language.matching import after_keyword, interpret
-from va.server.prefixes import guided_prefixes, keyword_text, spoken_part
+from va.server.recognition.prefixes import guided_prefixes, keyword_text, spoken_part
 from va.protocol import Reading
 from va.stt.scoring import Hypothesis, Utterance
 

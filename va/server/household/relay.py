@@ -22,7 +22,7 @@ from typing import Any, Awaitable, Callable, Dict, Optional, Set
 
 from va.protocol import Hello
 from va.protocol.relay import DirectoryQuery, Peer, Run, RunResult
-from va.server.directory import ClientDirectory
+from va.server.household.directory import ClientDirectory
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class RelayHub:
         self._pending: Dict[tuple, _Pending] = {}
         self._tasks: Set[asyncio.Task] = set()
         self.on_change: Optional[Callable[[], None]] = None
-        """Called when the directory changed (va.server.federation publishes this server's part)."""
+        """Called when the directory changed (va.server.household.federation publishes this server's part)."""
 
     async def hello(self, client: Any, hello: Hello) -> None:
         """After ``ready``: a client that joins gets its waiting requests, then everyone the directory."""
@@ -72,7 +72,7 @@ class RelayHub:
         await self._broadcast()
 
     async def joined(self, client: Any, peer: Peer) -> None:
-        """A client of another server (va.server.federation) joins: its waiting requests, then the directory."""
+        """A client of another server (va.server.household.federation) joins: its waiting requests, then the directory."""
         self.directory.add(client, peer)
         for pending in self._for_target(peer.name):
             await self._deliver(pending, client)
@@ -141,7 +141,7 @@ class RelayHub:
         _LOGGER.debug("relaying %s's %s to %s (id %s)", pending.origin, pending.run.command, pending.target, pending.run.id)
         run = pending.run
         if getattr(target, "takes_ttl", False) and pending.timer is not None:
-            # a client of another server (va.server.federation): its server waits the time left, no more
+            # a client of another server (va.server.household.federation): its server waits the time left, no more
             run = dataclasses.replace(run, ttl=max(0.0, pending.timer.when() - asyncio.get_running_loop().time()))
         await self._send(target, run)
 

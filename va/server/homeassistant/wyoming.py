@@ -29,8 +29,8 @@ from wyoming.info import Describe, Info
 from wyoming.ping import Ping, Pong
 
 from va.server.transcriber import Busy, Transcriber
-from va.server.wyoming_info import describe
-from va.server.wyoming_input import BoundedReader, Utterance, format_problem, vocabulary_prompt
+from va.server.homeassistant.info import describe
+from va.server.homeassistant.audio_input import BoundedReader, Utterance, format_problem, vocabulary_prompt
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class WyomingEndpoint:
 
     async def _announce(self, host: str) -> None:
         try:
-            from va.server.zeroconf import Announcement
+            from va.server.homeassistant.announce import Announcement
 
             announcement = Announcement(host, self.port)
             await announcement.start()
