@@ -21,7 +21,7 @@ import pytest
 from test_client import RECORDER, assist, client_settings, phrase_records, recorded, recorder  # noqa: F401
 from test_server import running
 from va.client.assistant import Assistant
-from va.client.early import judge, open_end
+from va.client.early import Habits, judge, open_end
 from va.client.endpoint import Audio, Discarded, Endpointer, Ended, Quiet, Resumed, Started
 from va.client.microphone import FileSource
 from va.client.vad import FRAME_BYTES, FRAME_SECONDS
@@ -107,6 +107,64 @@ def test_only_a_command_that_cannot_go_on_runs_early(corpus_registry, text, earl
     found = interpret(text, corpus_registry)
     verdict = judge(text, found, None, settings)
     assert verdict.early is early, verdict.why
+
+
+@pytest.fixture(scope="module")
+def user_registry():
+    """Commands as a new user writes them: free-text str and plain int parameters."""
+    return load_registry(dataclasses.replace(CommandSettings(), modules=(), paths=(str(PAUSES / "user_commands.py"),)))
+
+
+def wait_for(registry, text: str, settings: Settings = Settings(), habits: Any = None):
+    """Seconds of quiet after which ``text`` runs (None: the full pause)."""
+    verdict = judge(text, interpret(text, registry), None, settings, habits)
+    return verdict.wait if verdict.early else None
+
+
+@pytest.mark.parametrize("text, wait", [
+    ("computer set volume to seventy five", 0.2),  # "seventy five" cannot grow
+    ("computer set the volume to 75", 0.2),  # as Whisper writes it
+    ("computer add numbers ten and eight", 0.2),
+    ("computer add numbers ten and eighteen", None),  # Whisper writes "seventy" cut short as "17"
+    ("computer set a timer for twenty five minutes", 0.2),
+    ("computer set volume to seventy", None),  # "… five"
+    ("computer set volume to 70", None),
+    ("computer set volume to one hundred", None),  # "… and five"
+    ("computer add numbers ten and", None),
+    ("computer turn on the kitchen lights", None),  # free text never heard: it could go on
+    ("computer lock screen", 0.2),
+])
+def test_a_number_runs_early_unless_it_can_grow(user_registry, text, wait):
+    assert wait_for(user_registry, text) == wait
+
+
+def test_free_text_runs_early_once_its_value_is_known_and_said_in_full(user_registry):
+    habits = Habits()
+    turn_on = user_registry.commands["turn on"]
+    assert wait_for(user_registry, "computer turn on the kitchen lights", habits=habits) is None
+    habits.learn("computer turn on the kitchen lights", turn_on, {"device": "the kitchen lights"})
+    assert wait_for(user_registry, "computer turn on kitchen lights", habits=habits) == 0.2
+    assert wait_for(user_registry, "computer turn on the kitchen", habits=habits) is None  # unknown
+    habits.learn("computer turn on the kitchen", turn_on, {"device": "kitchen"})
+    assert wait_for(user_registry, "computer turn on the kitchen", habits=habits) is None  # "… lights"
+    assert wait_for(user_registry, "computer turn off the kitchen lights", habits=habits) is None  # per command
+
+
+def test_a_number_waits_where_the_command_went_on_after_it_before(user_registry):
+    habits = Habits()
+    assert wait_for(user_registry, "computer set a timer for five", habits=habits) == 0.2
+    habits.learn("computer set a timer for ten minutes", user_registry.commands["set timer"], {"minutes": 10})
+    assert wait_for(user_registry, "computer set a timer for five", habits=habits) is None  # "… minutes"
+    assert wait_for(user_registry, "computer set a timer for five minutes", habits=habits) == 0.2
+
+
+def test_open_pause_lets_a_command_that_could_grow_run_after_a_longer_quiet(user_registry):
+    settings = Settings()
+    settings = dataclasses.replace(settings, microphone=dataclasses.replace(settings.microphone, open_pause=0.5))
+    assert wait_for(user_registry, "computer set volume to seventy", settings) == 0.5
+    assert wait_for(user_registry, "computer play music by the beatles", settings) == 0.5
+    assert wait_for(user_registry, "computer play music by", settings) is None  # "by" leads on
+    assert wait_for(user_registry, "computer set volume to seventy five", settings) == 0.2
 
 
 def test_a_server_reading_must_agree_and_be_confident(corpus_registry):
@@ -246,3 +304,57 @@ def test_without_streaming_the_client_waits_for_the_pause_as_before(engine, reco
     held_run(engine, path, spoken_end(path) + 0.3, while_held, caplog, stream=False)
     assert [line["name"] for line in recorded(recorder)] == ["what_time_is_it"]
     assert len(phrase_records(caplog)) == 1
+
+
+@pytest.mark.slow
+def test_a_command_ending_in_a_number_that_cannot_grow_runs_at_the_short_pause(engine, recorder, caplog):  # noqa: F811
+    path = FIXTURES / "add-joe.wav"  # "computer add numbers three and four": "four" cannot grow
+
+    async def while_held() -> None:  # 0.3 s into the quiet: before, every number waited for the full pause
+        await until(lambda: recorded(recorder), "the command ran while the pause was still short")
+
+    held_run(engine, path, spoken_end(path) + 0.3, while_held, caplog)
+    assert [(line["name"], line["args"]) for line in recorded(recorder)] == [("add_numbers", {"first": 3, "second": 4})]
+    assert len(phrase_records(caplog)) == 1
+
+
+def twice(path: Path, out: Path, gap: float = 1.5) -> Path:
+    """The clip said twice, ``gap`` s of quiet between (a 16 kHz WAV)."""
+    import wave
+
+    from va.client.microphone import decode_file
+
+    pcm = decode_file(str(path))
+    with wave.open(str(out), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(16000)
+        wav.writeframes(pcm + bytes(int(gap * 16000) * 2) + pcm)
+    return out
+
+
+@pytest.mark.slow
+def test_free_text_heard_before_runs_at_the_short_pause_the_next_time(engine, recorder, caplog, tmp_path):  # noqa: F811
+    path = twice(FIXTURES / "search-joe.wav", tmp_path / "search-twice.wav")  # "search for python tutorials"
+
+    async def while_held() -> None:  # 0.3 s into the quiet after the second: the first one taught the value
+        await until(lambda: len(recorded(recorder)) == 2, "the second search ran while the pause was still short")
+
+    held_run(engine, path, spoken_end(path) + 0.3, while_held, caplog)
+    queries = [line["args"]["query"].lower().rstrip(".") for line in recorded(recorder)]
+    assert queries == ["python tutorials"] * 2
+    assert len(phrase_records(caplog)) == 2
+
+
+@pytest.mark.slow
+def test_seventy_then_a_pause_then_five_runs_once_with_75(engine, recorder, caplog):  # noqa: F811
+    entry = next(e for e in json.loads((PAUSES / "user" / "pauses.json").read_text())
+                 if e["voice"] == "espeak-us-m3" and e["expected"]["command"] == "set_volume")  # joe's "five" is lost
+
+    async def while_held() -> None:  # 0.3 s after "seventy" (tiny.en reads "70" or "17"): either could grow
+        await until(lambda: any(r.getMessage().startswith("So far") for r in caplog.records), "the phrase so far was read")
+        assert recorded(recorder) == []
+
+    held_run(engine, PAUSES / "user" / entry["file"], entry["pause_at_s"] + 0.3, while_held, caplog)
+    assert [(line["name"], line["args"]) for line in recorded(recorder)] == [("set_volume", {"percent": 75})]
+    assert len(phrase_records(caplog)) == 1  # whole and once: tiny.en writes it "70. 5.", read as 75
