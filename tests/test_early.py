@@ -147,7 +147,8 @@ def test_free_text_runs_early_once_its_value_is_known_and_said_in_full(user_regi
     assert wait_for(user_registry, "computer turn on the kitchen", habits=habits) is None  # unknown
     habits.learn("computer turn on the kitchen", turn_on, {"device": "kitchen"})
     assert wait_for(user_registry, "computer turn on the kitchen", habits=habits) is None  # "… lights"
-    assert wait_for(user_registry, "computer turn off the kitchen lights", habits=habits) is None  # per command
+    assert wait_for(user_registry, "computer turn off the kitchen lights", habits=habits) == 0.2  # the same device
+    assert wait_for(user_registry, "computer play music by kitchen lights", habits=habits) is None  # not an artist
 
 
 def test_a_number_waits_where_the_command_went_on_after_it_before(user_registry):

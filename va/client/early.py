@@ -17,8 +17,10 @@ needs before it runs (``Verdict.wait``):
   "by", "the", "and", "hundred"), the server's reading disagrees or is not confident, or it is
   addressed to another client.
 
-``Habits`` is what the client learned from the phrases that ran: the free-text values said, and
-the last word of each command's phrases. Pure apart from that small memory: a function of the
+``Habits`` is what the client learned from the phrases that ran (said in one go, without a
+pause of ``early_pause`` inside: what a hesitation splits is where a value is most often misheard):
+the free-text values said, per parameter name, and whether each command's phrases went on after
+their last number. Pure apart from that small memory: a function of the
 texts, the registry, the settings and the habits.
 """
 
@@ -27,7 +29,7 @@ from __future__ import annotations
 import collections
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any, Deque, Dict, Optional, Sequence, Set, Tuple
+from typing import Any, Deque, Dict, Optional, Sequence, Set
 
 from va.language.ending import ends_in_number, leads_on, number_grows, value_grows
 from va.language.matching import Interpretation
@@ -56,7 +58,7 @@ class Habits:
     """What this client learned from the phrases that ran (see the module's docstring)."""
 
     def __init__(self) -> None:
-        self._values: Dict[Tuple[str, str], Deque[str]] = {}
+        self._values: Dict[str, Deque[str]] = {}
         self._endings: Dict[str, Deque[bool]] = {}
 
     def learn(self, text: str, command: Any, args: dict) -> None:
@@ -64,17 +66,19 @@ class Habits:
         for parameter in command.parameters:
             value = args.get(parameter.name)
             if parameter.kind == "str" and isinstance(value, str) and value_words(value):
-                known = self._values.setdefault((command.name, parameter.name), collections.deque(maxlen=MAX_VALUES))
+                known = self._values.setdefault(parameter.name, collections.deque(maxlen=MAX_VALUES))
                 if value_words(value) not in known:
                     known.append(value_words(value))
         words = norms(text).split()
         if any(parameter.kind in ("int", "float") for parameter in command.parameters) and words:
             self._endings.setdefault(command.name, collections.deque(maxlen=ENDINGS_KEPT)).append(ends_in_number(words))
 
-    def values(self, command: str, parameter: Any) -> Set[str]:
-        """The known values of a free-text parameter: declared (``Values``) and heard in phrases that ran."""
+    def values(self, parameter: Any) -> Set[str]:
+        """The known values of a free-text parameter: declared (``Values``), and heard in phrases
+        that ran for any parameter of that name ("turn on the coffee machine" teaches turn_off's
+        ``device`` too: a home's devices are the same for both)."""
         declared = {value_words(value) for value in getattr(parameter, "values", ())}
-        return (declared | set(self._values.get((command, parameter.name), ()))) - {""}
+        return (declared | set(self._values.get(parameter.name, ()))) - {""}
 
     def goes_on_after_number(self, command: str) -> bool:
         """Whether this command's phrases that ran went on after their last number ("… minutes")."""
@@ -126,7 +130,7 @@ def may_grow(text: str, command: Any, args: dict, habits: Habits) -> Optional[st
         if not parameter.required and not _said(parameter, args.get(parameter.name), words):
             return f"{parameter.name} was not said: it could still come"
         if parameter.kind == "str":
-            why = _value_grows(command.name, parameter, args.get(parameter.name), habits)
+            why = _value_grows(parameter, args.get(parameter.name), habits)
             if why:
                 return why
     if not any(ends_in_number([word]) for word in words):  # the numbers were read into what was heard
@@ -159,9 +163,9 @@ def _inferred_number_grows(command: Any, args: dict) -> Optional[str]:
     return None
 
 
-def _value_grows(command: str, parameter: Any, value: Any, habits: Habits) -> Optional[str]:
+def _value_grows(parameter: Any, value: Any, habits: Habits) -> Optional[str]:
     said = value_words(value) if isinstance(value, str) else ""
-    known = habits.values(command, parameter)
+    known = habits.values(parameter)
     if said not in known:
         return f"{parameter.name} is free text not heard before: it could go on"
     longer = sorted(other for other in known if other.startswith(said + " "))
