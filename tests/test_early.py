@@ -359,3 +359,18 @@ def test_seventy_then_a_pause_then_five_runs_once_with_75(engine, recorder, capl
     held_run(engine, PAUSES / "user" / entry["file"], entry["pause_at_s"] + 0.3, while_held, caplog)
     assert [(line["name"], line["args"]) for line in recorded(recorder)] == [("set_volume", {"percent": 75})]
     assert len(phrase_records(caplog)) == 1  # whole and once: tiny.en writes it "70. 5.", read as 75
+
+
+def test_declared_values_count_as_known_from_the_start():
+    """A str parameter's declared values (``Annotated[str, Values(...)]``, read as
+    ``Parameter.values``) are known before anything ran."""
+    from types import SimpleNamespace
+
+    from va.client.early import may_grow
+
+    device = SimpleNamespace(name="device", kind="str", required=True, default=None, choices=(),
+                             values=("Kitchen Lights", "kitchen"))
+    turn_on = SimpleNamespace(name="turn_on", parameters=(device,))
+    assert may_grow("computer turn on the kitchen lights", turn_on, {"device": "the kitchen lights"}, Habits()) is None
+    assert "may begin" in may_grow("computer turn on the kitchen", turn_on, {"device": "kitchen"}, Habits())
+    assert "not heard before" in may_grow("computer turn on the hall", turn_on, {"device": "hall"}, Habits())
