@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Dict, Hashable, List, Optional, Protocol, Sequence, Tuple, TypeVar
 
+from va.errors import SetupError
 from va.protocol import SAMPLE_RATE
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ LOGPROB_THRESHOLD = -1.0
 MAX_NEW_TOKENS = 224  # Whisper's sample_len: half the text context
 
 
-class EngineError(Exception):
+class EngineError(SetupError):
     """The engine cannot run: model missing, not downloadable, wrong format, bad device."""
 
 

@@ -52,6 +52,8 @@ class OpenAIWhisperEngine(base.WindowedEngine):
 
         torch.set_num_threads(os.cpu_count() or 1)
         self.model = settings.model
+        if settings.device == "cuda" and not torch.version.cuda:
+            raise EngineError("server.device is cuda but this torch is a CPU build: install a CUDA build of torch, or use cpu")
         self.device = base.pick_device(settings.device, torch.cuda.is_available())
         self.speech_window = settings.speech_window
         self._fp16 = self.device == "cuda" and settings.compute_type not in ("float32", "int8_float32")
@@ -66,7 +68,7 @@ class OpenAIWhisperEngine(base.WindowedEngine):
         import whisper
 
         source = models.openai_model(name)
-        if source == name:  # an official name: whisper downloads it into its cache
+        if models.is_official_name(name):  # whisper downloads it into its cache
             root = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "whisper")
             models.check_whisper_download(name, root)
             try:
