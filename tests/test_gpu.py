@@ -119,3 +119,25 @@ def test_an_openai_whisper_checkpoint_given_as_a_path_loads_and_transcribes(tmp_
     engine = create_engine(settings)
     audio = np.frombuffer(pcm("timer-joe.wav"), np.int16).astype(np.float32) / 32768
     assert "set a timer" in words(engine.transcribe(audio).text)
+
+
+@pytest.fixture(scope="module")
+def openai_engine():
+    from va.config.settings import ServerSettings
+    from va.stt import create_engine
+
+    return create_engine(replace(ServerSettings(), engine="openai-whisper", device="cpu"))
+
+
+@pytest.mark.slow
+def test_openai_whisper_reads_with_the_grammar_what_its_greedy_decoding_garbles(openai_engine):
+    """The guided recognizer on openai-whisper's own decoder (va.stt.torch_scoring), the clips and
+    readings of tests/test_recognition_e2e.py's faster-whisper test: without judging texts against
+    the audio, both transcripts read as no command."""
+    from test_recognition_e2e import HOME, transcripts
+
+    replies = transcripts(openai_engine, HOME, ["guided-turn-on-noise.wav", "guided-call-talker.wav"])
+    readings = [(reply.reading.command, reply.reading.args, reply.reading.accepted) for reply in replies]
+    assert readings == [("turn_on", {"device": "heater", "room": "hall"}, True), ("call", {"person": "dad"}, True)], \
+        [(reply.text, reply.reading) for reply in replies]
+    assert all("guided" in reply.reading.why for reply in replies)

@@ -21,7 +21,6 @@ from va.stt.base import EngineError, Transcription
 _LOGGER = logging.getLogger(__name__)
 
 _AUTO_LANGUAGE = ("", "auto")
-JUDGE_MARGIN_SECONDS = 2.0
 
 
 class FasterWhisperEngine(base.WindowedEngine):
@@ -137,7 +136,7 @@ class FasterWhisperEngine(base.WindowedEngine):
             utterance = scoring.CT2Utterance(
                 self._whisper.model, tokenizer, rows[row : row + 1], self._prompt(tokenizer, prompt), free,
                 min(base.token_budget(audio.size), len(tokens) + scoring.SLACK_TOKENS), _suppressed(tokenizer),
-                _judged_frames(audio.size),
+                base.judged_positions(audio.size),
             )
             judged.append((result, judge(result, utterance)))
         return judged
@@ -192,15 +191,6 @@ class FasterWhisperEngine(base.WindowedEngine):
 
     def close(self) -> None:
         self._whisper = None
-
-
-def _judged_frames(samples: int) -> int:
-    """Encoder positions (50 a second) the guided decoding attends to: the speech and
-    JUDGE_MARGIN_SECONDS more.
-    Each forced prefix pays the decoder's cross-attention over them; on the corpus' tune split,
-    cutting the 8 s window of a 3 s command to 5 s made the recognizer ~10% cheaper in CPU time
-    for one reading fewer in 120 (speech + 1 s: two fewer)."""
-    return 2 * int(np.ceil((samples / base.SAMPLE_RATE + JUDGE_MARGIN_SECONDS) * 25))
 
 
 def _suppressed(tokenizer: Any) -> List[int]:
