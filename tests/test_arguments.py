@@ -182,3 +182,27 @@ def test_bind_never_raises_and_values_have_the_declared_type(function, words):
             assert type(value) is expected
         else:
             assert value in param.choices
+
+
+def add(a: int, b: int = 0): ...
+def wake_up(wake_hour: int, wake_minute: int = 0): ...
+
+
+@pytest.mark.parametrize(
+    "function, words, expected",
+    [
+        (add_numbers, "1230", {"first": 1230}),
+        (add, "1045", {"a": 1045, "b": 0}),
+        (add, "10.45", None),  # not a whole number: an error, never (10, 45)
+    ],
+)
+def test_two_int_parameters_that_are_not_a_time_keep_a_number_whole(function, words, expected):
+    binding = said(function, words)
+    if expected is None:
+        assert binding.error is not None and binding.error.startswith("a:")
+    else:
+        assert binding.args == expected
+
+
+def test_parameters_named_as_hour_and_minute_take_a_time_of_day():
+    assert said(wake_up, "at 1055").args == {"wake_hour": 10, "wake_minute": 55}
