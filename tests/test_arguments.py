@@ -8,6 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from va.language.arguments import REQUIRED, Parameter, bind, parameters_of, tokenize
+from va.language.sentences import match_sentence
+from va.language.words import NAME_FILLER
 
 
 class Speed(enum.Enum):
@@ -206,3 +208,12 @@ def test_two_int_parameters_that_are_not_a_time_keep_a_number_whole(function, wo
 
 def test_parameters_named_as_hour_and_minute_take_a_time_of_day():
     assert said(wake_up, "at 1055").args == {"wake_hour": 10, "wake_minute": 55}
+
+
+def test_a_sentence_template_skips_the_filler_the_name_matcher_skips():
+    """One filler list: "hmm" is skipped between template words as it is before a command name."""
+    found = match_sentence(tokenize("timer for hmm five minutes"), "timer for {minutes} minutes", parameters_of(set_timer))
+    assert found is not None and found.args == {"minutes": 5.0}
+    for word in NAME_FILLER:
+        assert match_sentence(tokenize(f"timer for five minutes {word}"), "timer for {minutes} minutes",
+                              parameters_of(set_timer)) is not None, word
