@@ -151,6 +151,15 @@ def test_hello_round_trips(keyword, commands, client):
     assert parse_client_message(event.to_json()) == event
 
 
+def test_the_hello_carries_the_clients_threshold():
+    hello = Hello("computer", ("set timer",), "k", threshold=90.0)
+    assert parse_client_message(hello.to_json()) == hello
+    assert parse_client_message(json.dumps({"type": "hello"})).threshold is None  # an older client
+    for bad in ("high", 101, -1, True):
+        with pytest.raises(ProtocolError, match="threshold"):
+            parse_client_message(json.dumps({"type": "hello", "threshold": bad}))
+
+
 def test_a_client_name_arrives_printable_and_short():
     hello = parse_client_message(json.dumps({"type": "hello", "client": "a\nERROR x\x1b[2J\u2028" + "k" * 300}))
     assert hello.client.startswith("a\\nERROR x\\x1b[2J\\u2028k") and len(hello.client) == 256

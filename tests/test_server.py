@@ -269,6 +269,25 @@ def test_the_hello_vocabulary_is_the_decoding_prompt(spy):
     assert [prompts for _, prompts in spy.calls] == [["computer, set timer, what time is it."], [None]]
 
 
+def test_the_clients_threshold_decides_the_servers_reading(engine):
+    """"what time is it" heard against a client whose only command is "what day is it": at the
+    default threshold (75) the free transcript reads as it (score 86); a client with
+    commands.threshold 95 must not get that reading."""
+    grammar = {"version": 1, "commands": [{"name": "what_day", "spoken": ["what day is it"]}]}
+
+    async def scenario(threshold):
+        hello = {"type": "hello", "keyword": "computer", "commands": ["what day is it"], "grammar": grammar}
+        if threshold is not None:
+            hello["threshold"] = threshold
+        async with running(engine) as server, connect(server.url) as ws:
+            await ask(ws, json.dumps(hello))
+            return (await ask(ws, audio_input("time-joe.wav")))["reading"]
+
+    default, strict = run(scenario(None)), run(scenario(90))
+    assert default["accepted"] and default["why"].startswith("the free transcript reads"), default
+    assert not strict["accepted"] and "no command matched well enough" in strict["why"], strict
+
+
 # -- bad input --------------------------------------------------------------------------------
 
 BAD_FRAMES = {

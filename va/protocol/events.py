@@ -74,6 +74,9 @@ class Hello(Event):
     """It understands the events of va.protocol.relay: put it in the directory, send it runs."""
     stream: int = 0
     """The version of streamed audio (va.protocol.stream) it can send; 0: none."""
+    threshold: Optional[float] = None
+    """Its ``commands.threshold``: the fuzzy score a command name needs in the server's readings
+    (None, from clients that predate it: the server's default)."""
 
     def prompt(self) -> Optional[str]:
         """The vocabulary as a decoding prompt, e.g. ``"computer, set timer, what time is it."``."""
@@ -91,6 +94,8 @@ class Hello(Event):
             message["relay"] = True
         if self.stream:
             message["stream"] = self.stream
+        if self.threshold is not None:
+            message["threshold"] = self.threshold
         return message
 
     @classmethod
@@ -106,7 +111,17 @@ class Hello(Event):
                 raise ProtocolError(f"hello 'grammar': {error}") from None
         keyword, client, area = (optional_str(message, key) for key in ("keyword", "client", "area"))
         client, area = (printable(name, MAX_NAME_CHARS) if name is not None else None for name in (client, area))
-        return cls(keyword, tuple(commands), client, grammar, area, message.get("relay") is True, read_version(message))
+        return cls(keyword, tuple(commands), client, grammar, area, message.get("relay") is True, read_version(message),
+                   _threshold(message))
+
+
+def _threshold(message: Mapping[str, Any]) -> Optional[float]:
+    value = message.get("threshold")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100:
+        raise ProtocolError("hello 'threshold' must be a number from 0 to 100")
+    return float(value)
 
 
 @dataclass(frozen=True)

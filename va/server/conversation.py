@@ -85,6 +85,7 @@ class Conversations:
         client.prompt = hello.prompt()
         client.keyword = hello.keyword
         client.grammar = GrammarRegistry(hello.grammar) if hello.grammar is not None else None
+        client.threshold = hello.threshold
         _LOGGER.debug("%s says hello; prompt %r", client, client.prompt)
         engine = self._server.worker.engine
         if hello.stream >= 1 and client.streams is None:
