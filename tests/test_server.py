@@ -288,6 +288,20 @@ def test_the_clients_threshold_decides_the_servers_reading(engine):
     assert not strict["accepted"] and "no command matched well enough" in strict["why"], strict
 
 
+def test_a_grammar_too_big_gets_one_line_and_the_client_may_say_hello_again(engine):
+    commands = [{"name": f"c{index}", "spoken": [f"command number {index}"]} for index in range(501)]
+
+    async def scenario():
+        async with running(engine) as server, connect(server.url) as ws:
+            refused = await ask(ws, json.dumps({"type": "hello", "grammar": {"version": 1, "commands": commands}}))
+            ready = await ask(ws, json.dumps({"type": "hello", "grammar": {"version": 1, "commands": commands[:500]}}))
+            return refused, ready
+
+    refused, ready = run(scenario())
+    assert (refused["type"], refused["data"]) == ("error", "hello 'grammar': too big: 501 commands (at most 500)")
+    assert ready["type"] == "ready"
+
+
 # -- bad input --------------------------------------------------------------------------------
 
 BAD_FRAMES = {

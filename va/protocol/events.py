@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple
 
 from va.language.grammar import Grammar, GrammarError
+from va.language.grammar_limits import size_error
 from va.protocol.base import (
     MAX_NAME_CHARS, SAMPLE_RATE, SAMPLE_WIDTH, Event, ProtocolError, RequestId, check_pcm, optional_str, printable,
     read_id, read_rate, read_version, with_id,
@@ -105,6 +106,9 @@ class Hello(Event):
             raise ProtocolError("hello 'commands' must be a list of strings")
         grammar = None
         if message.get("grammar") is not None:
+            too_big = size_error(message["grammar"])
+            if too_big:
+                raise ProtocolError(f"hello 'grammar': {too_big}")
             try:
                 grammar = Grammar.from_dict(message["grammar"])
             except GrammarError as error:
