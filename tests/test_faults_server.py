@@ -13,13 +13,14 @@ import signal
 import socket
 import statistics
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidMessage, InvalidStatus
 
-from procs import (Process, ask, audio_input, healthy, pcm, peak_rss, receive, run, start_server, stop_all,
+from procs import (FIXTURES, Process, ask, audio_input, healthy, pcm, peak_rss, ran, receive, run, start_server, stop_all,
                    wait_until, write_config)
 
 pytestmark = pytest.mark.slow
@@ -253,3 +254,30 @@ def test_refused_tokens_leave_a_few_log_lines_not_one_each(tmp_path):
     counts = [int(found) for line in warnings for found in re.findall(r"refused (\d+) connection", line)]
     assert len(counts) == len(warnings) and sum(counts) == 60, warnings  # each refusal counted, once
 
+
+# -- the token never reaches a log line --------------------------------------------------------
+
+
+def test_the_token_never_reaches_a_log_line(tmp_path):
+    """Both sides log the handshake under --debug (websockets writes its headers), a client tries
+    the token in the URL, where proxies log it: the server refuses it, and no log holds it."""
+    secret = f"s3cret-{uuid.uuid4().hex}"
+    server = start_server(tmp_path, write_config(tmp_path / "server.yaml", 0, {"token": secret}), args=["--debug"])
+    config = write_config(tmp_path / "client.yaml", server.port, {"token": secret})
+    client = Process(tmp_path, "client", ["client", "--config", str(config), "--debug", "--input", str(FIXTURES / "time-joe.wav")])
+    assert client.wait() == 0, client.text()[-3000:]
+
+    async def token_in_the_url():
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(f"{server.url}/?token={secret}"):
+                pass
+        return refused.value.response
+
+    response = run(token_in_the_url())
+    server.stop()
+    assert response.status_code == 401 and b"not accepted" in response.body
+    assert [entry["name"] for entry in ran(tmp_path)] == ["what_time_is_it"]  # the header works
+    for process in (server, client):
+        assert "Authorization: Bearer ***" in process.text()  # the handshake was logged...
+        assert secret not in process.text()  # ...without the token
+    assert "token=***" in server.text()

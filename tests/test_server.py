@@ -394,7 +394,7 @@ def test_a_full_queue_answers_server_busy(spy):
 # -- token, TLS, health -----------------------------------------------------------------------
 
 
-def test_token_is_required_by_header_or_query(engine):
+def test_token_is_required_in_the_header_never_the_url(engine):
     entry = MANIFEST[1]
 
     async def refused(uri, **kwargs):
@@ -410,17 +410,19 @@ def test_token_is_required_by_header_or_query(engine):
                 await refused(server.url, additional_headers={"Authorization": "Bearer wrong"}),
                 await refused(server.url + "/?token=wrong"),
                 await refused(server.url, additional_headers={"Authorization": "Basic s3cret"}),
+                await refused(server.url + "/?token=s3cret"),  # proxies log URLs: never taken from there
             ]
+            with pytest.raises(InvalidStatus) as in_url:
+                async with connect(server.url + "/?token=s3cret"):
+                    pass
             async with connect(server.url, additional_headers={"Authorization": "Bearer s3cret"}) as ws:
                 by_header = await ask(ws, pcm(entry["file"]))
-            async with connect(server.url + "/?token=s3cret") as ws:
-                by_query = await ask(ws, pcm(entry["file"]))
-            return codes, by_header, by_query
+            return codes, in_url.value.response.body, by_header
 
-    codes, by_header, by_query = run(scenario())
-    assert codes == [401, 401, 401, 401]
+    codes, why, by_header = run(scenario())
+    assert codes == [401, 401, 401, 401, 401]
+    assert b"a token in the URL is not accepted" in why and b"Authorization: Bearer" in why
     assert_heard(by_header, entry)
-    assert_heard(by_query, entry)
 
 
 def test_wss_with_a_self_signed_certificate(engine, tmp_path):
@@ -447,7 +449,7 @@ def test_wss_with_a_self_signed_certificate(engine, tmp_path):
 def test_health_is_json(engine):
     async def scenario():
         async with running(engine, token="s3cret") as server:
-            async with connect(server.url + "/?token=s3cret") as ws:
+            async with connect(server.url, additional_headers={"Authorization": "Bearer s3cret"}) as ws:
                 await ask(ws, pcm(MANIFEST[1]["file"]))
                 health = await asyncio.to_thread(_get_json, f"http://127.0.0.1:{server.port}/health")
         return health
@@ -530,9 +532,12 @@ def test_reload_applies_a_new_token_and_loads_a_changed_model(engine):
         loads.append(config.beam_size)
         return engine
 
-    async def refused(uri):
+    def bearer(token):
+        return {"Authorization": f"Bearer {token}"}
+
+    async def refused(uri, token):
         with pytest.raises(InvalidStatus) as caught:
-            async with connect(uri):
+            async with connect(uri, additional_headers=bearer(token)):
                 pass
         return caught.value.response.status_code
 
@@ -543,8 +548,8 @@ def test_reload_applies_a_new_token_and_loads_a_changed_model(engine):
             await asyncio.wait_for(server.reload(settings_for(token="new")), TIMEOUT)
             assert loads == [1]  # nothing about the model changed
             await asyncio.wait_for(server.reload(settings_for(token="new", beam_size=2)), TIMEOUT)
-            code = await refused(server.url + "/?token=old")
-            async with connect(server.url + "/?token=new") as ws:
+            code = await refused(server.url, "old")
+            async with connect(server.url, additional_headers=bearer("new")) as ws:
                 return code, await ask(ws, pcm(MANIFEST[1]["file"]))
         finally:
             await asyncio.wait_for(server.stop(), TIMEOUT)
