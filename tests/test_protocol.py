@@ -178,11 +178,11 @@ def _command(index, **extra):
         ([_command(0, spoken=["x" * 201])], "201 characters (at most 200)"),
     ],
 )
-def test_a_grammar_too_big_is_refused_and_the_error_says_which_bound(commands, why):
-    with pytest.raises(ProtocolError) as caught:
-        parse_client_message(json.dumps({"type": "hello", "grammar": {"version": 1, "commands": commands}}))
-    assert caught.value.message.startswith("hello 'grammar': too big: ") and why in caught.value.message
-    assert "\n" not in caught.value.message
+def test_a_grammar_too_big_is_left_out_and_the_hello_says_which_bound(commands, why):
+    hello = parse_client_message(json.dumps({"type": "hello", "keyword": "k", "grammar": {"version": 1, "commands": commands}}))
+    assert hello.grammar is None and hello.keyword == "k"
+    assert hello.left_out.startswith("hello 'grammar' left out, too big: ") and why in hello.left_out
+    assert "\n" not in hello.left_out and "left_out" not in hello.to_dict()
 
 
 def test_a_grammar_at_every_bound_is_accepted():

@@ -288,18 +288,24 @@ def test_the_clients_threshold_decides_the_servers_reading(engine):
     assert not strict["accepted"] and "no command matched well enough" in strict["why"], strict
 
 
-def test_a_grammar_too_big_gets_one_line_and_the_client_may_say_hello_again(engine):
+def test_a_grammar_too_big_is_left_out_and_the_client_told_in_one_line(engine):
     commands = [{"name": f"c{index}", "spoken": [f"command number {index}"]} for index in range(501)]
+    time_grammar = {"version": 1, "commands": [{"name": "what_time", "spoken": ["what time is it"]}]}
 
     async def scenario():
         async with running(engine) as server, connect(server.url) as ws:
-            refused = await ask(ws, json.dumps({"type": "hello", "grammar": {"version": 1, "commands": commands}}))
-            ready = await ask(ws, json.dumps({"type": "hello", "grammar": {"version": 1, "commands": commands[:500]}}))
-            return refused, ready
+            hello = {"type": "hello", "keyword": "computer", "grammar": {"version": 1, "commands": commands}}
+            ready, told = await ask(ws, json.dumps(hello)), await receive(ws)
+            unread = await ask(ws, audio_input("time-joe.wav"))
+            again = await ask(ws, json.dumps({**hello, "grammar": {"version": 1, "commands": commands[:499] + time_grammar["commands"]}}))
+            read = await ask(ws, audio_input("time-joe.wav"))
+            return ready, told, unread, again, read
 
-    refused, ready = run(scenario())
-    assert (refused["type"], refused["data"]) == ("error", "hello 'grammar': too big: 501 commands (at most 500)")
-    assert ready["type"] == "ready"
+    ready, told, unread, again, read = run(scenario())
+    assert ready["type"] == "ready" and told["type"] == "error"
+    assert told["data"] == "hello 'grammar' left out, too big: 501 commands (at most 500): transcripts come without readings"
+    assert unread["type"] == "transcript" and "reading" not in unread
+    assert again["type"] == "ready" and read["reading"]["command"] == "what_time"
 
 
 # -- bad input --------------------------------------------------------------------------------

@@ -78,6 +78,9 @@ class Hello(Event):
     threshold: Optional[float] = None
     """Its ``commands.threshold``: the fuzzy score a command name needs in the server's readings
     (None, from clients that predate it: the server's default)."""
+    left_out: Optional[str] = None
+    """Why the grammar it came with was left out (too big: va.language.grammar_limits), for the
+    server to tell the client; not sent."""
 
     def prompt(self) -> Optional[str]:
         """The vocabulary as a decoding prompt, e.g. ``"computer, set timer, what time is it."``."""
@@ -104,11 +107,11 @@ class Hello(Event):
         commands = message.get("commands", [])
         if not isinstance(commands, list) or not all(isinstance(name, str) for name in commands):
             raise ProtocolError("hello 'commands' must be a list of strings")
-        grammar = None
-        if message.get("grammar") is not None:
-            too_big = size_error(message["grammar"])
-            if too_big:
-                raise ProtocolError(f"hello 'grammar': {too_big}")
+        grammar, left_out = None, None
+        too_big = size_error(message.get("grammar"))
+        if too_big:  # the client is welcome; its grammar is not read
+            left_out = f"hello 'grammar' left out, {too_big}: transcripts come without readings"
+        elif message.get("grammar") is not None:
             try:
                 grammar = Grammar.from_dict(message["grammar"])
             except GrammarError as error:
@@ -116,7 +119,7 @@ class Hello(Event):
         keyword, client, area = (optional_str(message, key) for key in ("keyword", "client", "area"))
         client, area = (printable(name, MAX_NAME_CHARS) if name is not None else None for name in (client, area))
         return cls(keyword, tuple(commands), client, grammar, area, message.get("relay") is True, read_version(message),
-                   _threshold(message))
+                   _threshold(message), left_out)
 
 
 def _threshold(message: Mapping[str, Any]) -> Optional[float]:

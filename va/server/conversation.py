@@ -92,6 +92,9 @@ class Conversations:
             client.streams = Streams()
         ready = Ready(engine.name, engine.model, 1 if client.streams is not None else 0)
         await asyncio.wait({self._answer(client, seq, ready)})  # ready first
+        if hello.left_out:
+            _LOGGER.info("%s: %s", client, hello.left_out)
+            await client.send(Error(hello.left_out), None)
         await self._server.relay.hello(client, hello)
 
     def _on_stream(self, client: Client, seq: int, frame: bytes) -> None:
