@@ -27,7 +27,8 @@ class CommandSettings:
     paths: tuple[str, ...] = setting((), checks.texts)
     """Directories whose *.py files are loaded as command modules too."""
     threshold: float = setting(75.0, checks.number(0, 100))
-    """Fuzzy match score (0-100) a transcript needs to run a command."""
+    """Fuzzy match score (0-100) a transcript needs to run a command; sent in the hello, so the
+    server's reading (recognition: grammar) uses it too."""
     timeout: float = setting(30.0, checks.number(positive=True))
     """Seconds a command may run before it is reported as hung."""
     allow_power: bool = setting(False, checks.flag)
