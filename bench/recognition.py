@@ -225,6 +225,11 @@ def _words(text: str) -> str:
     return " ".join(_number_words(word) for word in words)
 
 
+def _bare(text: str) -> str:
+    """Free text as words without a leading article: "the kitchen lights" names what "kitchen lights" does."""
+    return re.sub(r"^(the|a|an) ", "", _words(text))
+
+
 def _number_words(word: str) -> str:
     found = re.fullmatch(r"(\d+)(s?)", word)
     if not found:
@@ -250,7 +255,7 @@ def _same_value(want: Any, have: Any) -> bool:
     if isinstance(want, (int, float)) and isinstance(have, (int, float)):
         return abs(want - have) < 1e-6
     if isinstance(want, str) and isinstance(have, str):
-        return _words(want) == _words(have)
+        return _bare(want) == _bare(have)
     return bool(want == have)
 
 

@@ -1,6 +1,7 @@
-"""The recognition corpus (bench/corpus) is what the issue asks for and agrees with its commands.
+"""The recognition corpus (bench/corpus) is what the issues ask for and agrees with its commands.
 
-No model and no synthesiser: the manifest, the committed FLAC headers and bench/corpus/commands.py.
+No model and no synthesiser: the manifest, the committed FLAC headers and bench/corpus/commands.py
+(the tune, heldout and dev splits) and household.py (the room splits of issue 20).
 """
 
 import enum
@@ -16,19 +17,38 @@ import pytest
 CORPUS = Path(__file__).resolve().parent.parent / "bench" / "corpus"
 NEGATIVE_KINDS = {"no_keyword", "keyword_not_first", "unregistered", "conversation", "talker_alone", "noise_alone"}
 CONDITIONS = {"clean", "noise", "talker", "reverb"}
+ROOM_SPLITS = ("roomtune", "roomheldout")
+ROOM_CONDITIONS = CONDITIONS | {"tv"}
+ROOM_NEGATIVE_KINDS = NEGATIVE_KINDS | {"tv_alone"}
 
 
 @pytest.fixture(scope="module")
-def manifest():
+def everything():
     return json.loads((CORPUS / "manifest.json").read_text())
 
 
 @pytest.fixture(scope="module")
-def commands():
-    spec = importlib.util.spec_from_file_location("corpus_commands", CORPUS / "commands.py")
+def manifest(everything):
+    """The splits of issue 11 (commands.py)."""
+    return [e for e in everything if e["split"] not in ROOM_SPLITS]
+
+
+@pytest.fixture(scope="module")
+def rooms(everything):
+    """The room splits of issue 20 (household.py)."""
+    return [e for e in everything if e["split"] in ROOM_SPLITS]
+
+
+def _module(file):
+    spec = importlib.util.spec_from_file_location(f"corpus_{file[:-3]}", CORPUS / file)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def commands():
+    return _module("commands.py")
 
 
 def _flac_format(path: Path):
@@ -39,15 +59,16 @@ def _flac_format(path: Path):
     return info >> 44, ((info >> 41) & 0x7) + 1, ((info >> 36) & 0x1F) + 1
 
 
-def test_every_clip_is_a_16k_mono_flac_and_the_corpus_is_small(manifest):
+def test_every_clip_is_a_16k_mono_flac_and_the_corpus_is_small(everything):
     sizes = 0
-    for entry in manifest:
+    for entry in everything:
         path = CORPUS / entry["file"]
         assert path.is_file(), entry["file"]
         assert _flac_format(path) == (16000, 1, 16), entry["file"]
         sizes += path.stat().st_size
-    assert sizes < 40 * 2**20
-    assert len({entry["file"] for entry in manifest}) == len(manifest)
+    assert sizes < 50 * 2**20
+    assert len({entry["file"] for entry in everything}) == len(everything)
+    assert {path.name for path in (CORPUS / "clips").glob("*.flac")} == {e["file"][len("clips/"):] for e in everything}
 
 
 def test_counts_reach_the_goals(manifest):
@@ -97,9 +118,12 @@ def _accepts(annotation, value) -> bool:
     return type(value) is annotation
 
 
-def test_expected_calls_bind_to_the_command_functions(commands, manifest):
+@pytest.mark.parametrize("file", ["commands.py", "household.py"])
+def test_expected_calls_bind_to_the_command_functions(everything, file):
+    commands = _module(file)
+    room = file == "household.py"
     hints_of = {}
-    for entry in (e for e in manifest if e["expected"] is not None):
+    for entry in (e for e in everything if e["expected"] is not None and (e["split"] in ROOM_SPLITS) == room):
         name, args = entry["expected"]["command"], entry["expected"]["args"]
         function = getattr(commands, name, None)
         assert inspect.isfunction(function) and function.__module__ == commands.__name__, name
@@ -109,6 +133,43 @@ def test_expected_calls_bind_to_the_command_functions(commands, manifest):
         hints = hints_of.setdefault(name, typing.get_type_hints(function))
         for arg, value in args.items():
             assert _accepts(hints[arg], value), f"{entry['file']}: {arg}={value!r} is not a {hints[arg]}"
+
+
+def test_the_room_splits_hold_out_talkers_voices_music_phrasings_and_values(rooms):
+    def used(split, key):
+        return {e[key] for e in rooms if e["split"] == split and e.get(key)}
+
+    def phrasings(split):
+        return {(e["expected"]["command"], e["phrasing"]) for e in rooms if e["split"] == split and e["expected"]}
+
+    def free_text(split):
+        return {v for e in rooms if e["split"] == split and e["expected"]
+                for v in e["expected"]["args"].values() if isinstance(v, str)}
+
+    assert len(used("roomtune", "talker") | used("roomheldout", "talker")) >= 5
+    assert len(used("roomheldout", "talker")) >= 4 and "allison" not in used("roomheldout", "talker")
+    for key in ("talker", "music", "text"):
+        assert used("roomtune", key) and used("roomheldout", key)
+        assert not used("roomtune", key) & used("roomheldout", key), key
+    spoken = {e["voice"] for e in rooms if e["split"] == "roomheldout" and e["text"]}
+    assert len(spoken) >= 4 and not spoken & {e["voice"] for e in rooms if e["split"] == "roomtune" and e["text"]}
+    assert not phrasings("roomtune") & phrasings("roomheldout")
+    assert free_text("roomheldout") and not free_text("roomtune") & free_text("roomheldout")
+
+
+def test_the_room_splits_have_every_condition_each_talker_at_6_to_15_db(rooms):
+    for split in ROOM_SPLITS:
+        mine = [e for e in rooms if e["split"] == split]
+        assert {e["condition"] for e in mine if e["expected"]} == ROOM_CONDITIONS
+        assert {e["condition"] for e in mine if not e["expected"]} == ROOM_NEGATIVE_KINDS
+        mixed = [e for e in mine if e["mix"] in ("talker", "tv")]
+        assert all(5.5 <= e["snr_db"] <= 15.5 for e in mixed if e["expected"])
+        for talker in {e["talker"] for e in mixed}:
+            snrs = {round(e["snr_db"]) for e in mixed if e["talker"] == talker and e["expected"]}
+            assert min(snrs) <= 7 and max(snrs) >= 14, (talker, snrs)
+    heldout = [e for e in rooms if e["split"] == "roomheldout" and e["expected"]]
+    assert len(heldout) >= 150 and all(sum(e.get("talker") == t for e in heldout) >= 15
+                                       for t in {e.get("talker") for e in heldout} - {None})
 
 
 def test_the_commands_cover_every_kind_of_parameter(commands):
