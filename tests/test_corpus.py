@@ -201,30 +201,34 @@ def _reply(text, reading=None):
     return Transcript(text, 0, reading=Reading.from_dict(reading) if reading is not None else None)
 
 
-def test_the_old_path_runs_what_the_clients_matcher_reads_in_the_transcript(client):
-    from bench.recognition import decide_old, same_call
-
-    ran = decide_old(_reply("Computer, set lights to blue at 40% in the bedroom."), client)
-    assert same_call({"command": "set_lights", "args": {"color": "blue", "brightness": 40, "room": "bedroom"}}, ran)
-    assert decide_old(_reply("Set lights to blue."), client) is None
-
-
-def test_the_new_path_trusts_an_accepted_reading_refuses_a_rejected_one_and_falls_back_without_one(client):
-    from bench.recognition import decide_new, same_call
-
-    accepted = {"command": "turn_off", "args": {"device": "fan"}, "score": -1.5, "accepted": True}
-    ran = decide_new(_reply("Computer turn of my family.", accepted), client)
-    assert same_call({"command": "turn_off", "args": {"device": "fan", "room": "kitchen"}}, ran)
-    rejected = dict(accepted, accepted=False, score=-30.0)
-    assert decide_new(_reply("Computer turn off the fan.", rejected), client) is None
-    assert same_call({"command": "call", "args": {"person": "bob"}}, decide_new(_reply("Computer, call Bob."), client))
-    unknown = dict(accepted, command="make_coffee")
-    assert decide_new(_reply("Computer make coffee.", unknown), client) is None
-
-
-def test_free_text_is_judged_without_case_punctuation_or_digit_spelling():
+def test_without_a_reading_the_bench_runs_what_the_clients_matcher_reads_in_the_transcript(client):
     from bench.recognition import same_call
 
+    ran = client.decide(_reply("Computer, set lights to blue at 40% in the bedroom."))
+    assert same_call({"command": "set_lights", "args": {"color": "blue", "brightness": 40, "room": "bedroom"}}, ran)
+    assert client.decide(_reply("Set lights to blue.")) is None
+
+
+def test_the_bench_trusts_an_accepted_reading_refuses_a_rejected_one_and_matches_one_that_does_not_fit(client):
+    from bench.recognition import same_call
+
+    accepted = {"command": "turn_off", "args": {"device": "fan"}, "score": -1.5, "accepted": True}
+    ran = client.decide(_reply("Computer turn of my family.", accepted))
+    assert same_call({"command": "turn_off", "args": {"device": "fan", "room": "kitchen"}}, ran)
+    rejected = dict(accepted, accepted=False, score=-30.0)
+    assert client.decide(_reply("Computer turn off the fan.", rejected)) is None
+    assert same_call({"command": "call", "args": {"person": "bob"}}, client.decide(_reply("Computer, call Bob.")))
+    unknown = dict(accepted, command="make_coffee")
+    assert client.decide(_reply("Computer make coffee.", unknown)) is None
+    assert same_call({"command": "call", "args": {"person": "bob"}}, client.decide(_reply("Computer call Bob.", unknown)))
+
+
+def test_free_text_is_judged_without_case_punctuation_digit_spelling_or_a_leading_article():
+    from bench.recognition import same_call
+
+    lights = {"command": "turn_on", "args": {"device": "kitchen lights"}}
+    assert same_call(lights, {"command": "turn_on", "args": {"device": "the Kitchen lights"}})
+    assert not same_call(lights, {"command": "turn_on", "args": {"device": "kitchen"}})
     expected = {"command": "play_music", "args": {"query": "rock music from the eighties"}}
     assert same_call(expected, {"command": "play_music", "args": {"query": "Rock music from the 80s."}})
     assert not same_call(expected, {"command": "play_music", "args": {"query": "rock music"}})
