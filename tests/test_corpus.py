@@ -234,3 +234,17 @@ def test_free_text_is_judged_without_case_punctuation_digit_spelling_or_a_leadin
     assert not same_call(expected, {"command": "play_music", "args": {"query": "rock music"}})
     assert not same_call({"command": "set_timer", "args": {"minutes": 5}}, {"command": "set_timer", "args": {"minutes": 6}})
     assert same_call(None, None) and not same_call(None, {"command": "set_timer", "args": {"minutes": 5}})
+
+
+def test_the_known_values_name_every_value_the_room_splits_say(rooms):
+    import ast
+
+    tree = ast.parse((CORPUS / "household_known.py").read_text())
+    known = {node.targets[0].id: set(ast.literal_eval(node.value)) for node in tree.body
+             if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
+    lists = {"device": known["DEVICES"], "artist": known["ARTISTS"], "site": known["SITES"]}
+    for entry in (e for e in rooms if e["expected"]):
+        for name, value in entry["expected"]["args"].items():
+            if name in lists:
+                assert value in lists[name], (entry["file"], value)
+    assert all(len(values) > 10 for values in lists.values())
