@@ -24,14 +24,14 @@ from typing import Any, Callable, Optional, TypeVar
 
 from va.client.link import LinkOptions, Reply, ServerLink
 from va.client.link_task import close_link, wait_connected
-from va.client.decide import after_running, answered, before_running
+from va.client.decide import after_running, answered, before_running, decision
 from va.client.early import judge
 from va.client.listener import Listener, Phrase
 from va.client.live import HANDLED, LivePhrases
 from va.client.remote import Remote, answer_record, client_name
 from va.client.microphone import FileSource, Source
 from va.client.record import Story, log_story
-from va.language.matching import Interpretation, from_reading
+from va.language.matching import Interpretation
 from va.protocol import Error, Hello, Transcript
 from va.commands.registry import Registry, load_registry
 from va.config.settings import Settings
@@ -238,10 +238,7 @@ class Assistant:
 
     def _interpret(self, text: str, reply: Transcript) -> Interpretation:
         """The transcript matched here, or the server's reading of it with this client's grammar."""
-        result = self._remote.interpret(text, self._registry, self._settings)
-        if result.target is None and reply.reading is not None:
-            result = from_reading(reply.reading, self._registry) or result
-        return result
+        return decision(self._remote.interpret(text, self._registry, self._settings), reply.reading, self._registry)
 
     def _answered(self, heard: _Heard, answer: Any) -> None:
         record = answer_record(client_name(self._settings), heard.result, answer)

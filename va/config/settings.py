@@ -122,9 +122,13 @@ class ServerSettings:
     recognition: str = setting("grammar", checks.choice("grammar", "free"))
     """grammar: for clients that send their command grammar, find the most likely valid command
     judged against the audio and send it as the reply's reading; free: the transcript only."""
-    reject_margin: float = setting(11.0, checks.number(positive=True))
+    reject_margin: float | None = setting(None, checks.auto_positive)
     """How many nats (natural-log units) a guided reading may lie below the free transcript's
-    likelihood and still be accepted; larger accepts more, and more false activations."""
+    likelihood and still be accepted; larger accepts more, and more false activations. auto (null):
+    the value measured for the loaded model (va.server.recognition.calibration; tiny.en: 11)."""
+    keyword_floor: float | None = setting(None, checks.auto_positive)
+    """How many nats the keyword opening a guided reading may cost at most; larger accepts more.
+    auto (null): the value measured for the loaded model (tiny.en: 10)."""
     tls: TlsSettings = section(TlsSettings)
     """TLS certificate and key."""
     wyoming: WyomingSettings = section(WyomingSettings)
