@@ -30,7 +30,8 @@ def _spec_of(command: Any) -> CommandSpec:
 def _param_spec(parameter: Any) -> ParamSpec:
     kind = "text" if parameter.kind == "str" else parameter.kind
     choices = tuple(choice_label(choice) for choice in parameter.choices)
-    return ParamSpec(parameter.name, kind, parameter.required, choices=choices)
+    values = tuple(getattr(parameter, "values", ())) if kind == "text" else ()
+    return ParamSpec(parameter.name, kind, parameter.required, choices=choices, values=values)
 
 
 def args_to_wire(parameters: Sequence[Any], args: Mapping[str, Any]) -> dict[str, Any]:
@@ -118,4 +119,4 @@ def _parameter(spec: ParamSpec) -> Any:
     if spec.kind == "choice":
         annotation = typing.Literal.__getitem__(spec.choices) if spec.choices else str
     kind = "str" if spec.kind == "text" or annotation is str else spec.kind
-    return Parameter(spec.name, annotation, REQUIRED if spec.required else None, kind)
+    return Parameter(spec.name, annotation, REQUIRED if spec.required else None, kind, spec.values if kind == "str" else ())
