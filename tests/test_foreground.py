@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from va.client.endpoint import Ended, Endpointer
-from va.client.foreground import Foreground, foreground_span, level_db
+from va.client.foreground import Foreground, level_db
 from va.client.vad import FRAME_BYTES, FRAME_SAMPLES, FRAME_SECONDS, WebRtcDetector
 from va.config import CommandSettings, MicrophoneSettings, ServerSettings
 
@@ -47,12 +47,6 @@ def test_each_phrase_measures_its_own_speaker():
     for _ in range(10):
         foreground.speech(tone(-60), False, in_phrase=False)  # between phrases
     assert foreground.speech(tone(-30), True, in_phrase=False)  # a softer speaker's new phrase
-
-
-def test_the_span_of_the_foreground_in_a_whole_utterance():
-    levels = [-40.0] * 10 + [-20.0] * 30 + [-32.0] * 40
-    assert foreground_span(levels, 8) == (6, 43)  # the smoothing lags a few frames at each edge
-    assert foreground_span([], 8) is None
 
 
 def read_wav(name: str) -> bytes:

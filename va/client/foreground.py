@@ -8,9 +8,10 @@ detector says speech and its level, smoothed over `SMOOTH` frames, lies within `
 loudest smoothed level heard in the phrase so far. Another voice `drop_db` or more below
 counts as quiet: the phrase ends when the foreground speaker stops, even while it goes on.
 
-- `Foreground`: the endpointer's filter (va.client.endpoint), frame by frame as they are heard.
-- `foreground_span(levels, drop_db)`: the first and last frame of the foreground's speech in a
-  whole utterance, from its frames' levels (the server cuts what it decodes to it).
+`Foreground` is the endpointer's filter (va.client.endpoint), frame by frame as they are heard.
+What the server decodes is then the foreground's phrase: the other voice's words after it, which
+would run into a free-text argument, are not in it. (Cutting a whole utterance to its loudest
+voice's span on the server as well was tried on the corpus' tune talker clips: 27/30 -> 25/30.)
 
 Pure: levels in, decisions out; no numpy, so the client stays light.
 """
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import collections
 import math
-from typing import Deque, Optional, Sequence, Tuple
+from typing import Deque
 
 from va.client.vad import rms
 
@@ -63,24 +64,3 @@ class Foreground:
     def smoothed(self) -> float:
         power = sum(self._recent) / len(self._recent) if self._recent else 0.0
         return 10 * math.log10(power) if power > 0 else SILENT_DB
-
-
-def smoothed_levels(levels: Sequence[float]) -> list:
-    """Each frame's level averaged (as power) with the `SMOOTH` - 1 frames before it."""
-    tracker = Foreground()
-    out = []
-    for level in levels:
-        tracker.hear(level)
-        out.append(tracker.smoothed())
-    return out
-
-
-def foreground_span(levels: Sequence[float], drop_db: float = DROP_DB) -> Optional[Tuple[int, int]]:
-    """(first, last) frame whose smoothed level lies within `drop_db` of the utterance's loudest
-    (the foreground speaker's words, the smoothing's lag taken off the start); None when silent."""
-    smoothed = smoothed_levels(levels)
-    if not smoothed or max(smoothed) <= SILENT_DB:
-        return None
-    floor = max(smoothed) - drop_db
-    loud = [index for index, level in enumerate(smoothed) if level >= floor]
-    return max(0, loud[0] - (SMOOTH - 1)), loud[-1]
