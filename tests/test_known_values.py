@@ -149,3 +149,12 @@ def test_a_known_value_heard_as_it_is_costs_no_decoding(home):
 
     reading = read("Computer, turn on the bedroom fan.", home, "computer", Untouchable("", 0.0, {}))
     assert (reading.command, reading.args, reading.score) == ("turn_on", {"device": "bedroom fan"}, 0.0)
+
+
+def test_a_value_heard_after_the_is_tried_after_the(home):
+    audio = Audio("Computer, turn on the bedroom fire.", -5.0, {" Computer, turn on the bedroom fan": -6.0})
+
+    reading = read("Computer, turn on the bedroom fire.", home, "computer", audio)
+
+    assert (reading.command, reading.args) == ("turn_on", {"device": "bedroom fan"})
+    assert " Computer, turn on bedroom fan" not in audio.asked

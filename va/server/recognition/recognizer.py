@@ -125,8 +125,9 @@ def _known_value(
         return None
     lead = keyword_text(text, keyword, after_keyword(tokenize(text), keyword) is not None)
     budget = CLOSING_TOKENS if parameter is command.parameters[-1] else None
+    article = _article(heard)
     texts = [f"{head} {spelled}" for head in _heads(text[:start]) for value in nearest_values(heard, parameter.values, settings.values)
-             for spelled in _spellings(value)]
+             for spelled in _spellings(value, article)]
     judged = utterance.continue_after(texts, lead, budget)
     candidates = [(command, whole) for judged_one in judged for whole in (judged_one, judged_one.closed) if whole is not None]
     best = _best_valid(candidates, keyword, settings)
@@ -148,11 +149,21 @@ def _heads(before: str) -> List[str]:
     return heads + [" " + " ".join(kept)] if kept != words and len(kept) > 1 else heads
 
 
-def _spellings(value: str) -> List[str]:
+def _spellings(value: str, article: str = "") -> List[str]:
     """A value as declared and, when it is in lower case, as a name is written ("Miles Davis"):
-    the decoder writes names capitalised, and judges them so."""
+    the decoder writes names capitalised, and judges them so. After "the" when the words heard
+    had it ("the best lamp": "the desk lamp") and the value has no article of its own."""
     titled = " ".join(word[:1].upper() + word[1:] for word in value.split())
-    return [value, titled] if value.islower() and titled != value else [value]
+    forms = [value, titled] if value.islower() and titled != value else [value]
+    if article and norms(value).split()[0] not in ARTICLES:
+        forms = [f"{article} {form}" for form in forms]
+    return forms
+
+
+def _article(heard: str) -> str:
+    """"the" as written when the words heard open with it, else ""."""
+    first = heard.split()[0] if heard.split() else ""
+    return first if norms(first) == "the" else ""
 
 
 def _open_value(command: Any, args: dict) -> Any:
