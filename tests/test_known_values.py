@@ -158,3 +158,11 @@ def test_a_value_heard_after_the_is_tried_after_the(home):
 
     assert (reading.command, reading.args) == ("turn_on", {"device": "bedroom fan"})
     assert " Computer, turn on bedroom fan" not in audio.asked
+
+
+def test_a_value_is_found_in_the_text_with_the_punctuation_the_decoder_put_in_it(home):
+    audio = Audio("computer turn on the bedroom, fun", -5.0, {" computer turn on the bedroom fan": -6.0})
+
+    reading = read("computer turn on the bedroom, fun", home, "computer", audio)
+
+    assert (reading.command, reading.args) == ("turn_on", {"device": "bedroom fan"})

@@ -30,6 +30,7 @@ Pure orchestration: the audio is reached only through the `Utterance` (va.stt.sc
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -120,8 +121,8 @@ def _known_value(
     if parameter is None:
         return None
     heard = str(args[parameter.name])
-    start = text.rfind(heard)
-    if start < 0:
+    start = _where(heard, text)
+    if start is None:
         return None
     lead = keyword_text(text, keyword, after_keyword(tokenize(text), keyword) is not None)
     budget = CLOSING_TOKENS if parameter is command.parameters[-1] else None
@@ -136,6 +137,16 @@ def _known_value(
     if best[2].logprob + settings.value_bonus < hypothesis.logprob:
         return None
     return command, _as_declared(command, best[1]), best[2]
+
+
+def _where(heard: str, text: str) -> Optional[int]:
+    """Where the words of a value start in the text they were read from, the last time they occur
+    (punctuation between them as the decoder wrote it: "the bedroom, fun"); None: not found."""
+    words = heard.split()
+    if not words:
+        return None
+    found = list(re.finditer(r"\W*".join(map(re.escape, words)), text))
+    return found[-1].start() if found else None
 
 
 def _heads(before: str) -> List[str]:
