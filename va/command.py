@@ -15,6 +15,14 @@ Sentence templates say a command in other word orders; a `{slot}` takes the para
     @command(sentences=["set a {minutes} minute timer", "timer for {minutes} minutes"])
     def set_timer(minutes: float) -> str: ...
 
+A number parameter may say which values it takes; the server's reading of what was said then
+takes only a value in range ("set volume to family" is read as 70, not 170):
+
+    from typing import Annotated
+    from va.command import Range
+
+    def set_volume(percent: Annotated[int, Range(0, 100)]) -> str: ...
+
 A free-text parameter may name the values it usually takes (devices, artists, sites): the
 recognizer listens for them first, and any other words are still taken as said:
 
@@ -43,9 +51,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, TypeVar, overload
 
-from va.language.parameters import Values
+from va.language.parameters import Range, Values
 
-__all__ = ["ATTRIBUTE", "SETUP_HOOK", "CommandInfo", "Values", "command", "info_of"]
+__all__ = ["Range", "Values", "command", "info_of"]
 
 ATTRIBUTE = "__va_command__"
 SETUP_HOOK = "setup"

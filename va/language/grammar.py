@@ -2,9 +2,9 @@
 
 A `Grammar` lists every command the client can run: its function name, every spoken name and
 alias, each parameter's kind (``int``, ``float``, ``bool``, ``choice`` with its choices, ``text``;
-a number may carry ``min``/``max``, a text its known ``values``) and its sentence templates. It travels in the hello as
-``{"version": 1, "commands": [...]}`` (see `Grammar.to_dict`), so the server can look for the
-most likely reading that is a valid command.
+a number may carry ``min``/``max``, a text its known ``values``) and its sentence templates. It
+travels in the hello as ``{"version": 1, "commands": [...]}`` (see `Grammar.to_dict`), so the
+server can look for the most likely reading that is a valid command.
 
 A sentence template is a spoken form with slots in any order, e.g.
 ``"set a {minutes} minute timer"`` or ``"timer for {minutes} minutes"``: words are matched as

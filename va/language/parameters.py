@@ -2,7 +2,9 @@
 
 `parameters_of(function)` gives each parameter its `kind`, how words become its value: int,
 float, bool, choice (a Literal or an Enum) or str (anything else, and unannotated). Optional[X]
-reads like X. `va.language.arguments.bind` fills them from the words said.
+reads like X. A number may declare the values it takes with ``Annotated[int, Range(0, 100)]``:
+the server's grammar reading (va.server.recognition) then takes only a reading in range.
+`va.language.arguments.bind` fills them from the words said.
 
 A str parameter may name the values it usually takes, its known values:
 ``device: Annotated[str, Values("kitchen lights", "bedroom fan")]``, or ``Values(_devices)`` with a
@@ -18,7 +20,7 @@ import inspect
 import logging
 import typing
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Union
+from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -26,6 +28,16 @@ REQUIRED = inspect.Parameter.empty
 VALUES_ATTRIBUTE = "__va_values__"
 MAX_VALUES = 1000
 """Most known values a parameter keeps (the grammar travels in every hello)."""
+SHOWN_VALUES = 5
+"""Known values `describe` lists before "..."."""
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a number parameter takes, both ends included: ``Annotated[int, Range(0, 100)]``."""
+
+    min: Optional[float] = None
+    max: Optional[float] = None
 
 
 class Values:
@@ -75,6 +87,8 @@ class Parameter:
     annotation: Any = str
     default: Any = REQUIRED
     kind: str = "str"
+    range: Range = Range()
+    """The values a number takes (``Annotated[int, Range(...)]``); unbounded by default."""
     values: tuple[str, ...] = ()
     """Known values of a str parameter (`Values`); any other words are still taken."""
 
@@ -97,6 +111,9 @@ class Parameter:
             kind = "|".join(choice_label(choice) for choice in self.choices)
         else:
             kind = self.kind
+        if self.range != Range():
+            low, high = ("" if end is None else f"{end:g}" for end in (self.range.min, self.range.max))
+            kind += f" {low}..{high}"
         text = f"{self.name}: {kind}"
         if self.values:
             shown = ", ".join(self.values[:SHOWN_VALUES]) + (", ..." if len(self.values) > SHOWN_VALUES else "")
@@ -105,10 +122,6 @@ class Parameter:
             default = self.default.name.lower() if isinstance(self.default, enum.Enum) else self.default
             text += f" = {default!r}"
         return text
-
-
-SHOWN_VALUES = 5
-"""Known values `describe` lists before "..."."""
 
 
 def format_call(name: str, args: Mapping[str, Any]) -> str:
@@ -131,24 +144,24 @@ def parameters_of(function: Callable) -> tuple[Parameter, ...]:
     for param in inspect.signature(function).parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
-        annotation, known = _plain(hints.get(param.name, param.annotation))
+        annotation, extras = _unwrap_annotated(hints.get(param.name, param.annotation))
+        annotation, more = _unwrap_annotated(_unwrap_optional(annotation))
         kind = _kind_of(annotation)
         if annotation is REQUIRED:
             annotation = str  # unannotated parameters take words
-        values = known.resolve(f"{function.__name__}({param.name})") if known is not None and kind == "str" else ()
-        parameters.append(Parameter(param.name, annotation, param.default, kind, values))
+        ranges = [extra for extra in extras + more if isinstance(extra, Range)]
+        number_range = ranges[-1] if ranges and kind in ("int", "float") else Range()
+        known = [extra for extra in extras + more if isinstance(extra, Values)]
+        values = known[-1].resolve(f"{function.__name__}({param.name})") if known and kind == "str" else ()
+        parameters.append(Parameter(param.name, annotation, param.default, kind, number_range, values))
     return tuple(parameters)
 
 
-def _plain(annotation: Any) -> tuple[Any, Any]:
-    """The annotation without Annotated and Optional, and its `Values` (None without)."""
-    known = None
-    for _ in range(2):  # Optional[Annotated[str, ...]] and Annotated[Optional[str], ...]
-        if typing.get_origin(annotation) is typing.Annotated:
-            known = next((extra for extra in annotation.__metadata__ if isinstance(extra, Values)), known)
-            annotation = annotation.__origin__
-        annotation = _unwrap_optional(annotation)
-    return annotation, known
+def _unwrap_annotated(annotation: Any) -> tuple[Any, tuple]:
+    """Annotated[int, Range(0, 9)] -> (int, (Range(0, 9),)); anything else -> (it, ())."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        return annotation.__origin__, tuple(annotation.__metadata__)
+    return annotation, ()
 
 
 def _unwrap_optional(annotation: Any) -> Any:
