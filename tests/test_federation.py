@@ -96,9 +96,9 @@ def test_a_run_crosses_servers_once_even_when_delivered_twice(broker):
             await one.hub.on_event(living, run)
             await one.hub.on_event(living, run)  # the origin asks again after a reconnection
             envelope = {"from": one.federation.id, "event": json.loads(Run("r1", "turn_on", target="kitchen", origin="living-room").to_json())}
-            one.federation.link.publish(f"t/servers/{two.federation.id}/inbox", json.dumps(envelope).encode())  # QoS 1 twice
+            one.federation.link.publish(f"t/servers/{two.federation.id}/inbox/{one.federation.id}", json.dumps(envelope).encode())  # QoS 1 twice
             await until(lambda: kitchen.got(Run), "the run in the kitchen")
-            ttl = [json.loads(p)["event"].get("ttl") for p in sent if b'"type": "run"' in p][0]  # then the test's copy
+            ttl = [json.loads(p)["event"].get("ttl") for p in sent if json.loads(p)["event"]["type"] == "run"][0]  # then the test's copy
             assert 0 < ttl <= 5.0  # the time the origin has left, not the other server's default (10 s)
             await asyncio.sleep(0.5)  # time for a second delivery, if there were one
             assert [(r.id, r.origin, r.args) for r in kitchen.got(Run)] == [("r1", "living-room", {"device": "the radio"})]

@@ -175,6 +175,24 @@ def allow(value: Any) -> dict[str, tuple[str, ...]]:
     return result
 
 
+def client_keys(value: Any) -> dict[str, str]:
+    """`server.clients`: client name -> "sha256:" and the 64 hex digits of its key's hash (`va key`)."""
+    allowed = 'a mapping of client names to key hashes, as `va key NAME` prints them ("sha256:" and 64 hex digits)'
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise Invalid(allowed, value)
+    result = {}
+    for name, digest in value.items():
+        hexdigits = digest[7:] if isinstance(digest, str) and digest.startswith("sha256:") else ""
+        if not isinstance(name, str) or not name.strip() or len(hexdigits) != 64 or hexdigits.strip("0123456789abcdefABCDEF"):
+            raise Invalid(allowed + f" (under {name!r})", "a key hash")
+        result[name.strip()] = digest.lower()
+    if len(set(result.values())) < len(result):
+        raise Invalid(allowed + ": each client its own key (two names have the same hash)", "a key hash")
+    return result
+
+
 def setting(default: Any, check: Callable) -> Any:
     return field(default=default, metadata={"check": check})
 

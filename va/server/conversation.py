@@ -8,6 +8,7 @@ relay's events go to va.server.household.relay.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any, Optional, Set
 
@@ -38,6 +39,7 @@ class Conversations:
 
     async def handle(self, connection: ServerConnection) -> None:
         client = Client(connection, peer(connection), self._server.settings.server.max_in_flight)
+        client.identity, client.key_hash = getattr(connection, "va_identity", (None, None))
         self.clients.add(client)
         _LOGGER.debug("%s connected", client)
         try:
@@ -80,6 +82,9 @@ class Conversations:
         return task
 
     async def _on_hello(self, client: Client, seq: int, hello: Hello) -> None:
+        hello = await self._identified(client, seq, hello)
+        if hello is None:
+            return
         if hello.client:  # printable and short: va.protocol saw to it
             client.name = f"{hello.client}@{peer(client.connection)}"
         client.prompt = hello.prompt()
@@ -92,6 +97,16 @@ class Conversations:
         ready = Ready(engine.name, engine.model, 1 if client.streams is not None else 0)
         await asyncio.wait({self._answer(client, seq, ready)})  # ready first
         await self._server.relay.hello(client, hello)
+
+    async def _identified(self, client: Client, seq: int, hello: Hello) -> Optional[Hello]:
+        """The hello under the name this connection proved (None: refused, and the connection closed)."""
+        why = self._server.identities.refusal(client.identity, hello.client)
+        if why is None:
+            return hello if hello.client or client.identity is None else dataclasses.replace(hello, client=client.identity)
+        _LOGGER.warning("refused the hello of %s: %s", client, why)
+        await asyncio.wait({self._answer(client, seq, Error(why))})
+        await client.connection.close(1008, "name bound to another key")
+        return None
 
     def _on_stream(self, client: Client, seq: int, frame: bytes) -> None:
         """A frame of a streamed phrase (va.server.stream)."""
