@@ -6,7 +6,8 @@ writer sends its queue in order, each send bounded by SEND_TIMEOUT; a member who
 (MAX_QUEUED events unsent) or whose send times out is let go (``evict``: its connection is
 closed), and what was queued for it is dropped. The directory is not queued per change: a member
 is marked "owes the directory", and its writer sends the newest one once, after DIRECTORY_DELAY
-(a burst of joins costs each member one directory, not one per join).
+(a burst of joins costs each member one directory, not one per join), written as JSON once
+for all the members that get the same one.
 """
 
 from __future__ import annotations
@@ -23,11 +24,26 @@ _LOGGER = logging.getLogger(__name__)
 
 MAX_QUEUED = 256
 """Events (runs and results) waiting for one member; one more and the member is let go."""
-SEND_TIMEOUT = 10.0
+SEND_TIMEOUT = 5.0
 """Seconds one send may wait for a member to read; then the member is let go."""
-DIRECTORY_DELAY = 0.05
+DIRECTORY_DELAY = 0.25
 """Seconds a member's writer waits before sending the directory, so that changes coming
-together go out as one."""
+together go out as one: a member gets at most about four directories a second, however many join."""
+
+
+class _Written:
+    """An event already written as JSON (the same directory for every member)."""
+
+    TYPE = "directory"
+
+    def __init__(self, event: Any) -> None:
+        self.event, self.text = event, event.to_json()
+
+    def to_json(self) -> str:
+        return self.text
+
+    def to_dict(self) -> Dict[str, Any]:
+        return self.event.to_dict()
 
 
 @dataclasses.dataclass(eq=False)
@@ -46,6 +62,8 @@ class Outboxes:
                  directory: Callable[[], Any]) -> None:
         self._send, self._evict, self._directory = send, evict, directory
         self._boxes: Dict[Any, _Box] = {}
+        self._written: Optional[_Written] = None
+        """The newest directory as written, until the directory changes (``changed``)."""
         self._evicted = Burst("let go of %d relay member(s) that did not read what was sent to them, the last %s: %s")
 
     def post(self, member: Any, event: Any) -> None:
@@ -60,6 +78,10 @@ class Outboxes:
             return
         box.events.append(event)
         box.wake.set()
+
+    def changed(self) -> None:
+        """The directory changed: the next one is written anew."""
+        self._written = None
 
     def post_directory(self, member: Any) -> None:
         if hasattr(member, "post"):
@@ -113,7 +135,9 @@ class Outboxes:
                 if box.directory:
                     await asyncio.sleep(DIRECTORY_DELAY)
                     box.directory = False
-                    if not await self._one(member, self._directory()):
+                    if self._written is None:
+                        self._written = _Written(self._directory())
+                    if not await self._one(member, self._written):
                         return
         except asyncio.CancelledError:
             pass

@@ -214,6 +214,7 @@ class RelayHub:
     def _broadcast(self) -> None:
         if self.on_change is not None:
             self.on_change()
+        self._outboxes.changed()
         for member in self._members:
             self._outboxes.post_directory(member)
 
