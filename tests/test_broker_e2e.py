@@ -43,11 +43,17 @@ pytestmark = [
 SHIPPED = Path(__file__).resolve().parent.parent / "deploy" / "mosquitto.conf"
 
 
-def loopback_config(shipped: str, port: int, passwords: Optional[Path] = None) -> str:
+SHIPPED_ACL = SHIPPED.with_name("mosquitto.acl")
+_PLACED = ("password_file", "listener", "allow_anonymous", "acl_file", "certfile", "keyfile", "tls_version")
+"""The shipped lines that name files or ports of the broker box: the tests put their own."""
+
+
+def loopback_config(shipped: str, port: int, passwords: Optional[Path] = None, acl: Optional[Path] = None) -> str:
     """The shipped config on 127.0.0.1:`port` with `passwords` as its password file (None:
-    anonymous), nothing kept on disk."""
-    lines = [line for line in shipped.splitlines() if not line.startswith(("password_file", "listener", "allow_anonymous"))]
+    anonymous) and `acl` as its ACL file (None: none), no TLS, nothing kept on disk."""
+    lines = [line for line in shipped.splitlines() if not line.startswith(_PLACED)]
     access = [f"password_file {passwords}", "allow_anonymous false"] if passwords else ["allow_anonymous true"]
+    access += [f"acl_file {acl}"] if acl else []
     user = ["user root"] if os.geteuid() == 0 else []  # as root it would read the files as user mosquitto
     return "\n".join([f"listener {port} 127.0.0.1", *access, *user, "persistence false", *lines]) + "\n"
 
@@ -55,8 +61,9 @@ def loopback_config(shipped: str, port: int, passwords: Optional[Path] = None) -
 class Mosquitto:
     """`mosquitto -c` with deploy/mosquitto.conf on a loopback port; it can be restarted."""
 
-    def __init__(self, tmp_path: Path, users: Optional[Dict[str, str]] = None) -> None:
-        """`users`: name -> password, in a password file made with mosquitto_passwd (None: anonymous)."""
+    def __init__(self, tmp_path: Path, users: Optional[Dict[str, str]] = None, acl: Optional[Path] = None) -> None:
+        """`users`: name -> password, in a password file made with mosquitto_passwd (None: anonymous);
+        `acl`: an ACL file (deploy/mosquitto.acl)."""
         self.port = free_port()
         self.config = tmp_path / "mosquitto.conf"
         passwords = tmp_path / "mosquitto.passwd" if users else None
@@ -64,7 +71,7 @@ class Mosquitto:
             passwords.touch()
         for name, password in (users or {}).items():
             subprocess.run(["mosquitto_passwd", "-b", str(passwords), name, password], check=True, timeout=TIMEOUT)
-        self.config.write_text(loopback_config(SHIPPED.read_text(), self.port, passwords))
+        self.config.write_text(loopback_config(SHIPPED.read_text(), self.port, passwords, acl))
         self.log = tmp_path / "mosquitto.log"
         self.popen: subprocess.Popen = self.start()
 

@@ -18,6 +18,7 @@ from websockets.exceptions import ConnectionClosed
 from va.language.grammar_registry import GrammarRegistry
 from va.protocol import AudioInput, Error, Hello, ProtocolError, Ready, parse_client_message
 from va.server.connection import Client
+from va.server.limits import Burst
 from va.server.replies import judge_for, transcript_reply
 from va.server.stream import StreamRequest, Streams
 from va.server.transcriber import Busy
@@ -36,6 +37,8 @@ class Conversations:
         self.clients: Set[Client] = set()
         self.replies: Set[asyncio.Task] = set()
         """Replies not sent yet (a draining server waits for them)."""
+        self._bad = Burst("answered %d bad message(s), the last from %s: %s", logging.INFO)
+        self._refused = Burst("refused %d hello(s) under a name bound to another key, the last from %s: %s")
 
     async def handle(self, connection: ServerConnection) -> None:
         client = Client(connection, peer(connection), self._server.settings.server.max_in_flight)
@@ -63,7 +66,7 @@ class Conversations:
         try:
             event = parse_client_message(frame)
         except ProtocolError as error:
-            _LOGGER.info("bad message from %s: %s", client, error.message)
+            self._bad.hit(client, error.message)  # escaped and bounded by ProtocolError; a flood is one line a minute
             self._answer(client, seq, Error(error.message, error.id))
             return
         if isinstance(event, Hello):
@@ -103,7 +106,7 @@ class Conversations:
         why = self._server.identities.refusal(client.identity, hello.client)
         if why is None:
             return hello if hello.client or client.identity is None else dataclasses.replace(hello, client=client.identity)
-        _LOGGER.warning("refused the hello of %s: %s", client, why)
+        self._refused.hit(client, why)
         await asyncio.wait({self._answer(client, seq, Error(why))})
         await client.connection.close(1008, "name bound to another key")
         return None

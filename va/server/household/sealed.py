@@ -40,6 +40,8 @@ def unseal(key: Optional[bytes], topic: str, payload: bytes) -> Dict[str, Any]:
             if not hmac.compare_digest(str(message.get("mac", "")), _mac(key, topic, message["signed"])):
                 raise Unsealed("its signature does not match the broker key")
             message = json.loads(message["signed"])
+    except Unsealed:
+        raise
     except (ValueError, RecursionError) as error:
         raise Unsealed(f"not JSON: {type(error).__name__}") from None
     if not isinstance(message, dict):
