@@ -162,3 +162,43 @@ def test_the_broker_lets_in_only_its_users(tmp_path, caplog):
         asyncio.run(scenario())
     finally:
         mosquitto.stop()
+
+
+def test_with_the_broker_key_a_forged_entry_or_withdrawal_is_dropped_and_no_token_is_on_the_broker(broker, tmp_path, caplog):
+    """An open broker (no ACL: the layer under it is off), servers sealing with the broker key:
+    a forged entry that claims the kitchen, and an empty message that withdraws the kitchen's
+    server, are dropped and logged; the kitchen stays listed and gets the run, and neither the
+    token nor anything unsealed travels on the broker."""
+    key_file = tmp_path / "broker.key"
+    key_file.write_text("the-household-broker-key\n")
+    sniffed: List[tuple] = []
+
+    async def scenario() -> None:
+        async with Server(broker.port, key_file=str(key_file)) as one, Server(broker.port, key_file=str(key_file)) as two:
+            sniffer = Server(broker.port)  # no key: an anonymous broker client
+            sniffer.federation.link._subscriptions = ("#",)  # the edge: what paho subscribes to
+            sniffer.federation._handle = lambda kind, value: _record(sniffed, kind, value)  # type: ignore[method-assign]
+            await sniffer.federation.start()
+            living, kitchen = await one.join("living-room"), await two.join("kitchen")
+            await until(lambda: one.lists("kitchen"), "the kitchen at server one")
+            forged = {"server": "evil", "clients": [{"name": "kitchen", "online": True, "commands": ["turn on"]}]}
+            sniffer.federation.link.publish("t/servers/evil/clients", json.dumps(forged).encode(), retain=True)
+            sniffer.federation.link.publish(f"t/servers/{two.federation.id}/clients", b"", retain=True)
+            await until(lambda: "dropped 1 message(s) from the broker" in caplog.text, "the forgery dropped")
+            await asyncio.sleep(0.5)
+            await one.hub.on_event(living, Run("r1", "turn_on", {"device": "the radio"}, target="kitchen", ttl=5.0, token="the-token"))
+            await until(lambda: kitchen.got(Run), "the run in the kitchen")
+            assert one.hub.directory.online("kitchen").server == two.federation.id  # the real one, throughout
+            await sniffer.federation.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), WAIT))
+    assert "on t/servers/evil/clients: not signed with the broker key" in caplog.text, caplog.text
+    payloads = b"".join(payload for kind, (topic, payload) in sniffed if kind == "message")
+    assert payloads and b"the-token" not in payloads and b"the-household-broker-key" not in payloads
+    sealed = [json.loads(payload) for kind, (topic, payload) in sniffed if kind == "message" and "/inbox/" in topic]
+    assert sealed and all(set(message) == {"signed", "mac"} for message in sealed), sealed
+
+
+async def _record(sniffed: List[tuple], kind: str, value: Any) -> None:
+    if kind == "message":
+        sniffed.append((kind, value))

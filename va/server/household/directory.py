@@ -24,6 +24,8 @@ _LOGGER = logging.getLogger(__name__)
 
 MAX_GRAMMAR_BYTES = 64 * 1024
 """A grammar the directory passes on (every member gets every grammar on every change)."""
+MAX_COMMANDS_CHARS = 16 * 1024
+"""Spoken names of one client the directory passes on (the first that fit)."""
 
 
 @dataclass
@@ -47,7 +49,7 @@ class ClientDirectory:
         if grammar is not None and len(json.dumps(grammar)) > MAX_GRAMMAR_BYTES:
             _LOGGER.warning("%s's grammar is over %d bytes: the others match its spoken names only", name, MAX_GRAMMAR_BYTES)
             grammar = None
-        return self.add(client, Peer(name, hello.area, True, hello.commands, grammar))
+        return self.add(client, Peer(name, hello.area, True, _bounded(name, hello.commands), grammar))
 
     def add(self, client: Any, peer: Peer) -> Optional[Any]:
         """Add or update ``peer``, reached through ``client``; returns the connection it replaced."""
@@ -107,3 +109,15 @@ class ClientDirectory:
         offline = [name for name, entry in self._entries.items() if entry.client is None]
         for name in offline[: max(0, len(offline) - self._keep_offline)]:
             del self._entries[name]
+
+
+def _bounded(name: str, commands: Tuple[str, ...]) -> Tuple[str, ...]:
+    """The first of ``commands`` that fit in MAX_COMMANDS_CHARS."""
+    total = 0
+    for count, command in enumerate(commands):
+        total += len(command) + 4
+        if total > MAX_COMMANDS_CHARS:
+            _LOGGER.warning("%s's commands are over %d characters: the others see the first %d of %d",
+                            name, MAX_COMMANDS_CHARS, count, len(commands))
+            return commands[:count]
+    return commands
