@@ -121,6 +121,15 @@ def server_urls(value: Any) -> tuple[str, ...]:
     return tuple(url.strip() for url in items)
 
 
+def masked(url: str) -> str:
+    """``url`` fit for a log line or an error: a password in it replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{parts.username}:***@{host}").geturl()
+
+
 def broker_url(value: Any) -> str | None:
     allowed = "null (off) or an mqtt:// or mqtts:// URL with a host, e.g. mqtt://127.0.0.1:1883"
     if value is None:

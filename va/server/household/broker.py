@@ -25,6 +25,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from va.config.checks import masked
+
+__all__ = ["BrokerLink", "masked"]
+
 _LOGGER = logging.getLogger(__name__)
 
 KEEPALIVE = 10
@@ -110,15 +114,6 @@ class BrokerLink:
     def _hand_over(self, kind: str, value: Any) -> None:
         if self._loop is not None and self._deliver is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._deliver, kind, value)
-
-
-def masked(url: str) -> str:
-    """``url`` fit for a log line: a password in it replaced by ***."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return parts._replace(netloc=f"{parts.username}:***@{host}").geturl()
 
 
 def _no_delay(sock: Any) -> None:
