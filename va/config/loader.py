@@ -135,7 +135,9 @@ class _Reader:
             where = node
             if invalid.item is not None and isinstance(node, yaml.SequenceNode):
                 key, where = f"{key}[{invalid.item}]", node.value[invalid.item]
-            got = "a secret (not shown)" if key.rsplit(".", 1)[-1] in _SECRETS else _describe_node(where, self.loader)
+            got = _describe_node(where, self.loader)
+            if key.rsplit(".", 1)[-1] in _SECRETS and got not in ("''", "null", "a mapping", "an empty list"):
+                got = "a secret (not shown)"
             raise self.error(where, f"{key} must be {invalid.allowed}, got {got}") from None
 
     def cross_check(self, result: Any, node: yaml.Node, prefix: str) -> None:
