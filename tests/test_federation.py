@@ -202,3 +202,51 @@ def test_with_the_broker_key_a_forged_entry_or_withdrawal_is_dropped_and_no_toke
 async def _record(sniffed: List[tuple], kind: str, value: Any) -> None:
     if kind == "message":
         sniffed.append((kind, value))
+
+
+def test_over_tls_with_the_shipped_acl_each_server_is_its_broker_user_and_a_wrong_password_is_refused(tmp_path, caplog):
+    """deploy/mosquitto.conf's TLS listener and deploy/mosquitto.acl: two servers reach each
+    other's clients over mqtts:// (the broker's certificate checked against server.broker.ca),
+    each named by its broker user; a server with a wrong password is refused and never listed."""
+    import shutil
+    import subprocess
+
+    from test_broker_e2e import SHIPPED_ACL
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is needed to make a certificate")
+    cert, key = tmp_path / "broker.pem", tmp_path / "broker.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
+    mosquitto = Mosquitto(tmp_path, {"va1": "one", "va2": "two"}, SHIPPED_ACL)
+    mosquitto.stop()
+    lines = mosquitto.config.read_text().splitlines()
+    mosquitto.config.write_text("\n".join([lines[0], f"certfile {cert}", f"keyfile {key}", *lines[1:]]) + "\n")
+    mosquitto.start()
+    (tmp_path / "household.key").write_text("broker-key\n")
+
+    def server(user: str, password: str) -> Server:
+        settings = BrokerSettings(url=f"mqtts://127.0.0.1:{mosquitto.port}", username=user, password=password,
+                                  ca=str(cert), key_file=str(tmp_path / "household.key"))
+        made = Server.__new__(Server)
+        made.hub = RelayHub(lambda client, event: client.send(event, None))
+        made.federation = Federation(made.hub, settings)
+        return made
+
+    async def scenario() -> None:
+        async with server("va1", "one") as one, server("va2", "two") as two:
+            await one.join("living-room")
+            await two.join("kitchen")
+            await until(lambda: one.lists("kitchen") and two.lists("living-room"), "each other's clients over TLS")
+            assert (one.federation.id, two.federation.id) == ("va1", "va2")
+            intruder = server("va2", "guessed-x9")
+            intruder.federation.link.start(lambda kind, value: None)
+            await until(lambda: "refused the connection" in caplog.text, "the wrong password refused")
+            intruder.federation.link.stop()
+
+    try:
+        asyncio.run(asyncio.wait_for(scenario(), WAIT))
+    finally:
+        mosquitto.stop()
+    assert "guessed-x9" not in caplog.text
