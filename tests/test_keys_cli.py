@@ -78,3 +78,16 @@ def test_a_broker_password_is_never_in_a_config_error_or_a_log_line(tmp_path, ca
     with caplog.at_level(logging.DEBUG):
         asyncio.run(connect_and_stop())
     assert "mqtt://va1:***@127.0.0.1:1" in caplog.text and "hunter2" not in caplog.text, caplog.text
+
+
+def test_the_config_blocks_of_docs_keys_md_are_accepted(tmp_path):
+    import re
+
+    from va.config import load_settings
+
+    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "docs" / "keys.md").read_text(), re.S)
+    assert len(blocks) >= 3
+    for index, block in enumerate(blocks):
+        path = tmp_path / f"block{index}.yaml"
+        path.write_text(block)
+        load_settings(str(path))  # raises ConfigError with the line when a block is wrong
