@@ -41,6 +41,7 @@ import socket
 import time
 from typing import Any, ClassVar, Dict, Optional, Tuple
 
+from va.errors import SetupError
 from va.protocol import ProtocolError
 from va.protocol.relay import Peer, Run, RunResult
 from va.server.household.directory import MAX_GRAMMAR_BYTES
@@ -333,6 +334,6 @@ async def start_federation(hub: RelayHub, settings: Any, identities: Optional[Id
     try:
         federation = Federation(hub, settings, identities=identities)
     except ImportError as error:
-        raise RuntimeError(f"server.broker.url is set but {error}: pip install 'va[broker]'") from error
+        raise SetupError(f"server.broker.url is set but {error}: pip install 'va[broker]'") from error
     await federation.start()
     return federation
