@@ -22,7 +22,7 @@ from test_broker_e2e import SHIPPED_ACL, Mosquitto
 from test_client_e2e import Process, environment, free_port, healthy, wait_until
 from test_identities import TOKEN, closed, hello, next_of, run_request, write_config
 from test_remote_e2e import KITCHEN_RULES, _no_process_left_behind, ran, silence, start_client  # noqa: F401
-from va.server.household.identities import key_hash, make_key
+from va.protocol.keys import key_hash, make_key
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(Mosquitto.missing(), reason="mosquitto is not installed")]
 

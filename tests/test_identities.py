@@ -21,7 +21,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from test_client_e2e import Process, free_port, start_server, wait_until
 from test_remote_e2e import HOUSEHOLD, KITCHEN_RULES, ran, silence, start_client
-from va.server.household.identities import key_hash, make_key
+from va.protocol.keys import key_hash, make_key
 
 pytestmark = pytest.mark.slow
 

@@ -100,7 +100,7 @@ def _file_problems(settings: Any) -> list:
 def _identity_problems(settings: Any) -> list:
     """Who a name is (va.server.household.identities): keys, and whether names are verified."""
     from va.config.checks import masked
-    from va.server.household.identities import read_key
+    from va.protocol.keys import read_key
 
     clients, broker = settings.server.clients, settings.server.broker
     if clients:

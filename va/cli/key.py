@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from va.server.household.identities import key_hash, make_key, read_key
+from va.protocol.keys import key_hash, make_key, read_key
 
 
 def cli_key(args: argparse.Namespace, settings: Any) -> int:

@@ -81,7 +81,7 @@ async def open_connection(url: str, token: Optional[str], options: LinkOptions, 
 
 def credentials(token: Optional[str], key_file: Optional[str]) -> Optional[dict]:
     """The headers that prove who connects: the bearer token and this client's own key."""
-    from va.server.household.identities import KEY_HEADER, read_key
+    from va.protocol.keys import KEY_HEADER, read_key
 
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     key = read_key(key_file)

@@ -17,38 +17,15 @@ Keys never reach a log: only the name they open is logged.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
-import secrets
 from typing import Mapping, Optional
 
+from va.protocol.keys import KEY_HEADER, key_hash, make_key, read_key
+
+__all__ = ["KEY_HEADER", "Identities", "key_hash", "make_key", "read_key"]
+
 _LOGGER = logging.getLogger(__name__)
-
-KEY_HEADER = "X-VA-Key"
-HASH_PREFIX = "sha256:"
-KEY_BYTES = 32
-"""256 random bits: a plain SHA-256 of the key is then as hard to invert as the key is to guess."""
-
-
-def make_key() -> str:
-    return secrets.token_urlsafe(KEY_BYTES)
-
-
-def key_hash(key: str) -> str:
-    """What ``server.clients`` holds for ``key``."""
-    return HASH_PREFIX + hashlib.sha256(key.strip().encode()).hexdigest()
-
-
-def read_key(path: Optional[str]) -> Optional[str]:
-    """The key in ``path`` (``client.key_file``; None: no key). OSError when it cannot be read."""
-    if path is None:
-        return None
-    with open(path, encoding="utf-8") as file:
-        key = file.read().strip()
-    if not key:
-        raise OSError(f"{path} is empty: make a key with `va key NAME`")
-    return key
 
 
 class Identities:
