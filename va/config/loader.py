@@ -136,10 +136,10 @@ class _Reader:
             where = node
             if invalid.item is not None and isinstance(node, yaml.SequenceNode):
                 key, where = f"{key}[{invalid.item}]", node.value[invalid.item]
-            got = _describe_node(where, self.loader)
-            if key.rsplit(".", 1)[-1] in _SECRETS and got not in ("''", "null", "a mapping", "an empty list"):
-                got = "a secret (not shown)"
-            raise self.error(where, f"{key} must be {invalid.allowed}, got {got}") from None
+            shown = invalid.shown or _describe_node(where, self.loader)
+            if key.rsplit(".", 1)[-1] in _SECRETS and shown not in ("''", "null", "a mapping", "an empty list"):
+                shown = "a secret (not shown)"
+            raise self.error(where, f"{key} must be {invalid.allowed}, got {shown}") from None
 
     def cross_check(self, result: Any, node: yaml.Node, prefix: str) -> None:
         if isinstance(result, TlsSettings) and (result.cert is None) != (result.key is None):

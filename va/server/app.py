@@ -244,7 +244,7 @@ class SpeechServer:
                 return unauthorized(connection)
         elif self.settings.token and not authorized(request, self.settings.token):
             self._bursts[0].hit(peer(connection))
-            return unauthorized(connection)
+            return unauthorized(connection, request)
         if len(self.conversations.clients) >= self._max_clients:
             self._bursts[1].hit(self._max_clients)
             return server_full(connection)
