@@ -74,7 +74,14 @@ class BrokerSettings:
     username: str | None = setting(None, checks.optional_text)
     """Broker user (mosquitto's password_file); null: anonymous."""
     password: str | None = setting(None, checks.optional_text)
-    """That user's password."""
+    """That user's password. With a username, the user name is this server's id on the broker
+    (the shipped ACL, deploy/mosquitto.acl, gives each user its own topics only)."""
+    key_file: str | None = setting(None, checks.optional_text)
+    """A file holding the household's broker key (`va key --broker`), the same on every server:
+    each message on the broker is signed with it, and unsigned or forged ones are dropped; null:
+    unsigned (anyone who may publish on the broker can speak for a server)."""
+    ca: str | None = setting(None, checks.optional_text)
+    """PEM file of the CA that signed the broker's certificate (mqtts:// with a private CA); null: the system's."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +142,10 @@ class ServerSettings:
     """Wyoming endpoint for Home Assistant (same model and worker)."""
     broker: BrokerSettings = section(BrokerSettings)
     """MQTT broker shared by the servers behind a balancer (commands across their clients)."""
+    clients: dict = field(default_factory=dict, metadata={"check": checks.client_keys})
+    """Client name -> the hash of its own key ("sha256:...", printed by `va key NAME`): that client
+    connects with its key (client.key_file) instead of the token, and only it may use its name.
+    Empty: names are not verified (any holder of the token may use any name)."""
 
 
 @dataclass(frozen=True)
@@ -201,6 +212,10 @@ class ClientSettings:
     """This client's name for the others ("computer, kitchen, ..."); null: the host name."""
     area: str | None = setting(None, checks.optional_text)
     """Where it is ("kitchen"): the others may address it by its area too."""
+    key_file: str | None = setting(None, checks.optional_text)
+    """A file holding this client's own key (`va key NAME` makes it; the server lists its hash in
+    server.clients): sent when connecting, it proves the client's name. With a key, requests from
+    other clients run here only when the server verified their origin by its key too. null: no key."""
     tls: ClientTlsSettings = section(ClientTlsSettings)
     """Certificates trusted for wss:// server URLs."""
 
