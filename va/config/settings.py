@@ -77,6 +77,21 @@ class BrokerSettings:
 
 
 @dataclass(frozen=True)
+class ArbitrationSettings:
+    """`server.arbitration:` a phrase heard by several clients runs once, on the one addressed or
+    the one that heard it best (va.server.household.arbitration)."""
+
+    enabled: bool = setting(True, checks.flag)
+    """Arbitrate; off: every client acts on what it heard (clients that cannot hear each other)."""
+    window: float = setting(0.15, checks.number(low=0, high=2))
+    """Seconds the answering client may wait for the other clients' first reading of the same
+    speech: the most arbitration adds to its answer (0: decide on what already came)."""
+    addressed_wait: float = setting(1.0, checks.number(low=0, high=5))
+    """Seconds a client that was not addressed waits for the addressed client's own reading
+    before it relays the command there itself."""
+
+
+@dataclass(frozen=True)
 class ServerSettings:
     """`server:` the speech-to-text server."""
 
@@ -130,6 +145,8 @@ class ServerSettings:
     """Wyoming endpoint for Home Assistant (same model and worker)."""
     broker: BrokerSettings = section(BrokerSettings)
     """MQTT broker shared by the servers behind a balancer (commands across their clients)."""
+    arbitration: ArbitrationSettings = section(ArbitrationSettings)
+    """One answer per phrase in a household of clients that hear each other."""
 
 
 @dataclass(frozen=True)

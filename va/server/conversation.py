@@ -49,6 +49,7 @@ class Conversations:
             if client.streams is not None:
                 client.streams.close()
             self.clients.discard(client)
+            self._server.answers.left(client)
             await self._server.relay.left(client)
             _LOGGER.debug("%s disconnected", client)
 
@@ -85,6 +86,7 @@ class Conversations:
         client.prompt = hello.prompt()
         client.keyword = hello.keyword
         client.grammar = GrammarRegistry(hello.grammar) if hello.grammar is not None else None
+        self._server.answers.hello(client, hello)
         _LOGGER.debug("%s says hello; prompt %r", client, client.prompt)
         engine = self._server.worker.engine
         if hello.stream >= 1 and client.streams is None:
@@ -123,7 +125,8 @@ class Conversations:
             _LOGGER.log(logging.DEBUG if partial else logging.WARNING, "queue full: refused a request from %s", client)
             self._answer(client, seq, None if partial else Error("server busy", audio.id))  # a check goes without
             return None
-        self._answer(client, seq, transcript_reply(client, audio, future, partial))
+        reply = transcript_reply(client, audio, future, partial)
+        self._answer(client, seq, self._server.answers.settle(client, self._server.answers.heard(client, audio), reply))
         return future
 
 
