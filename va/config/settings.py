@@ -84,11 +84,11 @@ class ArbitrationSettings:
     enabled: bool = setting(True, checks.flag)
     """Arbitrate; off: every client acts on what it heard (clients that cannot hear each other)."""
     window: float = setting(0.15, checks.number(low=0, high=2))
-    """Seconds the answering client may wait for the other clients' first reading of the same
-    speech: the most arbitration adds to its answer (0: decide on what already came)."""
-    addressed_wait: float = setting(1.0, checks.number(low=0, high=5))
-    """Seconds a client that was not addressed waits for the addressed client's own reading
-    before it relays the command there itself."""
+    """Seconds after a phrase came that its reply waits for the other clients to send theirs: the
+    most arbitration adds to the answering client's reply (0: decide on what already came)."""
+    max_wait: float = setting(1.0, checks.number(low=0, high=5))
+    """Seconds a reply waits at most for the reading of a client that heard the phrase better, or
+    of the client it addresses (the waiting one then usually stands down, or relays it there)."""
 
 
 @dataclass(frozen=True)

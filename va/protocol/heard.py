@@ -34,16 +34,40 @@ class Loudness:
 
 def measure(pcm: bytes) -> Loudness:
     """The loudness of s16le mono 16 kHz ``pcm`` (an empty phrase: -90 dBFS, 0 dB)."""
-    samples = array("h")
-    samples.frombytes(pcm[: len(pcm) - len(pcm) % 2])
-    if sys.byteorder == "big":
-        samples.byteswap()
-    levels = sorted(_rms(samples[start : start + FRAME_SAMPLES]) for start in range(0, len(samples), FRAME_SAMPLES))
-    if not levels:
-        return Loudness(-90.0, 0.0)
-    speech = max(levels[min(len(levels) - 1, int(len(levels) * 0.9))], _FLOOR)
-    quiet = max(levels[int(len(levels) * 0.1)], _FLOOR)
-    return Loudness(round(_db(speech / 32768.0), 1), round(min(SNR_CAP, _db(speech / quiet)), 1))
+    meter = Meter()
+    meter.add(pcm)
+    return meter.loudness()
+
+
+class Meter:
+    """The loudness of a phrase while it is heard: ``add`` its audio as it comes (each frame is
+    measured once), ask ``loudness()`` at any time."""
+
+    def __init__(self) -> None:
+        self._levels: list = []
+        self._rest = b""
+
+    def add(self, pcm: bytes) -> None:
+        pcm = self._rest + pcm
+        whole = len(pcm) - len(pcm) % (FRAME_SAMPLES * 2)
+        self._rest = pcm[whole:]
+        samples = array("h")
+        samples.frombytes(pcm[:whole])
+        if sys.byteorder == "big":
+            samples.byteswap()
+        self._levels += [_rms(samples[start : start + FRAME_SAMPLES]) for start in range(0, len(samples), FRAME_SAMPLES)]
+
+    def loudness(self) -> Loudness:
+        levels = sorted(self._levels)
+        if self._rest and len(self._rest) >= 2:
+            tail = array("h")
+            tail.frombytes(self._rest[: len(self._rest) - len(self._rest) % 2])
+            levels = sorted(levels + [_rms(tail)])
+        if not levels:
+            return Loudness(-90.0, 0.0)
+        speech = max(levels[min(len(levels) - 1, int(len(levels) * 0.9))], _FLOOR)
+        quiet = max(levels[int(len(levels) * 0.1)], _FLOOR)
+        return Loudness(round(_db(speech / 32768.0), 1), round(min(SNR_CAP, _db(speech / quiet)), 1))
 
 
 def read_loudness(message: Mapping[str, Any]) -> Optional[Loudness]:

@@ -97,6 +97,7 @@ class Conversations:
 
     def _on_stream(self, client: Client, seq: int, frame: bytes) -> None:
         """A frame of a streamed phrase (va.server.stream)."""
+        self._server.answers.streamed(client, frame)
         asked = client.streams.take(frame, self._server.settings.server.max_audio_seconds)
         if isinstance(asked, StreamRequest):
             client.streams.checking(asked.audio.id, self._on_audio(client, seq, asked.audio, asked.partial))

@@ -22,11 +22,12 @@ import time
 import weakref
 from typing import Any, Awaitable, Callable, Dict, Optional, Set, Tuple
 
+from va.language.ending import ends_open
 from va.language.targeting import Target, address
 from va.language.matching import after_keyword
 from va.language.words import tokenize
 from va.protocol import AudioInput, Hello, Transcript
-from va.protocol.heard import Loudness, measure
+from va.protocol.heard import Loudness, Meter, measure
 from va.server.household.arbitration import Arbiter, Candidate, Decision, Verdict, words_of
 
 _LOGGER = logging.getLogger(__name__)
@@ -39,6 +40,17 @@ class _Member:
     keyword: Optional[str]
 
 
+_TELL_EVERY = 0.2
+"""Seconds between two updates of a streamed phrase's loudness sent to the other servers."""
+
+
+@dataclasses.dataclass
+class _Metered:
+    meter: Meter
+    started: float
+    told: float = 0.0
+
+
 class Answers:
     def __init__(self, settings: Any, server_id: str, online: Callable[[], Set[str]] = set,
                  clock: Callable[[], float] = time.time) -> None:
@@ -46,7 +58,7 @@ class Answers:
         (the directory's); ``clock``: wall-clock seconds (shared by the servers)."""
         self.settings = settings
         self.server_id = server_id
-        self.arbiter = Arbiter(settings.window, settings.addressed_wait)
+        self.arbiter = Arbiter(settings.window, settings.max_wait)
         self.share: Optional[Callable[[Dict[str, Any]], None]] = None
         """Publishes a message to the other servers (None: this server alone)."""
         self.areas: Dict[str, Optional[str]] = {}
@@ -56,12 +68,14 @@ class Answers:
         self._members: "weakref.WeakKeyDictionary[Any, _Member]" = weakref.WeakKeyDictionary()
         self._changed = asyncio.Condition()
         self._unnamed = itertools.count()
+        self._meters: Dict[str, _Metered] = {}
+        """The loudness of the phrases being streamed, by candidate key."""
         self._logged: "collections.OrderedDict[str, None]" = collections.OrderedDict()
 
     def configure(self, settings: Any) -> None:
         """New ``server.arbitration`` settings (a reload); the broker link stays as it was."""
         self.settings = settings
-        self.arbiter.window, self.arbiter.addressed_wait = settings.window, settings.addressed_wait
+        self.arbiter.window, self.arbiter.max_wait = settings.window, settings.max_wait
 
     def hello(self, client: Any, hello: Hello) -> None:
         if self.settings.enabled and hello.arbitration and hello.client:
@@ -73,6 +87,24 @@ class Answers:
     def left(self, client: Any) -> None:
         self._members.pop(client, None)
 
+    def streamed(self, client: Any, frame: bytes) -> None:
+        """A frame of a phrase a member streams (va.protocol.stream): the phrase is a candidate
+        from its first audio on, its loudness measured as it comes, so that the others know who
+        hears it, and how well, before anything is read."""
+        member = self._members.get(client)
+        if member is None or len(frame) < 6:
+            return
+        request = int.from_bytes(frame[2:6], "big")
+        key = f"{self.server_id}/{member.name}/{request}"
+        meter = self._meters.get(key)
+        if meter is None:
+            if len(self._meters) >= 64:
+                self._meters.pop(next(iter(self._meters)))
+            meter = self._meters[key] = _Metered(Meter(), self._clock())
+        meter.meter.add(frame[6:])
+        now = self._clock()
+        self._candidate(member, key, meter.started, now, meter.meter.loudness(), now - meter.told >= _TELL_EVERY)
+
     def heard(self, client: Any, audio: AudioInput) -> Optional[str]:
         """A request of a member came: its candidate's key (None: not arbitrated)."""
         member = self._members.get(client)
@@ -81,14 +113,21 @@ class Answers:
         request = audio.id if audio.id is not None else f"n{next(self._unnamed)}"
         key = f"{self.server_id}/{member.name}/{request}"
         now = self._clock()
-        known = key in self.arbiter.candidates
-        loudness = audio.loudness or (Loudness(0.0, 0.0) if known else measure(audio.pcm))
-        candidate = Candidate(key, member.name, now - audio.duration, now, loudness, member.area, now)
-        self.arbiter.heard(candidate, now)
-        if not known:
-            self._tell({"kind": "heard", "key": key, "client": member.name, "area": member.area, "start": candidate.start,
-                        "end": now, "level": loudness.level, "snr": loudness.snr})
+        meter = self._meters.get(key)
+        loudness = audio.loudness or (meter.meter.loudness() if meter is not None else measure(audio.pcm))
+        self._candidate(member, key, now - audio.duration, now, loudness, True)
         return key
+
+    def _candidate(self, member: _Member, key: str, start: float, now: float, loudness: Loudness, tell: bool) -> None:
+        known = key in self.arbiter.candidates
+        self.arbiter.heard(Candidate(key, member.name, start, now, loudness, member.area, now), now)
+        if not known or tell:
+            if key in self._meters:
+                self._meters[key].told = now
+            self._tell({"kind": "heard", "key": key, "client": member.name, "area": member.area, "start": start,
+                        "end": now, "level": loudness.level, "snr": loudness.snr})
+        if not known:
+            self._wake()
 
     async def settle(self, client: Any, key: Optional[str], coming: Awaitable[Any]) -> Any:
         """The reply ``coming`` resolves to, as it goes to the client: unchanged, or saying who
@@ -98,9 +137,9 @@ class Answers:
         if key is None or member is None or not isinstance(reply, Transcript) or not reply.text.strip():
             return reply
         self._read(member, key, reply)
-        reading = reply.reading
-        if reply.partial and reading is not None and not reading.accepted:
-            return reply  # nothing runs early on it
+        if not self._decides(key, reply):
+            return reply
+
         started = self._clock()
         verdict = await self._verdict(key)
         if key not in self._logged:
@@ -133,9 +172,21 @@ class Answers:
 
     # -- inside ---------------------------------------------------------------------------------
 
+    def _decides(self, key: str, reply: Transcript) -> bool:
+        """Whether the client may act on ``reply``, so that it needs a verdict: a whole phrase
+        read well enough to tell what it is, or a partial one that may run early (an accepted
+        reading that does not end where speech goes on)."""
+        candidate = self.arbiter.candidates.get(key)
+        if candidate is None or not candidate.read:
+            return False
+        if not reply.partial:
+            return True
+        reading = reply.reading
+        return (reading is None or reading.accepted) and not ends_open(reply.text)
+
     def _read(self, member: _Member, key: str, reply: Transcript) -> None:
         candidate = self.arbiter.candidates.get(key)
-        if candidate is None or candidate.read:
+        if candidate is None or key in self.arbiter.verdicts:
             return
         reading = reply.reading
         command = reading.command if reading is not None and reading.accepted else None
@@ -185,7 +236,7 @@ class Answers:
             self.share({"server": self.server_id, **message})
 
     def _log(self, member: _Member, reply: Transcript, verdict: Verdict, waited: float) -> None:
-        if len(verdict.heard_by) <= 1 and verdict.run:
+        if len(verdict.heard_by) <= 1 and verdict.run and waited < 0.001:
             return
         what = "answers" if verdict.run else f"stands down: {verdict.winner} answers"
         _LOGGER.info("%s %s %r (heard by %s; %s; waited %d ms)", member.name, what, reply.text.strip(),

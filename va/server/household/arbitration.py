@@ -5,21 +5,24 @@ and the names of the clients online. va.server.household.answers is the async ed
 and waits, bounded, for its verdicts.
 
 A candidate is one client's phrase (its request id): heard when its first audio request came (its
-time span, and the loudness the client measured: va.protocol.heard), read when its first reading
-came (the text, the command, the reading's score, the clients the words address). Two candidates
-are the same speech when their spans overlap and their readings agree (the same command, or most
-of the shorter transcript's words, in order, in the longer one). A group of them has one winner:
+time span, and the loudness the client measured: va.protocol.heard), read when a reading came (the
+text, the command, the reading's score, the clients the words address; a later reading replaces
+an earlier one until the candidate has its verdict). Two candidates are the same speech when their
+spans overlap and their readings agree (the same command, or most of the shorter transcript's
+words, in order, in the longer one); a reading too short to tell (the keyword alone) counts as not
+read yet. A group of them has one winner:
 
 1. addressed ("computer, kitchen, ..."): the addressed client, whoever heard it best; when it
    did not hear the phrase, the best of those that did (its client relays it there);
 2. otherwise the one that heard it best: ``quality`` (SNR, speech level, the reading's score).
 
 A candidate decides at once when nothing better can still come: no client with better loudness
-is being read (a candidate heard and not read yet), and the other clients online had ``window``
-seconds since its request came to send theirs. Else it waits, at most ``window`` after its own
-reading (``addressed_wait`` for the addressed client's); then the group is decided with what came.
-A decided group is final: a candidate that joins it later stands down, so the phrase runs once
-whatever arrives late.
+(or the addressed client) is being read, and the other clients online had ``window`` seconds
+since its request came to send theirs. Else it waits: for those others, until ``window`` after
+its request; for one being read, at most ``max_wait`` after its own reading. Then the group is
+decided with what came. A decided group is final: a candidate that joins it later stands down, so
+the phrase runs once whatever arrives late. The winner waits only for the others' first requests
+(``window``), unless a better-heard reading turns out to be other speech (two rooms at once).
 """
 
 from __future__ import annotations
@@ -66,10 +69,12 @@ class Candidate:
     addressed: Tuple[str, ...] = ()
     """The clients its words name ("computer, kitchen, ..."): every client of a named area."""
     read_at: Optional[float] = None
+    """When it was first read well enough to tell what it is."""
 
     @property
     def read(self) -> bool:
-        return self.words is not None
+        """Read well enough to tell whether it is the same speech as another."""
+        return self.words is not None and (self.command is not None or len(self.words) >= 2)
 
 
 @dataclass(frozen=True)
@@ -137,30 +142,33 @@ def _common(a: Sequence[str], b: Sequence[str]) -> int:
 @dataclass
 class Arbiter:
     window: float = 0.15
-    """The most the answering client waits for the others' first readings (seconds)."""
-    addressed_wait: float = 1.0
-    """The most a client that was not addressed waits for the addressed one's reading."""
+    """Seconds after its request a candidate waits for the requests of the other clients online."""
+    max_wait: float = 1.0
+    """Seconds after its reading a candidate waits at most for a better-heard (or the addressed)
+    client's reading."""
     candidates: Dict[str, Candidate] = field(default_factory=dict)
     verdicts: Dict[str, Verdict] = field(default_factory=dict)
     decisions: List[Decision] = field(default_factory=list)
-    """Groups decided here, not yet told to the other servers (the edge empties it)."""
+    """Groups decided here (one alone too: a late member elsewhere must see it decided), not yet
+    told to the other servers (the edge empties it)."""
 
     def heard(self, candidate: Candidate, now: float) -> None:
-        """A request came: a new candidate, or more of one (its span grows)."""
+        """Audio came: a new candidate, or more of one (its span grows, its loudness is newer)."""
         self._forget(now)
         known = self.candidates.get(candidate.key)
         if known is None:
             self.candidates[candidate.key] = candidate
-        else:
-            known.end = max(known.end, candidate.end)
+        elif candidate.key not in self.verdicts:
+            known.end, known.loudness = max(known.end, candidate.end), candidate.loudness
 
     def read(self, key: str, words: Tuple[str, ...], command: Optional[str], score: float,
              addressed: Tuple[str, ...], now: float) -> None:
-        """Its first reading (later ones change nothing: the group is weighed on first readings)."""
+        """A reading of it (the newest counts until it has its verdict)."""
         candidate = self.candidates.get(key)
-        if candidate is not None and not candidate.read:
-            candidate.words, candidate.command, candidate.score = words, command, score
-            candidate.addressed, candidate.read_at = addressed, now
+        if candidate is not None and key not in self.verdicts:
+            candidate.words, candidate.command, candidate.score, candidate.addressed = words, command, score, addressed
+            if candidate.read_at is None and candidate.read:
+                candidate.read_at = now  # its first reading that tells what it is
 
     def decided(self, decision: Decision) -> None:
         """Another server decided a group: its members here get its verdict."""
@@ -185,7 +193,7 @@ class Arbiter:
         due = self._due(me, members, pending, set(online) - {me.client} - {other.client for other in peers})
         if due is not None and now < due:
             return None, due
-        return self._decide(me, members, self._winner(members)), None
+        return self._decide(me, members, self._winner(members), pending), None
 
     # -- the rules ----------------------------------------------------------------------------
 
@@ -196,11 +204,13 @@ class Arbiter:
         if named:
             if any(member.client in named for member in members):
                 return None
-            coming = any(other.client in named for other in pending) or any(name in absent for name in named)
-            return read_at + self.addressed_wait if coming else None
+            being_read = any(other.client in named for other in pending)
+            if being_read or any(name in absent for name in named):
+                return read_at + self.max_wait if being_read else me.arrived + self.max_wait
+            return None
         waits = []
         if any(_rank(other) > _rank(members[0]) for other in pending):
-            waits.append(read_at + self.window)
+            waits.append(read_at + self.max_wait)
         if absent:
             waits.append(me.arrived + self.window)
         return max(waits) if waits else None
@@ -211,13 +221,12 @@ class Arbiter:
         named = next((member.addressed for member in members if member.addressed), ())
         return next((member for member in members if member.client in named), members[0])
 
-    def _decide(self, me: Candidate, members: List[Candidate], winner: Candidate) -> Verdict:
+    def _decide(self, me: Candidate, members: List[Candidate], winner: Candidate, pending: List[Candidate]) -> Verdict:
         heard_by = tuple(member.client for member in members)
-        why = describe(members, winner)
+        why = describe(members, winner, pending)
         for member in members:
             self.verdicts[member.key] = Verdict(winner.client, member is winner, heard_by, why)
-        if len(members) > 1 or me is not winner:
-            self.decisions.append(Decision(winner.key, tuple(member.key for member in members), heard_by, why))
+        self.decisions.append(Decision(winner.key, tuple(member.key for member in members), heard_by, why))
         return self.verdicts[me.key]
 
     def _join(self, me: Candidate, verdict: Verdict) -> Verdict:
@@ -232,11 +241,13 @@ class Arbiter:
             self.verdicts.pop(key, None)
 
 
-def describe(members: Sequence[Candidate], winner: Candidate) -> str:
-    """The evidence, for the log: "kitchen (-21 dBFS, SNR 43 dB, score -0.4), living-room (...)"."""
+def describe(members: Sequence[Candidate], winner: Candidate, pending: Sequence[Candidate] = ()) -> str:
+    """The evidence, for the log: "heard best: kitchen (-21 dBFS, SNR 43 dB, score -0.4), living-room
+    (...); not read yet: hall (...)"."""
     def one(member: Candidate) -> str:
-        score = f", score {member.score:.1f}" if member.read else ", not read"
+        score = f", score {member.score:.1f}" if member.read else ""
         return f"{member.client} ({member.loudness.level:.0f} dBFS, SNR {member.loudness.snr:.0f} dB{score})"
 
     rule = "addressed" if winner.client in winner.addressed else "heard best" if len(members) > 1 else "alone"
-    return f"{rule}: " + ", ".join(one(member) for member in members)
+    unread = f"; not read yet: {', '.join(one(other) for other in pending)}" if pending else ""
+    return f"{rule}: " + ", ".join(one(member) for member in members) + unread
