@@ -145,7 +145,7 @@ def test_speech_apart_in_time_is_not_the_same_speech() -> None:
 def test_a_group_decided_on_another_server_is_decided_here() -> None:
     arbiter = Arbiter(0.15, 1.0)
     heard(arbiter, candidate("kitchen", CLEAN, key="a/kitchen/1"), candidate("living-room", QUIETER, key="b/living-room/1"))
-    arbiter.decided(Decision("a/kitchen/1", ("a/kitchen/1", "b/living-room/1"), ("kitchen", "living-room"), "heard best"))
+    arbiter.decided(Decision("a/kitchen/1", "kitchen", ("a/kitchen/1", "b/living-room/1"), ("kitchen", "living-room"), "heard best"))
     read(arbiter, "living-room", "computer what time is it", 100.3, "what_time_is_it", key="b/living-room/1")
     verdict = arbiter.verdict("b/living-room/1", 100.3, ONLINE[:2])[0]
     assert not verdict.run and verdict.winner == "kitchen"

@@ -38,6 +38,8 @@ class _Member:
     name: str
     area: Optional[str]
     keyword: Optional[str]
+    connection: int
+    """This server's number for the connection: two connections with one name keep their phrases apart."""
 
 
 _TELL_EVERY = 0.2
@@ -68,6 +70,7 @@ class Answers:
         self._members: "weakref.WeakKeyDictionary[Any, _Member]" = weakref.WeakKeyDictionary()
         self._changed = asyncio.Condition()
         self._unnamed = itertools.count()
+        self._connections = itertools.count(1)
         self._meters: Dict[str, _Metered] = {}
         """The loudness of the phrases being streamed, by candidate key."""
         self._logged: "collections.OrderedDict[str, None]" = collections.OrderedDict()
@@ -79,7 +82,7 @@ class Answers:
 
     def hello(self, client: Any, hello: Hello) -> None:
         if self.settings.enabled and hello.arbitration and hello.client:
-            self._members[client] = _Member(hello.client, hello.area, hello.keyword)
+            self._members[client] = _Member(hello.client, hello.area, hello.keyword, next(self._connections))
             self.areas[hello.client] = hello.area
         else:
             self._members.pop(client, None)
@@ -95,7 +98,7 @@ class Answers:
         if member is None or len(frame) < 6:
             return
         request = int.from_bytes(frame[2:6], "big")
-        key = f"{self.server_id}/{member.name}/{request}"
+        key = f"{self.server_id}/{member.connection}/{request}"
         meter = self._meters.get(key)
         if meter is None:
             if len(self._meters) >= 64:
@@ -111,7 +114,7 @@ class Answers:
         if member is None or not self.settings.enabled:
             return None
         request = audio.id if audio.id is not None else f"n{next(self._unnamed)}"
-        key = f"{self.server_id}/{member.name}/{request}"
+        key = f"{self.server_id}/{member.connection}/{request}"
         now = self._clock()
         meter = self._meters.get(key)
         loudness = audio.loudness or (meter.meter.loudness() if meter is not None else measure(audio.pcm))
@@ -164,7 +167,7 @@ class Answers:
             self.arbiter.read(str(message["key"]), tuple(map(str, message["words"])), message.get("command"),
                               float(message["score"]), tuple(map(str, message["addressed"])), self._clock())
         elif kind == "decided":
-            self.arbiter.decided(Decision(str(message["winner"]), tuple(map(str, message["members"])),
+            self.arbiter.decided(Decision(str(message["winner"]), str(message["client"]), tuple(map(str, message["members"])),
                                           tuple(map(str, message["heard_by"])), str(message.get("why", ""))))
         else:
             return

@@ -52,7 +52,7 @@ class Candidate:
     """One client's hearing of one phrase."""
 
     key: str
-    """Unique in the household: server, client and request id."""
+    """Unique in the household: server, connection and request id."""
     client: str
     start: float
     """Wall-clock seconds when its speech began (as far as its server can tell)."""
@@ -93,6 +93,8 @@ class Decision:
 
     winner: str
     """The winner's key."""
+    client: str
+    """The winner's name."""
     members: Tuple[str, ...]
     """Every member's key."""
     heard_by: Tuple[str, ...]
@@ -172,11 +174,9 @@ class Arbiter:
 
     def decided(self, decision: Decision) -> None:
         """Another server decided a group: its members here get its verdict."""
-        winner = self.candidates.get(decision.winner)
-        name = winner.client if winner is not None else decision.winner.split("/")[-2]
         for key in decision.members:
             if key in self.candidates and key not in self.verdicts:
-                self.verdicts[key] = Verdict(name, key == decision.winner, decision.heard_by, decision.why)
+                self.verdicts[key] = Verdict(decision.client, key == decision.winner, decision.heard_by, decision.why)
 
     def verdict(self, key: str, now: float, online: Iterable[str]) -> Tuple[Optional[Verdict], Optional[float]]:
         """The verdict of a read candidate, or (None, when to ask again)."""
@@ -226,7 +226,7 @@ class Arbiter:
         why = describe(members, winner, pending)
         for member in members:
             self.verdicts[member.key] = Verdict(winner.client, member is winner, heard_by, why)
-        self.decisions.append(Decision(winner.key, tuple(member.key for member in members), heard_by, why))
+        self.decisions.append(Decision(winner.key, winner.client, tuple(member.key for member in members), heard_by, why))
         return self.verdicts[me.key]
 
     def _join(self, me: Candidate, verdict: Verdict) -> Verdict:
