@@ -134,15 +134,21 @@ class Answers:
 
     async def settle(self, client: Any, key: Optional[str], coming: Awaitable[Any]) -> Any:
         """The reply ``coming`` resolves to, as it goes to the client: unchanged, or saying who
-        answers instead."""
+        answers instead (unchanged too if arbitration fails: a bug here must not cost a reply)."""
         reply = await coming
         member = self._members.get(client)
         if key is None or member is None or not isinstance(reply, Transcript) or not reply.text.strip():
             return reply
+        try:
+            return await self._arbitrated(member, key, reply)
+        except Exception:  # noqa: BLE001 - the reply goes out as if this client were alone
+            _LOGGER.exception("arbitrating %s's phrase failed", member.name)
+            return reply
+
+    async def _arbitrated(self, member: _Member, key: str, reply: Transcript) -> Transcript:
         self._read(member, key, reply)
         if not self._decides(key, reply):
             return reply
-
         started = self._clock()
         verdict = await self._verdict(key)
         if key not in self._logged:

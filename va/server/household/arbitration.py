@@ -182,7 +182,9 @@ class Arbiter:
         """The verdict of a read candidate, or (None, when to ask again)."""
         if key in self.verdicts:
             return self.verdicts[key], None
-        me = self.candidates[key]
+        me = self.candidates.get(key)
+        if me is None:  # forgotten: nobody can be weighed against it any more
+            return Verdict("", True, ()), None
         peers = [other for other in self.candidates.values() if other.client != me.client and overlaps(me, other)]
         group = [other for other in peers if other.read and agree(me, other)]
         for other in group:
