@@ -253,3 +253,21 @@ def test_the_edge_leaves_clients_that_do_not_arbitrate_alone() -> None:
         assert [reply.answered_by for reply in replies] == [None, None]
 
     asyncio.run(asyncio.wait_for(main(), 10))
+
+
+def test_a_client_sends_the_loudness_it_measured_with_a_whole_phrase() -> None:
+    from test_client import FakeServer, Replies, Running, eventually, make_link
+
+    from va.client.listener import Phrase
+
+    async def scenario() -> None:
+        replies = Replies()
+        pcm = _tone(8000, 30)
+        async with FakeServer() as server, Running(make_link([server.url], replies)) as link:
+            link.submit(Phrase(pcm, 0.0))
+            await eventually(lambda: len(server.audio) == 1)
+        sent = server.audio[0]
+        assert (sent["level"], sent["snr"]) == (measure(pcm).level, measure(pcm).snr)
+        assert sent["level"] > -20 and sent["snr"] > 40
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
