@@ -189,6 +189,18 @@ def _time(stamp: str) -> float:
     return datetime.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp()
 
 
+def records(log: str) -> List[Tuple[float, str]]:
+    """(time, what became of it) of every phrase record in a client's log: "ran", "stood-down",
+    or "nothing" (no keyword, no command, rejected)."""
+    found = []
+    for line in log.splitlines():
+        match = _CLIENT_RECORD.match(line)
+        if match:
+            kind = {"ran": "ran", "also heard by": "stood-down"}.get(match.group(3), "nothing")
+            found.append((_time(match.group(1)), kind))
+    return found
+
+
 def runs(name: str, log: str) -> List[Tuple[float, str, str]]:
     """(when its speech ended, client it ran on, the call) for each command a client's log says
     ran (the record's time less its latency: a slow reading still counts in its own trial)."""
@@ -216,6 +228,8 @@ class Score:
     misses: int = 0
     wrong_room: int = 0
     wrong_command: int = 0
+    misheard: int = 0
+    """Misses in whose trial a client's record says it heard no command (its reading, not the arbitration)."""
     best_heard: int = 0
     one: int = 0
     addressed: int = 0
@@ -225,7 +239,7 @@ class Score:
 
 
 def score(trials: Sequence[Trial], slots: Sequence[Tuple[float, float]], ran: List[Tuple[float, str, str]],
-          waited: List[Tuple[float, str, int]]) -> Score:
+          waited: List[Tuple[float, str, int]], told: Sequence[Tuple[float, str]] = ()) -> Score:
     result = Score()
     for number, (trial, (begin, end)) in enumerate(zip(trials, slots)):
         result.trials += 1
@@ -238,8 +252,11 @@ def score(trials: Sequence[Trial], slots: Sequence[Tuple[float, float]], ran: Li
                 result.doubles += 1
             if not mine:
                 result.misses += 1
-            if speech.addressed and mine and any(client != speech.addressed for client, _ in mine):
+                result.misheard += any(kind == "nothing" and begin <= at < end + 3 for at, kind in told)
+            wrong = speech.addressed and mine and any(client != speech.addressed for client, _ in mine)
+            if wrong:
                 result.wrong_room += 1
+                result.notes.append(f"trial {number}: addressed to {speech.addressed}, ran {mine}")
             best = max(speech.hearings, key=lambda h: (min(h.snr_db or 60, 40) + 0.5 * h.gain_db)).client
             if trial.kind == "one" and [client for client, _ in mine] == [best]:
                 result.best_heard += 1
@@ -293,6 +310,7 @@ def play(directory: Path, trials: Sequence[Trial], clients: Sequence[str], serve
     balancer = Balancer(directory, procs.free_port(), ports) if servers > 1 else None
     url = balancer.url if balancer else f"ws://127.0.0.1:{ports[0]}"
     at = time.time() + start_in
+    (directory / "start_at").write_text(repr(at))
     urls = {name: f"ws://127.0.0.1:{ports[(pinned or {})[name]]}" if name in (pinned or {}) else url for name in clients}
     players = [procs.start_client(directory, client_config(directory, name, urls[name]), [paths[name]], name=name,
                                   VA_INPUT_PACE="1", VA_INPUT_AT=repr(at)) for name in clients]
@@ -310,9 +328,17 @@ def play(directory: Path, trials: Sequence[Trial], clients: Sequence[str], serve
             balancer.stop()
         if broker is not None:
             broker.stop()
+    return score_logs(directory, trials, clients, at, starts)
+
+
+def score_logs(directory: Path, trials: Sequence[Trial], clients: Sequence[str], at: float, starts: Sequence[float]) -> Score:
+    """The score of a run from the logs it left in ``directory``."""
     slots = [(at + start, at + start + trial.seconds) for start, trial in zip(starts, trials)]
-    ran = sorted(run for player, name in zip(players, clients) for run in runs(name, player.text()))
-    return score(trials, slots, ran, waits("".join(server.text() for server in started)))
+    logs = {name: (directory / f"{name}.log").read_text(errors="replace") for name in clients}
+    ran = sorted(run for name in clients for run in runs(name, logs[name]))
+    told = sorted(record for name in clients for record in records(logs[name]))
+    servers = "".join(path.read_text(errors="replace") for path in sorted(directory.glob("server*.log")))
+    return score(trials, slots, ran, waits(servers), told)
 
 
 def percentile(values: Sequence[int], share: float) -> float:
@@ -321,11 +347,11 @@ def percentile(values: Sequence[int], share: float) -> float:
 
 def report(label: str, result: Score) -> str:
     return (f"| {label} | {result.trials} ({result.one}/{result.addressed}/{result.two_rooms}) | {result.doubles} | "
-            f"{result.misses} | {result.wrong_room} | {result.wrong_command} | {result.best_heard}/{result.one} | "
+            f"{result.misses} ({result.misheard}) | {result.wrong_room} | {result.wrong_command} | {result.best_heard}/{result.one} | "
             f"{percentile(result.waited_ms, 0.5):.0f} / {percentile(result.waited_ms, 0.9):.0f} |")
 
 
-HEADER = ("| household | trials (one/addressed/two rooms) | doubles | misses | wrong room | wrong command | "
+HEADER = ("| household | trials (one/addressed/two rooms) | doubles | misses (misheard) | wrong room | wrong command | "
           "best heard answered | winner's added wait p50 / p90 ms |\n|---|---|---|---|---|---|---|---|")
 
 
@@ -337,7 +363,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--seed", type=int, default=22)
     parser.add_argument("--off", action="store_true", help="arbitration off (server.arbitration.enabled: false)")
     parser.add_argument("--keep", type=Path, help="keep the logs and WAVs here")
+    parser.add_argument("--rescore", type=Path, help="score again the logs a run left in --keep DIR (same options)")
     args = parser.parse_args(argv)
+    if args.rescore:
+        return _rescore(args)
     directory = args.keep or Path(tempfile.mkdtemp(prefix="va-household-"))
     directory.mkdir(parents=True, exist_ok=True)
     clients = ROOMS[: args.clients]
@@ -350,6 +379,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("  ", note)
     if args.keep is None:
         shutil.rmtree(directory, ignore_errors=True)
+    return 0
+
+
+def _rescore(args: argparse.Namespace) -> int:
+    directory, clients = args.rescore, ROOMS[: args.clients]
+    saved = directory / "start_at"  # older runs: the clients' configs were written just after it was set
+    at = float(saved.read_text()) if saved.exists() else (directory / f"{clients[0]}.yaml").stat().st_mtime + 12.0
+    with tempfile.TemporaryDirectory() as scratch:
+        trials = make_trials(clients, args.trials, args.seed, Path(scratch))
+        _, starts = render(trials, clients, Path(scratch))
+    result = score_logs(directory, trials, clients, at, starts)
+    print(HEADER)
+    print(report(f"{args.clients} clients, {args.servers} server{'s' if args.servers > 1 else ''}{' (off)' if args.off else ''}", result))
+    for note in result.notes:
+        print("  ", note)
     return 0
 
 
