@@ -85,6 +85,21 @@ class BrokerSettings:
 
 
 @dataclass(frozen=True)
+class ArbitrationSettings:
+    """`server.arbitration:` a phrase heard by several clients runs once, on the one addressed or
+    the one that heard it best (va.server.household.arbitration)."""
+
+    enabled: bool = setting(True, checks.flag)
+    """Arbitrate; off: every client acts on what it heard (clients that cannot hear each other)."""
+    window: float = setting(0.15, checks.number(low=0, high=2))
+    """Seconds after a phrase came that its reply waits for the other clients to send theirs: the
+    most arbitration adds to the answering client's reply (0: decide on what already came)."""
+    max_wait: float = setting(1.0, checks.number(low=0, high=5))
+    """Seconds a reply waits at most for the reading of a client that heard the phrase better, or
+    of the client it addresses (the waiting one then usually stands down, or relays it there)."""
+
+
+@dataclass(frozen=True)
 class ServerSettings:
     """`server:` the speech-to-text server."""
 
@@ -146,6 +161,8 @@ class ServerSettings:
     """Client name -> the hash of its own key ("sha256:...", printed by `va key NAME`): that client
     connects with its key (client.key_file) instead of the token, and only it may use its name.
     Empty: names are not verified (any holder of the token may use any name)."""
+    arbitration: ArbitrationSettings = section(ArbitrationSettings)
+    """One answer per phrase in a household of clients that hear each other."""
 
 
 @dataclass(frozen=True)
