@@ -67,9 +67,11 @@ class WyomingSettings:
     section), on the server, under the server's remote.allow."""
     origin: str = setting("home-assistant", checks.text)
     """The name Home Assistant's requests come from: what remote.allow must list to let it run a command."""
-    partial_every: float = setting(1.0, checks.number(low=0))
-    """Seconds of audio between two partial transcripts streamed while Home Assistant (or another
-    client) still sends audio (transcript-chunk events); 0: no streaming, one transcript at the end."""
+    partial_every: float = setting(0.0, checks.number(low=0))
+    """Seconds (of audio, and of time) between two partial transcripts streamed while a client
+    still sends audio (transcript-chunk events, advertised in info); 0: off, one transcript at the
+    end. Off by default: Home Assistant reads only the final transcript, and each partial is a
+    decode on the shared worker (made only when the worker is idle)."""
     max_connections: int = setting(32, checks.whole(1))
     """Most Wyoming connections at once; past it a new one gets an error event and is closed."""
     max_buffered_bytes: int = setting(64 * 1024 * 1024, checks.whole(1 << 20))

@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from va.protocol import SAMPLE_RATE
-from va.stt.audio import resample
+from va.stt.audio import _ZERO_CROSSINGS, _kernel, resample  # the same kernel as the whole-utterance resampler
 
 _CONTEXT_CROSSINGS = 40
 """Context kept on each side of a block, in output-band zero crossings (the kernel spans 16)."""
@@ -34,6 +34,7 @@ class StreamResampler:
         self._context = math.ceil(_CONTEXT_CROSSINGS / cutoff / self._down) * self._down  # whole outputs
         self._least = max(self._down, math.ceil(rate * _BLOCK_SECONDS / self._down) * self._down)
         self._buffer = np.zeros(self._context, np.float32)  # the left context: the zeros before the start
+        self._decimator = _decimator(cutoff, self._down) if self._up == 1 else None
 
     @property
     def held(self) -> int:
@@ -62,4 +63,26 @@ class StreamResampler:
 
     def _outputs(self, segment: np.ndarray, count: int) -> np.ndarray:
         first = self._context * self._up // self._down
-        return resample(segment, self.rate, self.to_rate)[first : first + count]
+        if self._decimator is None:
+            return resample(segment, self.rate, self.to_rate)[first : first + count]
+        return self._decimate(segment, first, count)
+
+    def _decimate(self, segment: np.ndarray, first: int, count: int) -> np.ndarray:
+        """`resample` for a whole-number ratio (48 kHz, 384 kHz: every output on an input sample),
+        without gathering each output's window into a matrix: a strided view of the input, one
+        dot product per output (about ten times faster at 384 kHz)."""
+        kernel, half = self._decimator
+        padded = np.pad(segment, (half, half + 2))
+        start = first * self._down + 1  # output n reads padded[n * down + 1 ...] (taps from -half + 1)
+        count = max(0, min(count, (padded.size - start - kernel.size) // self._down + 1))
+        rows = np.lib.stride_tricks.as_strided(padded[start:], shape=(count, kernel.size),
+                                               strides=(padded.strides[0] * self._down, padded.strides[0]))
+        return np.einsum("ij,j->i", rows, kernel).astype(np.float32)
+
+
+def _decimator(cutoff: float, down: int) -> tuple:
+    """The kernel `resample` uses for `down`:1 (its one phase), and its half width."""
+    half = int(math.ceil(_ZERO_CROSSINGS / cutoff))
+    taps = np.arange(-half + 1, half + 1)
+    kernel = _kernel(-taps.astype(np.float64), cutoff, half).astype(np.float32)
+    return kernel / kernel.sum(), half

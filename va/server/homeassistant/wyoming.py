@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import time
 import warnings
 from typing import Any, Dict, Optional, Set, Union
 
@@ -70,6 +71,8 @@ class _Connection:
     """The partial decode in the queue or in the worker."""
     partial_at: float = 0.0
     """Seconds of audio the last partial decode had."""
+    partial_wall: float = 0.0
+    """When it was made (time.monotonic)."""
 
     def __str__(self) -> str:
         return self.name
@@ -325,11 +328,14 @@ class WyomingEndpoint:
         every = self.settings.wyoming.partial_every
         if connection.stream is None or connection.partial is not None or utterance.too_long:
             return
-        if utterance.seconds - connection.partial_at < every or self.transcriber.depth >= self.transcriber.batch_size:
-            return
+        now = time.monotonic()
+        if utterance.seconds - connection.partial_at < every or now - connection.partial_wall < every:
+            return  # paced by audio and by time: a client sending faster than real time gets no more
+        if self.transcriber.depth > 0:
+            return  # only with the worker idle: a partial never delays anyone's final transcript by more than itself
         if connection.writer.transport.get_write_buffer_size() > _PARTIAL_BUFFER:
             return  # a client that does not read them gets no more
-        connection.partial_at = utterance.seconds
+        connection.partial_at, connection.partial_wall = utterance.seconds, now
         try:
             future = self.transcriber.submit(utterance.so_far(), SAMPLE_RATE, None)
         except Busy:
