@@ -60,6 +60,24 @@ class WyomingSettings:
     zeroconf: bool = setting(False, checks.flag)
     """Announce the endpoint over mDNS (_wyoming._tcp) so Home Assistant discovers it; needs the
     zeroconf package and a host other than loopback."""
+    commands_client: str | None = setting(None, checks.optional_text)
+    """A client's name (its client.name): Home Assistant's text runs that client's commands there,
+    through the relay, under that client's remote.allow; null: none (va.server.homeassistant.handler)."""
+    server_commands: bool = setting(False, checks.flag)
+    """Home Assistant's text may also run this server's own command modules (its `commands:`
+    section), on the server, under the server's remote.allow."""
+    origin: str = setting("home-assistant", checks.text)
+    """The name Home Assistant's requests come from: what remote.allow must list to let it run a command."""
+    partial_every: float = setting(0.0, checks.number(low=0))
+    """Seconds (of audio, and of time) between two partial transcripts streamed while a client
+    still sends audio (transcript-chunk events, advertised in info); 0: off, one transcript at the
+    end. Off by default: Home Assistant reads only the final transcript, and each partial is a
+    decode on the shared worker (made only when the worker is idle)."""
+    max_connections: int = setting(32, checks.whole(1))
+    """Most Wyoming connections at once; past it a new one gets an error event and is closed."""
+    max_buffered_bytes: int = setting(64 * 1024 * 1024, checks.whole(1 << 20))
+    """Most bytes of audio all Wyoming connections may hold at once (utterances being received,
+    frames being read); past it a connection gets a "server busy" error and is closed."""
 
 
 @dataclass(frozen=True)

@@ -132,8 +132,10 @@ class SpeechServer:
             from va.server.homeassistant.wyoming import WyomingEndpoint  # imported late: the wyoming package is optional
         except ImportError as error:
             raise SetupError(f"server.wyoming.port is set but {error}: pip install 'va[server]'") from error
+        from va.server.homeassistant.handler import CommandHandler
+
         assert self._transcriber is not None
-        self.wyoming = WyomingEndpoint(self._transcriber, config)
+        self.wyoming = WyomingEndpoint(self._transcriber, config, CommandHandler(self.settings, self.relay))
         await self.wyoming.start()
 
     async def run(self) -> None:
@@ -189,6 +191,7 @@ class SpeechServer:
             self._transcriber.batch_size = max(1, new.batch_size)
         if self.wyoming is not None:
             self.wyoming.settings = dataclasses.replace(new, wyoming=old.wyoming)  # its address needs a restart
+            self.wyoming.handler.configure(settings)
         self.answers.configure(new.arbitration)
         self.settings = settings
         self.relay.token = settings.token
