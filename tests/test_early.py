@@ -145,9 +145,14 @@ def test_free_text_runs_early_once_its_value_is_known_and_said_in_full(user_regi
     turn_on = user_registry.commands["turn on"]
     assert wait_for(user_registry, "computer turn on the kitchen lights", habits=habits) is None
     habits.learn("computer turn on the kitchen lights", turn_on, {"device": "the kitchen lights"})
+    assert wait_for(user_registry, "computer turn on kitchen lights", habits=habits) is None  # once may be misheard
+    habits.learn("computer turn on kitchen lights", turn_on, {"device": "kitchen lights"}, values=False)  # a pause inside
+    assert wait_for(user_registry, "computer turn on kitchen lights", habits=habits) is None
+    habits.learn("computer turn on kitchen lights", turn_on, {"device": "kitchen lights"})
     assert wait_for(user_registry, "computer turn on kitchen lights", habits=habits) == 0.2
     assert wait_for(user_registry, "computer turn on the kitchen", habits=habits) is None  # unknown
-    habits.learn("computer turn on the kitchen", turn_on, {"device": "kitchen"})
+    for _ in range(2):
+        habits.learn("computer turn on the kitchen", turn_on, {"device": "kitchen"})
     assert wait_for(user_registry, "computer turn on the kitchen", habits=habits) is None  # "… lights"
     assert wait_for(user_registry, "computer turn off the kitchen lights", habits=habits) == 0.2  # the same device
     assert wait_for(user_registry, "computer play music by kitchen lights", habits=habits) is None  # not an artist
@@ -235,13 +240,16 @@ async def until(condition, what: str) -> None:
         raise AssertionError(f"never: {what}") from None
 
 
-def held_run(engine, path: Path, hold_at: float, while_held, caplog, **client: Any) -> None:
+HOME = ROOT / "tests" / "client_commands" / "home.py"
+
+
+def held_run(engine, path: Path, hold_at: float, while_held, caplog, commands: Path = RECORDER, **client: Any) -> None:
     """The client hears ``path`` through a real server; ``while_held()`` (a coroutine) runs while
     the source is held at ``hold_at`` s of the file; then the rest plays."""
 
     async def scenario() -> None:
         async with running(engine) as server:
-            settings = client_settings(server.url, [str(RECORDER)], **client)
+            settings = client_settings(server.url, [str(commands)], **client)
             source = HeldSource(str(path), hold_at, settings.microphone)
             assistant = Assistant(settings, source)
             task = asyncio.ensure_future(assist(assistant))
@@ -328,8 +336,8 @@ def test_a_command_ending_in_a_number_that_cannot_grow_runs_at_the_short_pause(e
     assert len(phrase_records(caplog)) == 1
 
 
-def twice(path: Path, out: Path, gap: float = 1.5) -> Path:
-    """The clip said twice, ``gap`` s of quiet between (a 16 kHz WAV)."""
+def thrice(path: Path, out: Path, gap: float = 1.5) -> Path:
+    """The clip said three times, ``gap`` s of quiet between (a 16 kHz WAV)."""
     import wave
 
     from va.client.microphone import decode_file
@@ -339,21 +347,22 @@ def twice(path: Path, out: Path, gap: float = 1.5) -> Path:
         wav.setnchannels(1)
         wav.setsampwidth(2)
         wav.setframerate(16000)
-        wav.writeframes(pcm + bytes(int(gap * 16000) * 2) + pcm)
+        wav.writeframes((bytes(int(gap * 16000) * 2)).join([pcm] * 3))
     return out
 
 
 @pytest.mark.slow
 def test_free_text_heard_before_runs_at_the_short_pause_the_next_time(engine, recorder, caplog, tmp_path):  # noqa: F811
-    path = twice(FIXTURES / "search-joe.wav", tmp_path / "search-twice.wav")  # "search for python tutorials"
+    clip = PAUSES / "user" / "clips" / "tune-03-espeak-us-m3-turn-on.flac"  # "computer turn on the coffee machine"
+    path = thrice(clip, tmp_path / "thrice.wav")
 
-    async def while_held() -> None:  # 0.3 s into the quiet after the second: the first one taught the value
-        await until(lambda: len(recorded(recorder)) == 2, "the second search ran while the pause was still short")
+    async def while_held() -> None:  # 0.3 s into the quiet after the third: the first two taught the value
+        await until(lambda: len(recorded(recorder)) == 3, "the third one ran while the pause was still short")
 
-    held_run(engine, path, spoken_end(path) + 0.3, while_held, caplog)
-    queries = [line["args"]["query"].lower().rstrip(".") for line in recorded(recorder)]
-    assert queries == ["python tutorials"] * 2
-    assert len(phrase_records(caplog)) == 2
+    held_run(engine, path, spoken_end(path) + 0.3, while_held, caplog, commands=HOME)
+    devices = [line["args"]["device"].lower().rstrip(".") for line in recorded(recorder)]
+    assert devices == ["the coffee machine"] * 3
+    assert len(phrase_records(caplog)) == 3
 
 
 @pytest.mark.slow
@@ -365,8 +374,8 @@ def test_seventy_then_a_pause_then_five_runs_once_with_75(engine, recorder, capl
         await until(lambda: any(r.getMessage().startswith("So far") for r in caplog.records), "the phrase so far was read")
         assert recorded(recorder) == []
 
-    held_run(engine, PAUSES / "user" / entry["file"], entry["pause_at_s"] + 0.3, while_held, caplog)
-    assert [(line["name"], line["args"]) for line in recorded(recorder)] == [("set_volume", {"percent": 75})]
+    held_run(engine, PAUSES / "user" / entry["file"], entry["pause_at_s"] + 0.3, while_held, caplog, commands=HOME)
+    assert [(line["name"], line["args"]) for line in recorded(recorder)] == [("set_volume", {"level": 75})]
     assert len(phrase_records(caplog)) == 1  # whole and once: tiny.en writes it "70. 5.", read as 75
 
 
@@ -382,4 +391,18 @@ def test_declared_values_count_as_known_from_the_start():
     turn_on = SimpleNamespace(name="turn_on", parameters=(device,))
     assert may_grow("computer turn on the kitchen lights", turn_on, {"device": "the kitchen lights"}, Habits()) is None
     assert "may begin" in may_grow("computer turn on the kitchen", turn_on, {"device": "kitchen"}, Habits())
-    assert "not heard before" in may_grow("computer turn on the hall", turn_on, {"device": "hall"}, Habits())
+    assert "not heard twice before" in may_grow("computer turn on the hall", turn_on, {"device": "hall"}, Habits())
+
+
+def test_a_number_that_could_only_grow_out_of_its_range_runs_early():
+    from types import SimpleNamespace
+
+    from va.client.early import may_grow
+    from va.language.parameters import Range
+
+    level = SimpleNamespace(name="level", kind="int", required=True, default=None, choices=(), range=Range(0, 70))
+    set_volume = SimpleNamespace(name="set_volume", parameters=(level,))
+    assert may_grow("computer set volume to seventy", set_volume, {"level": 70}, Habits()) is None  # 71 > 70
+    assert may_grow("computer set volume to sixty", set_volume, {"level": 60}, Habits()) is not None  # 61 fits
+    assert may_grow("computer set volume to 17", set_volume, {"level": 17}, Habits()) is not None  # may be 70: fits
+    assert may_grow("computer set volume to 18", set_volume, {"level": 18}, Habits()) is None  # 80 would not

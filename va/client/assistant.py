@@ -238,8 +238,8 @@ class Assistant:
         if story is not None or result.command is None:  # before_running tells the story of no command
             self._settle(phrase, story or Story("no-match", result.reason, text), received_at)
             return
-        if self._live is None or not self._live.paused_inside(phrase.number):  # said in one go: learn from it
-            self._habits.learn(text, result.command, result.args)  # (va.client.early)
+        paused = self._live is not None and self._live.paused_inside(phrase.number)
+        self._habits.learn(text, result.command, result.args, values=not paused)  # (va.client.early)
         if self._voice is not None:
             self._voice.heard()
         future = self._runner.submit(result.command, result.args)

@@ -5,9 +5,10 @@ needs before it runs (``Verdict.wait``):
 
 - ``microphone.early_pause`` (0.2 s) when it is a command that cannot go on: no parameters, a
   choice said in full, a number that cannot grow ("seventy five", "ten", "twenty five minutes";
-  not "seventy", nor "seventeen", which is what Whisper often writes for a "seventy" cut short),
+  not "seventy", nor "seventeen", which is what Whisper often writes for a "seventy" cut short,
+  unless the parameter's ``Range`` ends below what it could become),
   a free-text value said in full that va knows (declared with ``Values``, or one this client ran
-  before) and that is not the start of another known value;
+  twice before) and that is not the start of another value it heard;
 - ``microphone.open_pause`` when it reads as a command that could still grow: free text va has not
   heard before ("turn on the kitchen …" may be "… lights"), a number that can grow ("seventy …"
   may be "seventy five"), an optional parameter not said yet, the start of a longer choice, or a
@@ -17,10 +18,10 @@ needs before it runs (``Verdict.wait``):
   "by", "the", "and", "hundred"), the server's reading disagrees or is not confident, or it is
   addressed to another client.
 
-``Habits`` is what the client learned from the phrases that ran (said in one go, without a
-pause of ``early_pause`` inside: what a hesitation splits is where a value is most often misheard):
-the free-text values said, per parameter name, and whether each command's phrases went on after
-their last number. Pure apart from that small memory: a function of the
+``Habits`` is what the client learned from the phrases that ran: whether each command's phrases
+went on after their last number, and the free-text values said, per parameter name, from phrases
+said in one go (without a pause of ``early_pause`` inside: what a hesitation splits is where a
+value is most often misheard). Pure apart from that small memory: a function of the
 texts, the registry, the settings and the habits.
 """
 
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Deque, Dict, Optional, Sequence, Set
 
-from va.language.ending import ends_in_number, leads_on, number_grows, value_grows
+from va.language.ending import ends_in_number, grows_to, leads_on, number_grows, value_grows
 from va.language.matching import Interpretation
 from va.language.parameters import choice_label
 from va.language.words import norms
@@ -42,6 +43,9 @@ MAX_VALUES = 200
 """Free-text values remembered per parameter (the oldest go first)."""
 ENDINGS_KEPT = 20
 """Last words remembered per command."""
+KNOWN_AFTER = 2
+"""Runs after which a value heard is known: one misheard phrase ("remind me in ten minutes too")
+must not teach a value that a phrase cut at the same word would then run with."""
 
 
 @dataclass(frozen=True)
@@ -58,27 +62,30 @@ class Habits:
     """What this client learned from the phrases that ran (see the module's docstring)."""
 
     def __init__(self) -> None:
-        self._values: Dict[str, Deque[str]] = {}
+        self._values: Dict[str, "collections.OrderedDict[str, int]"] = {}
         self._endings: Dict[str, Deque[bool]] = {}
 
-    def learn(self, text: str, command: Any, args: dict) -> None:
-        """A phrase ran ``command`` with ``args``: remember its free-text values and how it ended."""
-        for parameter in command.parameters:
-            value = args.get(parameter.name)
-            if parameter.kind == "str" and isinstance(value, str) and value_words(value):
-                known = self._values.setdefault(parameter.name, collections.deque(maxlen=MAX_VALUES))
-                if value_words(value) not in known:
-                    known.append(value_words(value))
+    def learn(self, text: str, command: Any, args: dict, values: bool = True) -> None:
+        """A phrase ran ``command`` with ``args``: remember how it ended, and (``values``: it was
+        said in one go) its free-text values."""
+        for parameter in command.parameters if values else ():
+            value = value_words(args.get(parameter.name) or "") if parameter.kind == "str" else ""
+            if value and isinstance(args.get(parameter.name), str):
+                seen = self._values.setdefault(parameter.name, collections.OrderedDict())
+                seen[value] = seen.pop(value, 0) + 1
+                while len(seen) > MAX_VALUES:
+                    seen.popitem(last=False)
         words = norms(text).split()
         if any(parameter.kind in ("int", "float") for parameter in command.parameters) and words:
             self._endings.setdefault(command.name, collections.deque(maxlen=ENDINGS_KEPT)).append(ends_in_number(words))
 
-    def values(self, parameter: Any) -> Set[str]:
-        """The known values of a free-text parameter: declared (``Values``), and heard in phrases
-        that ran for any parameter of that name ("turn on the coffee machine" teaches turn_off's
-        ``device`` too: a home's devices are the same for both)."""
+    def values(self, parameter: Any, times: int = KNOWN_AFTER) -> Set[str]:
+        """The known values of a free-text parameter: declared (``Values``), and those that ran
+        ``times`` times or more for a parameter of that name ("turn on the coffee machine" teaches
+        turn_off's ``device`` too: a home's devices are the same for both)."""
         declared = {value_words(value) for value in getattr(parameter, "values", ())}
-        return (declared | set(self._values.get(parameter.name, ()))) - {""}
+        heard = {value for value, count in self._values.get(parameter.name, {}).items() if count >= times}
+        return (declared | heard) - {""}
 
     def goes_on_after_number(self, command: str) -> bool:
         """Whether this command's phrases that ran went on after their last number ("… minutes")."""
@@ -139,7 +146,7 @@ def may_grow(text: str, command: Any, args: dict, habits: Habits) -> Optional[st
             return why
     if ends_in_number(words):
         why = number_grows(words)
-        if why:
+        if why and not _cannot_grow_in_range(command, args):
             return why
         if any(parameter.kind == "float" for parameter in command.parameters) and "." not in words[-1]:
             return f"{words[-1]!r} could go on with \"point\""
@@ -149,6 +156,19 @@ def may_grow(text: str, command: Any, args: dict, habits: Habits) -> Optional[st
         if any(_longer_choice(words, choice_label(choice)) for choice in parameter.choices):
             return f"{words[-1]!r} may begin a longer {parameter.name}"
     return None
+
+
+def _cannot_grow_in_range(command: Any, args: dict) -> bool:
+    """Whether the last number's parameter has a ``Range`` that what it may become lies above
+    ("seventy" for a level of at most 70)."""
+    numbers = [(parameter, args.get(parameter.name)) for parameter in command.parameters
+               if parameter.kind in ("int", "float") and isinstance(args.get(parameter.name), (int, float))]
+    if not numbers:
+        return False
+    parameter, value = numbers[-1]
+    high = getattr(getattr(parameter, "range", None), "max", None)
+    grown = grows_to(value)
+    return high is not None and grown is not None and grown > high
 
 
 def _inferred_number_grows(command: Any, args: dict) -> Optional[str]:
@@ -165,10 +185,9 @@ def _inferred_number_grows(command: Any, args: dict) -> Optional[str]:
 
 def _value_grows(parameter: Any, value: Any, habits: Habits) -> Optional[str]:
     said = value_words(value) if isinstance(value, str) else ""
-    known = habits.values(parameter)
-    if said not in known:
-        return f"{parameter.name} is free text not heard before: it could go on"
-    longer = sorted(other for other in known if other.startswith(said + " "))
+    if said not in habits.values(parameter):
+        return f"{parameter.name} is free text not heard twice before: it could go on"
+    longer = sorted(other for other in habits.values(parameter, times=1) if other.startswith(said + " "))
     if longer:
         return f"{parameter.name} {said!r} may begin {longer[0]!r}"
     return None

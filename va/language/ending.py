@@ -67,6 +67,15 @@ def number_grows(words: Sequence[str]) -> Optional[str]:
     return None
 
 
+def grows_to(value: float) -> Optional[int]:
+    """The least a number written so far may still become (``value_grows``), or None."""
+    if value_grows(value) is None:
+        return None
+    value = int(abs(value))
+    teen = value % 100
+    return value - teen + (teen - 10) * 10 if 13 <= teen <= 19 else value + 1
+
+
 def value_grows(value: float) -> Optional[str]:
     """Why a number, as Whisper may have written what was said so far, could still grow."""
     if not float(value).is_integer():
