@@ -163,7 +163,7 @@ def latency(args: argparse.Namespace) -> int:
     entries = clips(args.set, args.limit, args.split)
     with tempfile.TemporaryDirectory(prefix="va-early-") as tmp:
         outcome = run_client(entries, args.early == "on", args.vad, Path(tmp), args.room, args.early_check,
-                             COMMANDS.get(args.set, CORPUS / "commands.py"), _settings(args.set_microphone))
+                             _commands(args), _settings(args.set_microphone))
     results = judge(entries, outcome["log"])
     rows = [_row(f"{args.set} ({len(entries)} clips)", results, args, outcome, len(entries))]
     for split in ("tune", "heldout", "dev"):
@@ -182,7 +182,7 @@ def _row(name: str, results: List[dict], args: argparse.Namespace, outcome: Dict
     started = [r["started_ms"] for r in results if r["started_ms"] is not None]
     true = [r["true_ms"] for r in results if r["true_ms"] is not None]
     check = f", early_check {args.early_check:g}" if args.early_check else ""
-    check += "".join(f", {pair}" for pair in args.set_microphone)
+    check += "".join(f", {pair}" for pair in args.set_microphone) + (", known values" if args.commands else "")
     return [name, f"early {args.early}, {args.vad}{', room' if args.room else ''}{check}",
            f"{statistics.median(started):.0f}" if started else "n/a",
            f"{sorted(started)[int(len(started) * 0.9)]:.0f}" if started else "n/a",
@@ -190,6 +190,12 @@ def _row(name: str, results: List[dict], args: argparse.Namespace, outcome: Dict
            f"{sum(r['right'] for r in results)}/{len(results)}", str(sum(r["early"] for r in results)),
            str(sum(r["premature"] for r in results)), str(sum(r["runs"] > 1 for r in results)),
            f"{outcome['server_cpu_s'] * 1000 / played:.0f}", f"{outcome['load']:.1f}"]
+
+
+def _commands(args: argparse.Namespace) -> Path:
+    if args.commands == "known":
+        return CORPUS / "pauses" / "user_commands_known.py"
+    return COMMANDS.get(args.set, CORPUS / "commands.py")
 
 
 def _settings(pairs: List[str]) -> Dict[str, Any]:
@@ -208,6 +214,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     late.add_argument("--room", action="store_true", help="the noise goes on between the clips (bench.room)")
     late.add_argument("--split", default="tune,heldout", help="the corpus' splits, comma-separated (also: dev)")
     late.add_argument("--limit", type=int)
+    late.add_argument("--commands", choices=("known",), help="user sets: the same commands with the known values of "
+                      "their free text declared (bench/corpus/pauses/user_commands_known.py)")
     late.add_argument("--microphone", dest="set_microphone", action="append", default=[], metavar="KEY=VALUE",
                       help="another microphone setting for the client (e.g. open_pause=0.5)")
     late.add_argument("--json")
