@@ -174,6 +174,11 @@ def energy(value: Any) -> float | None:
     return float(value)
 
 
+def auto_positive(value: Any) -> float | None:
+    """'auto' or null (None: chosen at run time) or a positive number."""
+    return energy(value)
+
+
 def allow(value: Any) -> dict[str, tuple[str, ...]]:
     allowed = "a mapping of client names (or \"*\") to lists of command names"
     if value is None:

@@ -23,7 +23,9 @@ from va.errors import SetupError
 from va.server.connection import Client
 from va.server.conversation import Conversations, peer
 from va.server.drain import close_clients, refuse_while_draining
-from va.server.household.federation import Federation, start_federation
+from va.server.household.answers import Answers
+from va.server.household.arbitration_broker import start_arbitration_broker
+from va.server.household.federation import Federation, RemoteClient, start_federation
 from va.server.http import authorized, json_response, request_path, server_full, ssl_context, unauthorized
 from va.server.limits import ACCEPT_BATCH, Burst, capped_connection, connection_limits, quiet_accept_errors
 from va.server.household.identities import KEY_HEADER, Identities
@@ -64,6 +66,9 @@ class SpeechServer:
         self.relay = RelayHub(_push, _evict)
         """The directory of clients and the commands relayed between them (va.server.household.relay)."""
         self.relay.token = settings.token
+        self.answers = Answers(settings.server.arbitration, "local", self._remote_names)
+        """One answer per phrase heard by several clients (va.server.household.answers)."""
+        self._arbitration_broker: Optional[Any] = None
         self.conversations = Conversations(self)
         """Every client's websocket (va.server.conversation)."""
         self.wyoming: Optional[Any] = None
@@ -108,6 +113,9 @@ class SpeechServer:
             )
             await self._start_wyoming(config)
             self.federation = await start_federation(self.relay, config.broker, self.identities)
+            if self.federation is not None:
+                self.answers.server_id = self.federation.id
+                self._arbitration_broker = await start_arbitration_broker(self.answers, config.broker)
         except BaseException:  # port taken, bad certificate, cancelled: do not leave the worker behind
             if self._server is not None:
                 self._server.close()
@@ -124,8 +132,10 @@ class SpeechServer:
             from va.server.homeassistant.wyoming import WyomingEndpoint  # imported late: the wyoming package is optional
         except ImportError as error:
             raise SetupError(f"server.wyoming.port is set but {error}: pip install 'va[server]'") from error
+        from va.server.homeassistant.handler import CommandHandler
+
         assert self._transcriber is not None
-        self.wyoming = WyomingEndpoint(self._transcriber, config)
+        self.wyoming = WyomingEndpoint(self._transcriber, config, CommandHandler(self.settings, self.relay))
         await self.wyoming.start()
 
     async def run(self) -> None:
@@ -143,6 +153,8 @@ class SpeechServer:
         await self.relay.close()
         if self.federation is not None:
             await self.federation.stop()
+        if self._arbitration_broker is not None:
+            await self._arbitration_broker.stop()
         if self._server is not None:
             if self.wyoming is not None:  # Home Assistant cannot be redirected: it retries later
                 await self.wyoming.stop()
@@ -179,6 +191,8 @@ class SpeechServer:
             self._transcriber.batch_size = max(1, new.batch_size)
         if self.wyoming is not None:
             self.wyoming.settings = dataclasses.replace(new, wyoming=old.wyoming)  # its address needs a restart
+            self.wyoming.handler.configure(settings)
+        self.answers.configure(new.arbitration)
         self.settings = settings
         self.relay.token = settings.token
         self._rotate_keys(new.clients)
@@ -203,6 +217,10 @@ class SpeechServer:
             f"{engine.model} on {engine.device} ({engine.name}), "
             f"{clients} client{'' if clients == 1 else 's'}{wyoming}, {self.served} served"
         )
+
+    def _remote_names(self) -> set:
+        """The other servers' clients in the directory: they may hear what ours hear."""
+        return {peer.name for peer, client in self.relay.directory.connected() if isinstance(client, RemoteClient)}
 
     def healthy(self) -> bool:
         return self._transcriber is not None and self._transcriber.alive

@@ -54,6 +54,7 @@ class Conversations:
             if client.streams is not None:
                 client.streams.close()
             self.clients.discard(client)
+            self._server.answers.left(client)
             await self._server.relay.left(client)
             _LOGGER.debug("%s disconnected", client)
 
@@ -94,6 +95,7 @@ class Conversations:
         client.keyword = hello.keyword
         client.grammar = GrammarRegistry(hello.grammar) if hello.grammar is not None else None
         client.threshold = hello.threshold
+        self._server.answers.hello(client, hello)
         _LOGGER.debug("%s says hello; prompt %r", client, client.prompt)
         engine = self._server.worker.engine
         if hello.stream >= 1 and client.streams is None:
@@ -117,6 +119,7 @@ class Conversations:
 
     def _on_stream(self, client: Client, seq: int, frame: bytes) -> None:
         """A frame of a streamed phrase (va.server.stream)."""
+        self._server.answers.streamed(client, frame)
         asked = client.streams.take(frame, self._server.settings.server.max_audio_seconds)
         if isinstance(asked, StreamRequest):
             client.streams.checking(asked.audio.id, self._on_audio(client, seq, asked.audio, asked.partial))
@@ -145,7 +148,8 @@ class Conversations:
             _LOGGER.log(logging.DEBUG if partial else logging.WARNING, "queue full: refused a request from %s", client)
             self._answer(client, seq, None if partial else Error("server busy", audio.id))  # a check goes without
             return None
-        self._answer(client, seq, transcript_reply(client, audio, future, partial))
+        reply = transcript_reply(client, audio, future, partial)
+        self._answer(client, seq, self._server.answers.settle(client, self._server.answers.heard(client, audio), reply))
         return future
 
 
