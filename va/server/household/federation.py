@@ -105,6 +105,7 @@ class Federation:
         self._clients_topic = f"{prefix}/servers/{{}}/clients"
         self._inbox_topic = f"{prefix}/servers/{{}}/inbox/{{}}"
         self._dropped = Burst("dropped %d message(s) from the broker, the last on %s: %s")
+        self._left_out = Burst("left out %d directory entr(ies) from the broker, the last from server %s: %s")
         self._remote: Dict[Tuple[str, str], RemoteClient] = {}
         self._published: Optional[tuple] = None
         self._seen: Dict[str, float] = {}
@@ -254,10 +255,10 @@ class Federation:
             try:
                 peer = Peer.from_dict(entry)
             except ProtocolError as error:
-                self._dropped.hit(server, f"an entry: {error}")
+                self._left_out.hit(server, error)
                 continue
             if self.identities.keyed(peer.name) and peer.name not in verified:
-                self._dropped.hit(server, f"{peer.name} has a key here, and server {server} did not verify it")
+                self._left_out.hit(server, f"{peer.name} has a key here, and server {server} did not verify it")
                 continue
             if peer.grammar is not None and len(json.dumps(peer.grammar)) > MAX_GRAMMAR_BYTES:
                 peer = dataclasses.replace(peer, grammar=None)
