@@ -19,6 +19,7 @@ from va.protocol import Hello
 from va.protocol.relay import Run, RunResult
 from va.server.household import federation as federation_module
 from va.server.household.federation import Federation, RemoteClient
+from va.server.household.inbound import MAX_REMOTE_CLIENTS
 from va.server.household.relay import RelayHub
 
 pytestmark = pytest.mark.skipif(Mosquitto.missing(), reason="mosquitto is not installed (bash setup.sh test installs it)")
@@ -264,7 +265,7 @@ def test_entries_from_the_broker_are_checked_like_a_hello_and_bounded(broker, ca
             await until(lambda: one.lists("porch"), "the valid entry listed")
             listed = {peer.name for peer, client in one.hub.directory.connected() if isinstance(client, RemoteClient)}
             assert "porch" in listed and not listed & set(names[:3]), listed
-            assert len(listed) == federation_module.MAX_REMOTE_CLIENTS - 3, len(listed)
+            assert len(listed) == MAX_REMOTE_CLIENTS - 3, len(listed)
             other.federation.link.publish("t/servers/evil/clients", b"", retain=True)
 
     asyncio.run(asyncio.wait_for(scenario(), WAIT))
