@@ -67,12 +67,11 @@ async def attacker(port: int, rate: int, seconds: int, hold: asyncio.Event, sent
         block = bytes(rate // 10 * 2)
         for _ in range(seconds * 10):
             await async_write_event(AudioChunk(rate=rate, width=2, channels=1, audio=block).event(), writer)
+        sent.append(1)  # all of its audio is out
         await hold.wait()
         writer.close()
     except (ConnectionError, asyncio.IncompleteReadError):
-        pass
-    finally:
-        sent.append(1)
+        sent.append(1)  # refused
 
 
 async def attack(pid: int, port: int, pcm: bytes, args: argparse.Namespace) -> dict:
@@ -87,7 +86,9 @@ async def attack(pid: int, port: int, pcm: bytes, args: argparse.Namespace) -> d
     while len(sent) < args.attackers:
         peak = max(peak, status(pid, "VmRSS"))
         await asyncio.sleep(0.1)
-    peak = max(peak, status(pid, "VmRSS"))
+    for _ in range(20):  # the server may still be reading what the sockets hold
+        peak = max(peak, status(pid, "VmRSS"))
+        await asyncio.sleep(0.1)
     attack_s, attack_cpu = time.monotonic() - started, cpu_seconds(pid) - cpu
     hold.set()
     await asyncio.gather(*tasks)
