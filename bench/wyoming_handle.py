@@ -5,7 +5,11 @@ Wyoming conversation entity sends. Per request: from the moment the text is writ
 moment the command function starts in the client's process (both read CLOCK_MONOTONIC), and to
 the `handled` answer.
 
-    .venv/bin/python -m bench.wyoming_handle [--requests 20]
+    .venv/bin/python -m bench.wyoming_handle [--requests 20] [--talkers 2]
+
+--talkers N keeps N speech-to-text clients talking to the same server meanwhile (one fixture
+clip after another, each on its own connection, as Home Assistant's satellites would), so the
+worker is busy decoding while the requests run.
 """
 
 from __future__ import annotations
@@ -68,9 +72,42 @@ async def ask(port: int, text: str) -> tuple:
                 return sent, time.monotonic(), event
 
 
+async def talk(port: int, pcm: bytes, stop: asyncio.Event, count: list) -> None:
+    from wyoming.audio import AudioChunk, AudioStart, AudioStop
+    from wyoming.client import AsyncTcpClient
+
+    while not stop.is_set():
+        async with AsyncTcpClient("127.0.0.1", port) as client:
+            await client.write_event(AudioStart(rate=16000, width=2, channels=1).event())
+            for offset in range(0, len(pcm), 2048):
+                await client.write_event(AudioChunk(rate=16000, width=2, channels=1, audio=pcm[offset : offset + 2048]).event())
+            await client.write_event(AudioStop().event())
+            while (event := await asyncio.wait_for(client.read_event(), 120)) is not None and event.type != "transcript":
+                pass
+            count.append(1)
+
+
+async def measure(port: int, requests: int, talkers: int) -> tuple:
+    with wave.open(str(ROOT / "tests" / "fixtures" / "add-joe.wav"), "rb") as clip:
+        pcm = clip.readframes(clip.getnframes())
+    stop, count = asyncio.Event(), []
+    background = [asyncio.create_task(talk(port, pcm, stop, count)) for _ in range(talkers)]
+    await asyncio.sleep(1.0 if talkers else 0)
+    times = []
+    for index in range(requests):
+        sent, answered, event = await ask(port, TEXTS[index % len(TEXTS)])
+        assert event.type == "handled", event
+        times.append((sent, answered))
+        await asyncio.sleep(0.2)
+    stop.set()
+    await asyncio.gather(*background)
+    return times, len(count)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--talkers", type=int, default=0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
@@ -89,12 +126,7 @@ def main() -> None:
             kitchen = start(tmp, "kitchen", ["client", "--config", str(tmp / "kitchen.yaml"), "--input", str(tmp / "silence.wav")],
                             VA_INPUT_PACE="1", VA_RECORDER_FILE=str(tmp / "ran.jsonl"))
             wait_for(tmp / "server.log", r"kitchen joined", server)
-            times = []
-            for index in range(args.requests):
-                sent, answered, event = asyncio.run(ask(port, TEXTS[index % len(TEXTS)]))
-                assert event.type == "handled", event
-                times.append((sent, answered))
-                time.sleep(0.2)
+            times, transcripts = asyncio.run(measure(port, args.requests, args.talkers))
             ran = [json.loads(line) for line in (tmp / "ran.jsonl").read_text().splitlines()]
         finally:
             for process in (kitchen, server):
@@ -105,7 +137,7 @@ def main() -> None:
     started = [(call["at"] - sent) * 1000 for call, (sent, _) in zip(ran, times)]
     answered = [(done - sent) * 1000 for sent, done in times]
     load = Path("/proc/loadavg").read_text().split()[0]
-    print(f"{args.requests} requests: text to command started p50 {percentile(started, 50):.1f} ms, "
+    print(f"{args.requests} requests, {args.talkers} talkers ({transcripts} transcripts meanwhile): text to command started p50 {percentile(started, 50):.1f} ms, "
           f"p90 {percentile(started, 90):.1f} ms (max {max(started):.1f}); text to handled p50 "
           f"{percentile(answered, 50):.1f} ms, p90 {percentile(answered, 90):.1f} ms; load {load}")
 
