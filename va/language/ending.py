@@ -7,8 +7,9 @@ pause:
   "by", "the", or the glue of a number ("hundred", "point", "and").
 - it *may grow* (``number_grows``): it ends in a number that the grammar of numbers lets go on:
   a tens word ("seventy …" may become "seventy five"), or a round hundred or thousand ("one
-  hundred …" "one hundred five"); or in thirteen to nineteen, which Whisper writes for a tens
-  word cut short (tiny.en read "seventy" before a pause as "17"). "seventy five", "twelve",
+  hundred …" "one hundred five"); or in thirteen to nineteen or a lone digit written 2 to 9,
+  which Whisper writes for a tens word cut short (tiny.en read "seventy" before a pause as "17"
+  and as "7"; a digit said as a word, "five", is not taken for one). "seventy five", "twelve",
   "ten", "5" cannot grow (a scale word after them, "five hundred", is not counted: nobody pauses
   there), and a phrase that does not end in a number is not judged here.
 
@@ -73,6 +74,8 @@ def grows_to(value: float) -> Optional[int]:
         return None
     value = int(abs(value))
     teen = value % 100
+    if 2 <= value <= 9:
+        return value * 10
     return value - teen + (teen - 10) * 10 if 13 <= teen <= 19 else value + 1
 
 
@@ -84,6 +87,8 @@ def value_grows(value: float) -> Optional[str]:
     if value % 10 == 0 and 20 <= value % 100 <= 90:
         return f"it ends in {value} (said \"…ty\"): a unit could follow"
     if 13 <= value % 100 <= 19:
+        return f"it ends in {value}, which may be a \"…ty\" cut short: a unit could follow"
+    if 2 <= value <= 9:
         return f"it ends in {value}, which may be a \"…ty\" cut short: a unit could follow"
     if value >= 100 and value % 100 == 0:
         return f"it ends in {value} (a round hundred): more could follow"
