@@ -1,7 +1,7 @@
 """Recognition accuracy on the committed corpus (bench/corpus), through real `va server`s.
 
     .venv/bin/python -m bench.recognition [--split roomheldout|heldout|tune|dev|roomtune|room|all]
-        [--paths old,new,values] [--model DIR] [--set KEY=VALUE ...] [--json OUT] [--limit N]
+        [--paths old,new,values,openai-old,openai-new] [--model DIR] [--set KEY=VALUE ...] [--json OUT] [--limit N]
 
 For each path in PATHS, a `va server` (bundled tiny.en int8, or --model, plus the path's settings;
 paths with the same settings share one) starts on a free loopback port; a connection per path
@@ -19,6 +19,7 @@ without case, punctuation or a leading article), a negative when nothing ran.
 - new: the hello with the grammar: the server's reading decides (accepted: run; rejected: nothing).
 - values: as new, with household_known.py's grammar (the str slots' known values declared);
   room splits only.
+- openai-old, openai-new: as old and new on openai-whisper (not run unless asked for).
 Tables: bench/recognition_tables.py.
 """
 
@@ -112,6 +113,7 @@ class RecognitionPath:
     note: str
     known_values: bool = False
     """Room clips only, with household_known.py (values declared) as the client's commands."""
+    engine: str = "faster-whisper"
 
 
 PATHS: Dict[str, RecognitionPath] = {
@@ -122,7 +124,12 @@ PATHS: Dict[str, RecognitionPath] = {
     "values": RecognitionPath({"recognition": "grammar"}, True,
                               "as new, the str slots' known values declared (household_known.py); room splits only",
                               known_values=True),
+    "openai-old": RecognitionPath({"recognition": "free"}, False,
+                                  "as old, on openai-whisper (PyTorch, the same tiny.en weights)", engine="openai-whisper"),
+    "openai-new": RecognitionPath({"recognition": "grammar"}, True,
+                                  "as new, on openai-whisper: guided decoding on its own decoder", engine="openai-whisper"),
 }
+DEFAULT_PATHS = ("old", "new", "values")
 
 
 def commands_for(path: RecognitionPath, split: str) -> Optional[Path]:
@@ -206,9 +213,9 @@ def run_paths(names: Sequence[str], clips: Sequence[Clip], logs: Path, model: Di
             try:
                 for file in files:
                     clients.setdefault(file, Client(file))
-                key = json.dumps({**model, **path.server}, sort_keys=True)
+                key = json.dumps({"engine": path.engine, **model, **path.server}, sort_keys=True)
                 if key not in started:
-                    started[key] = servers.start_va(logs, "faster-whisper", name=f"recognition-{name}",
+                    started[key] = servers.start_va(logs, path.engine, name=f"recognition-{name}",
                                                     **{**path.server, **model})
             except Exception as error:  # a path that cannot run is a line that says why
                 skipped[name] = f"{type(error).__name__}: {error}".splitlines()[0][:300]
@@ -296,7 +303,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="Recognition accuracy on bench/corpus through a real va server.")
     parser.add_argument("--split", default="roomheldout",
                         help=f"comma-separated, of {', '.join(SPLITS)}, room (both room splits) or all")
-    parser.add_argument("--paths", default=",".join(PATHS), help=f"comma-separated, of {', '.join(PATHS)}")
+    parser.add_argument("--paths", default=",".join(DEFAULT_PATHS), help=f"comma-separated, of {', '.join(PATHS)}")
     parser.add_argument("--model", help="server.model: a name or a CTranslate2 directory (default: bundled tiny.en)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a server setting for every path, e.g. reject_margin=14 or compute_type=int8")
