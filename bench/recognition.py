@@ -1,7 +1,7 @@
 """Recognition accuracy on the committed corpus (bench/corpus), through real `va server`s.
 
     .venv/bin/python -m bench.recognition [--split roomheldout|heldout|tune|dev|roomtune|room|all]
-        [--paths old,new,values,openai-old,openai-new] [--model DIR] [--set KEY=VALUE ...] [--json OUT] [--limit N]
+        [--paths old,new,values] [--model DIR] [--set KEY=VALUE ...] [--json OUT] [--limit N]
 
 For each path in PATHS, a `va server` (bundled tiny.en int8, or --model, plus the path's settings;
 paths with the same settings share one) starts on a free loopback port; a connection per path
@@ -19,7 +19,6 @@ without case, punctuation or a leading article), a negative when nothing ran.
 - new: the hello with the grammar: the server's reading decides (accepted: run; rejected: nothing).
 - values: as new, with household_known.py's grammar (the str slots' known values declared);
   room splits only.
-- openai-old, openai-new: as old and new on openai-whisper (not run unless asked for).
 Tables: bench/recognition_tables.py.
 """
 
@@ -213,7 +212,7 @@ def run_paths(names: Sequence[str], clips: Sequence[Clip], logs: Path, model: Di
             try:
                 for file in files:
                     clients.setdefault(file, Client(file))
-                key = json.dumps({"engine": path.engine, **model, **path.server}, sort_keys=True)
+                key = json.dumps({**model, **path.server, "engine": path.engine}, sort_keys=True)
                 if key not in started:
                     started[key] = servers.start_va(logs, path.engine, name=f"recognition-{name}",
                                                     **{**path.server, **model})

@@ -35,6 +35,11 @@ def before_running(text: str, result: Interpretation, dry_run: bool) -> Optional
     return None
 
 
+def stood_down(text: str, me: str, answered_by: str) -> Story:
+    """The end of the story of a phrase another client heard too and answers (arbitration)."""
+    return Story("stood-down", f"also heard by {me}; {answered_by} answered", text)
+
+
 def answered(text: str, result: Interpretation, record: tuple, done_at: float) -> Story:
     """The end of the story of a command another client ran (``record``: va.client.remote.answer_record)."""
     decision, why, fields = record
