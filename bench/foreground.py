@@ -1,13 +1,14 @@
 """Where a phrase ends when another person talks on after the command (issue 20), and what runs.
 
-    .venv/bin/python -m bench.foreground [--split tune,dev|heldout] [--drop 10] [--recognize] [--json OUT]
+    .venv/bin/python -m bench.foreground [--split tune,dev|heldout|roomtune|roomheldout] [--drop 8] [--recognize]
+                                         [--quiet-room] [--json OUT]
 
 The talker clips of bench/corpus have the other voice over the whole clip and end 0.6 s after
 the command, so no end of speech can be judged on them. Here each talker clip's command is spoken
 again by its own voice (bench/corpus/sound.py: the same text, voice, speed and pitch; Piper's joe
 only where piper is installed), 0.4 s of quiet before it and 3 s after, and the real recorded
-talker of its split (tune and dev: the first third of the recordings, held out: the rest) runs
-over all of it at an SNR drawn from 6, 9, 12 and 15 dB. The true end of the command is known.
+talker of its split (tune and dev: the first third of Allison's recordings, held out: the rest;
+the room splits: the clip's own talker) runs over all of it at an SNR drawn from 6, 9, 12 and 15 dB. The true end of the command is known.
 
 Each clip goes frame by frame through the client's endpointer (va.client.endpoint, WebRTC VAD
 level 2 and pause 0.8 s, the defaults) without and with the foreground filter
@@ -29,6 +30,7 @@ import os
 import random
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -67,7 +69,8 @@ def make_clips(splits: Sequence[str], seed: int = 20, talker: bool = True) -> Li
         rate = sound.RATE
         audio = np.concatenate([np.zeros(int(LEAD * rate), np.float32), speech, np.zeros(int(TAIL * rate), np.float32)])
         snr = rng.choice(SNRS)
-        other, _ = make_corpus._talker(entry["split"], len(audio), rng)
+        talker_of = SimpleNamespace(split=entry["split"], extra={"talker": entry["talker"]} if "talker" in entry else {})
+        other, _ = make_corpus._talker(talker_of, len(audio), rng)
         mixed = sound.mix(audio, other, snr, stationary=False)[0] if talker else audio
         clips.append({"entry": entry, "audio": mixed, "end": LEAD + len(speech) / rate, "snr": snr if talker else None})
     return clips
@@ -146,7 +149,7 @@ def render(results: Sequence[dict], load: tuple) -> List[str]:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="End of speech with a talker after the command.")
     parser.add_argument("--split", default="tune,dev", help="comma-separated corpus splits (tune, dev, heldout)")
-    parser.add_argument("--drop", type=float, default=10.0, help="microphone.foreground_drop, dB")
+    parser.add_argument("--drop", type=float, default=8.0, help="microphone.foreground_drop, dB")
     parser.add_argument("--recognize", action="store_true", help="also read each delivered phrase with tiny.en")
     parser.add_argument("--quiet-room", action="store_true", help="no talker: does the filter cut a lone speaker short?")
     parser.add_argument("--json", type=Path)
