@@ -17,8 +17,9 @@ level 2 and pause 0.8 s, the defaults) without and with the foreground filter
 a cut up to 0.3 s early loses none of the command); a phrase still going when the clip ends is "never".
 
 `--recognize`: the phrase each endpointer delivers (the whole clip when it never ended) goes to
-the bundled tiny.en and the grammar recognizer with the corpus' commands, as the server reads it,
-and the call is judged against the manifest (the bench.recognition rule).
+the bundled tiny.en and the grammar recognizer with the split's commands (bench.recognition's:
+commands.py, household.py for the room splits, household_known.py with `--values`), as the
+server reads it; what the client would run is judged against the manifest (bench.recognition).
 """
 
 from __future__ import annotations
@@ -91,10 +92,10 @@ def cut(audio: np.ndarray, foreground: Optional[Any]) -> tuple:
     return None, pcm
 
 
-def run(clips: Sequence[dict], drop: float, recognize: bool) -> List[dict]:
+def run(clips: Sequence[dict], drop: float, recognize: bool, values: bool = False) -> List[dict]:
     from va.client.foreground import Foreground
 
-    judge = _recognizer() if recognize else None
+    judge = _recognizer(values) if recognize else None
     results = []
     for clip in clips:
         for name, foreground in (("today", None), ("foreground", Foreground(drop))):
@@ -108,21 +109,29 @@ def run(clips: Sequence[dict], drop: float, recognize: bool) -> List[dict]:
     return results
 
 
-def _recognizer():
-    from bench.recognition import Client, same_call
+def _recognizer(values: bool):
+    """judge(pcm, entry): the phrase read by tiny.en and the grammar recognizer with the clip's
+    split's commands (bench.recognition's choice; `values`: household_known.py for the room
+    splits), decided by the client's own code and judged against the manifest."""
+    from bench.recognition import PATHS, Client, commands_for, same_call
     from va.config import ServerSettings
     from va.language.grammar_registry import GrammarRegistry, grammar_of
     from va.server.recognition.recognizer import read
     from va.stt import create_engine
 
-    client = Client()
-    grammar = GrammarRegistry(grammar_of(client.registry))
     engine = create_engine(dataclasses.replace(ServerSettings(), device="cpu"))
+    path = PATHS["values" if values else "new"]
+    clients: Dict[str, Any] = {}
 
     def judge(pcm: bytes, entry: dict) -> dict:
+        commands = commands_for(path, entry["split"]) or commands_for(PATHS["new"], entry["split"])
+        if commands not in clients:
+            client = Client(commands)
+            clients[commands] = (client, GrammarRegistry(grammar_of(client.registry)))
+        client, grammar = clients[commands]
         audio = np.frombuffer(pcm, "<i2").astype(np.float32) / 32768
         result, reading = engine.judge(audio, None, lambda text, utterance: read(text.text, grammar, "computer", utterance))
-        ran = client.from_reading(reading) if reading.accepted else None
+        ran = client.decide(SimpleNamespace(text=result.text, reading=reading))
         return {"transcript": result.text, "ran": ran, "ran_right": same_call(entry["expected"], ran)}
 
     return judge
@@ -151,11 +160,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--split", default="tune,dev", help="comma-separated corpus splits (tune, dev, heldout)")
     parser.add_argument("--drop", type=float, default=8.0, help="microphone.foreground_drop, dB")
     parser.add_argument("--recognize", action="store_true", help="also read each delivered phrase with tiny.en")
+    parser.add_argument("--values", action="store_true", help="--recognize with the known values declared (room splits)")
     parser.add_argument("--quiet-room", action="store_true", help="no talker: does the filter cut a lone speaker short?")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     start = os.getloadavg()[0]
-    results = run(make_clips(args.split.split(","), talker=not args.quiet_room), args.drop, args.recognize)
+    results = run(make_clips(args.split.split(","), talker=not args.quiet_room), args.drop, args.recognize, args.values)
     lines = render(results, (start, os.getloadavg()[0]))
     print("\n".join(lines))
     if args.json:
