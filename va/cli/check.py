@@ -29,13 +29,17 @@ def cli_check(args: argparse.Namespace, settings: Settings) -> int:
     if server.wyoming.port is not None:
         exposed = "" if server.wyoming.host in ("127.0.0.1", "::1", "localhost") else " (no authentication: firewall it)"
         print(f"wyoming: listening on {server.wyoming.host}:{server.wyoming.port}{exposed}")
+        for line in _wyoming_commands(server.wyoming):
+            print(line)
     problems = _file_problems(settings) + _device_problems(server) + _vad_problems(settings.microphone)
+    problems += _speech_problems(settings.speech)
     registry = load_registry(settings.commands)
     print(f"commands ({len(registry.commands)}):")
     for line in describe_registry(registry):
         print(f"  {line}" if line else line)
     problems.extend(f"{failure.source}: {failure.error}" for failure in registry.failures)
     _print_remote(settings, registry)
+    problems.extend(_identity_problems(settings))
     print("ok" if not problems else f"{len(problems)} problem{'s' if len(problems) > 1 else ''}")
     return 1 if problems else 0
 
@@ -63,6 +67,26 @@ def _device_problems(server: Any) -> list:
     if problem:
         print(f"error: {problem}")
         return [problem]
+    return []
+
+
+def _speech_problems(speech: Any) -> list:
+    """The voice (va.client.speech.tts), found and installed, when the client speaks."""
+    if not speech.enabled:
+        print("speech: off (speech.enabled: false)")
+        return []
+    from va.client.speech.tts import voice_path
+    from va.errors import SetupError
+
+    try:
+        path = voice_path(speech.voice)
+        import piper  # noqa: F401 - only whether it is installed
+    except (SetupError, ImportError) as error:
+        problem = str(error) if isinstance(error, SetupError) else "speech needs piper-tts: pip install 'va[speech]'"
+        print(f"error: {problem}")
+        return [problem]
+    gate = f"gated while playing (+{speech.gate_tail:g} s)" if speech.gate else "not gated (an echo-cancelled microphone)"
+    print(f"speech: voice {speech.voice} ({path}), volume {speech.volume:g}, {gate}")
     return []
 
 
@@ -94,3 +118,40 @@ def _file_problems(settings: Any) -> list:
             problems.append(f"commands.paths: {path} does not exist")
             print(f"error: {problems[-1]}")
     return problems
+
+
+def _identity_problems(settings: Any) -> list:
+    """Who a name is (va.server.household.identities): keys, and whether names are verified."""
+    from va.config.checks import masked
+    from va.protocol.keys import read_key
+
+    clients, broker = settings.server.clients, settings.server.broker
+    if clients:
+        print(f"server.clients: {len(clients)} with keys of their own ({', '.join(clients)}): their names are verified")
+    else:
+        door = "anyone with the token" if settings.token else "anyone who reaches the server"
+        print(f"warning: server.clients is empty: client names are not verified ({door} may use any name; docs/keys.md)")
+    problems = []
+    for key, path in (("client.key_file", settings.client.key_file), ("server.broker.key_file", broker.key_file)):
+        try:
+            if read_key(path) is not None:
+                print(f"{key}: {path}")
+        except OSError as error:
+            problems.append(f"{key}: cannot read it: {error}")
+            print(f"error: {problems[-1]}")
+    if broker.url is not None:
+        print(f"server.broker: {masked(broker.url)}" + (f" as {broker.username}" if broker.username else " (anonymous)"))
+        if broker.key_file is None:
+            print("warning: server.broker.key_file is not set: messages on the broker are not signed (docs/keys.md)")
+        if not broker.url.startswith("mqtts:"):
+            print("warning: server.broker.url is not mqtts://: the broker password and the messages travel in clear")
+    return problems
+
+
+def _wyoming_commands(wyoming: Any) -> list:
+    """Whose commands Home Assistant's text runs (docs/home-assistant.md), and what must allow it."""
+    places = [f"{wyoming.commands_client}'s" if wyoming.commands_client else "", "this server's" if wyoming.server_commands else ""]
+    if not any(places):
+        return []
+    return [f"wyoming: Home Assistant's text runs {' and '.join(filter(None, places))} commands, as {wyoming.origin} "
+            f"(their remote.allow must list {wyoming.origin})"]

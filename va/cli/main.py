@@ -24,7 +24,9 @@ _SUBCOMMANDS = {
     "match": ("va.cli.match", "cli_match", "show what a transcript would run, without running it"),
     "check": ("va.cli.check", "cli_check", "validate the configuration and the command modules"),
     "devices": ("va.client.microphone", "cli_devices", "list the audio input devices"),
+    "say": ("va.cli.say", "cli_say", "speak a text with the configured voice (speech:), or write it to a WAV file"),
     "install": ("va.service.install", "cli_install", "install the systemd units, user and /etc/va/config.yaml"),
+    "key": ("va.cli.key", "cli_key", "make a client's own key (or the broker key) and print the config lines it needs"),
 }
 
 
@@ -52,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     parsers["transcribe"].add_argument("--json", action="store_true", help="print one JSON object per file")
     parsers["match"].add_argument("text", nargs="+", help="a transcript, as the server would return it")
     parsers["match"].add_argument("--json", action="store_true", help="print the decision as JSON")
+    parsers["say"].add_argument("text", nargs="+", help="what to say")
+    parsers["say"].add_argument("--to", metavar="FILE.wav", help="write the speech to this WAV file instead of playing it")
     parsers["install"].add_argument("--prefix", default="/", help="install under this root (for packaging and tests)")
     parsers["install"].add_argument(
         "--no-start", action="store_true", help="put everything in place but do not enable or start the units"
@@ -59,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     parsers["install"].add_argument(
         "--server", action="store_true", help="also enable va-server (the server runs on this machine)"
     )
+    parsers["key"].add_argument("name", nargs="?", help="the client's name (client.name)")
+    parsers["key"].add_argument("--out", metavar="FILE", help="where to write the key (default: NAME.key here)")
+    parsers["key"].add_argument("--broker", action="store_true", help="the household's broker key (server.broker.key_file)")
+    parsers["key"].add_argument("--force", action="store_true", help="replace the key in FILE (rotation)")
     return parser
 
 

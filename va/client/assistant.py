@@ -24,14 +24,14 @@ from typing import Any, Callable, Optional, TypeVar
 
 from va.client.link import LinkOptions, Reply, ServerLink
 from va.client.link_task import close_link, wait_connected
-from va.client.decide import after_running, answered, before_running, stood_down
+from va.client.decide import after_running, answered, before_running, decision, stood_down
 from va.client.early import judge
 from va.client.listener import Listener, Phrase
 from va.client.live import HANDLED, LivePhrases
 from va.client.remote import Remote, answer_record, client_name
 from va.client.microphone import FileSource, Source
 from va.client.record import Story, log_story
-from va.language.matching import Interpretation, from_reading
+from va.language.matching import Interpretation
 from va.protocol import Error, Hello, Transcript
 from va.commands.registry import Registry, load_registry
 from va.config.settings import Settings
@@ -78,6 +78,7 @@ class Assistant:
         self._link_task: Optional[asyncio.Task[None]] = None
         self._live: Optional[LivePhrases] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._voice: Any = None  # va.client.speech.voice.Voice when speech.enabled, made by start()
         self._changed = asyncio.Event()
         self._listening_done = False
         self._stopping = False
@@ -91,10 +92,13 @@ class Assistant:
         self._loop = asyncio.get_running_loop()
         self._registry = await in_daemon_thread(load_registry, self._settings.commands, name="va-load-commands")
         self._remote = Remote(self._settings, self._runner, lambda: self._link, self._dry_run)
+        if self._settings.speech.enabled:
+            self._voice = await asyncio.to_thread(_voice, self._settings)
         microphone = self._settings.microphone
         self._listener = listener = Listener(self._source, microphone, self._hand_over, self._listener_ended,
                                              on_progress=self._progress,
-                                             marks=(microphone.early_check, microphone.early_pause))
+                                             marks=(microphone.early_check, microphone.early_pause),
+                                             gate=self._voice.gate if self._voice is not None else None)
         if self._settings.client.stream:
             self._live = LivePhrases(lambda: self._link, listener.cut, self._early, self._reply_now,
                                      microphone.early_pause)
@@ -130,6 +134,8 @@ class Assistant:
         await close_link(self._link, self._link_task)
         await asyncio.to_thread(self._runner.shutdown, True)
         await asyncio.sleep(0)  # the last outcomes' records, scheduled from the runner's threads
+        if self._voice is not None:
+            await asyncio.to_thread(_close_voice, self._voice)
         self._changed.set()
 
     async def reload(self, settings: Settings) -> None:
@@ -230,19 +236,19 @@ class Assistant:
         if story is not None or result.command is None:  # before_running tells the story of no command
             self._settle(phrase, story or Story("no-match", result.reason, text), received_at)
             return
+        if self._voice is not None:
+            self._voice.heard()
         future = self._runner.submit(result.command, result.args)
         future.add_done_callback(lambda done: self._command_done(heard, done))
 
     def _interpret(self, text: str, reply: Transcript) -> Interpretation:
         """The transcript matched here, or the server's reading of it with this client's grammar."""
-        result = self._remote.interpret(text, self._registry, self._settings)
-        if result.target is None and reply.reading is not None:
-            result = from_reading(reply.reading, self._registry) or result
-        return result
+        return decision(self._remote.interpret(text, self._registry, self._settings), reply.reading, self._registry)
 
     def _answered(self, heard: _Heard, answer: Any) -> None:
         record = answer_record(client_name(self._settings), heard.result, answer)
-        self._settle(heard.phrase, answered(heard.text, heard.result, record, time.monotonic()), heard.received_at)
+        story = answered(heard.text, heard.result, record, time.monotonic())
+        self._settle(heard.phrase, story, heard.received_at, getattr(answer, "value", None))
 
     def _on_drop(self, phrase: Phrase, why: str) -> None:
         self._settle(phrase, Story("dropped", f"dropped: {why}"), time.monotonic())
@@ -252,11 +258,14 @@ class Assistant:
         _made(self._loop).call_soon_threadsafe(self._ran, heard, future.result(), done_at)
 
     def _ran(self, heard: _Heard, outcome: Outcome, done_at: float) -> None:
-        self._settle(heard.phrase, after_running(heard.text, heard.result, outcome, done_at), heard.received_at)
+        story = after_running(heard.text, heard.result, outcome, done_at)
+        self._settle(heard.phrase, story, heard.received_at, outcome.value)
 
-    def _settle(self, phrase: Phrase, story: Story, received_at: float) -> None:
-        """The phrase's story ended: its record, and one phrase less to wait for."""
+    def _settle(self, phrase: Phrase, story: Story, received_at: float, reply: Any = None) -> None:
+        """The phrase's story ended: its record, its answer out loud, and one phrase less to wait for."""
         log_story(_LOGGER, phrase, story, received_at)
+        if self._voice is not None:
+            self._voice.answer(story.decision, reply)
         self._outstanding -= 1
         self._changed.set()
 
@@ -288,6 +297,22 @@ class Assistant:
             await asyncio.wait_for(wait(), timeout)
         except asyncio.TimeoutError:
             _LOGGER.warning("Stopping with %d phrase(s) still waiting for the server", _made(self._link).pending)
+
+
+def _voice(settings: Settings) -> Any:
+    """The client's voice (loads Piper: about 2 s), the one `va.say` speaks with."""
+    from va.client.speech.voice import Voice, make_current
+
+    voice = Voice(settings.speech, settings.sounds)
+    make_current(voice)
+    return voice
+
+
+def _close_voice(voice: Any) -> None:
+    from va.client.speech.voice import make_current
+
+    make_current(None)
+    voice.close()
 
 
 def _made(part: Optional[T]) -> T:

@@ -18,9 +18,10 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, List, Optional
 
 from va.client.endpoint import Discarded, Endpointer, Ended, Event
+from va.client.foreground import Foreground
 from va.client.microphone import SAMPLE_RATE, SAMPLE_WIDTH, AudioUnavailable, Source, sr
 from va.client.vad import FRAME_BYTES, FRAME_SAMPLES, Detector, make_detector, rms
 
@@ -104,6 +105,7 @@ class Listener:
         clock: Callable[[], float] = time.monotonic,
         on_progress: Optional[Callable[[Event], None]] = None,
         marks: tuple = (),
+        gate: Optional[Callable[[bytes, float], List[bytes]]] = None,
     ) -> None:
         """``settings`` is the ``microphone`` section; ``marks`` the quiet lengths (s) at which
         ``on_progress`` hears a ``Quiet``. The callbacks are called on the listening thread."""
@@ -113,12 +115,15 @@ class Listener:
         self._on_end = on_end
         self._on_progress = on_progress
         self._clock = clock
+        self.gate = gate
+        """What the listener hears of each frame while va plays (va.client.speech.gate); None: all."""
         self._recognizer = sr.Recognizer()
         self._recognizer.dynamic_energy_threshold = settings.dynamic_energy
         self._detector: Optional[Detector] = None
         self._endpointer = Endpointer(
             settings.pause_threshold, marks, preroll=min(0.5, settings.pause_threshold),
             max_seconds=settings.phrase_time_limit, start_frames=1 if settings.vad == "energy" else 2,
+            foreground=Foreground(settings.foreground_drop) if settings.foreground_drop > 0 else None,
         )
         self._frames: Optional[_Frames] = None
         self._cut: Optional[int] = None
@@ -216,7 +221,8 @@ class Listener:
                 self.exhausted = True
                 _LOGGER.debug("End of the audio input")
                 return
-            self._hear(frame, now)
+            for heard in self.gate(frame, now) if self.gate is not None else (frame,):
+                self._hear(heard, now)
 
     def _hear(self, frame: bytes, now: float) -> None:
         cut, self._cut = self._cut, None

