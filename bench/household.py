@@ -284,9 +284,10 @@ def client_config(directory: Path, name: str, url: str) -> Path:
     return config
 
 
-def server_config(directory: Path, name: str, port: int, broker: Optional[int], arbitration: bool = True,
+def server_config(directory: Path, name: str, broker: Optional[int], arbitration: bool = True,
                   max_wait: Optional[float] = None) -> Path:
-    server = {"host": "127.0.0.1", "port": port, "model": "tiny.en", "arbitration": {"enabled": arbitration}}
+    """A server on a free port (it says which in its log)."""
+    server = {"host": "127.0.0.1", "port": 0, "model": "tiny.en", "arbitration": {"enabled": arbitration}}
     if max_wait is not None:
         server["arbitration"]["max_wait"] = max_wait
     if broker is not None:
@@ -308,10 +309,10 @@ def play(directory: Path, trials: Sequence[Trial], clients: Sequence[str], serve
 
     paths, starts = render(trials, clients, directory)
     broker = Mosquitto(directory) if servers > 1 else None
-    ports = [procs.free_port() for _ in range(servers)]
-    started = [procs.start_server(directory, server_config(directory, f"server{i}", port, broker and broker.port, arbitration, max_wait),
-                                  port, name=f"server{i}") for i, port in enumerate(ports)]
-    balancer = Balancer(directory, procs.free_port(), ports) if servers > 1 else None
+    started = [procs.start_server(directory, server_config(directory, f"server{i}", broker and broker.port, arbitration, max_wait),
+                                  name=f"server{i}") for i in range(servers)]
+    ports = [server.port for server in started]
+    balancer = Balancer(directory, ports) if servers > 1 else None
     url = balancer.url if balancer else f"ws://127.0.0.1:{ports[0]}"
     at = time.time() + start_in
     (directory / "start_at").write_text(repr(at))
