@@ -214,10 +214,10 @@ class MicrophoneSettings:
     open_pause: float = setting(0.8, checks.number(low=0))
     """Seconds of quiet after which a command that could still go on runs (free text not heard
     before, a number such as "seventy"); at pause_threshold or more it waits for the full pause."""
-    foreground_drop: float = setting(8.0, checks.number(low=0))
+    foreground_drop: float = setting(0.0, checks.number(low=0))
     """dB below the loudest voice of the phrase (the person who said the keyword) at which speech
     is someone else's (a TV, another person): the phrase ends when that person stops
-    (va.client.foreground); 0 turns it off (any speech keeps the phrase going)."""
+    (va.client.foreground); 0 (the default) turns it off: any speech keeps the phrase going."""
 
 
 @dataclass(frozen=True)
