@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import argparse
-import os
+import functools
 import sys
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,5 @@ def cli_markdown() -> str:
 
 
 def _help(parser: argparse.ArgumentParser) -> str:
-    os.environ["COLUMNS"] = "96"  # the same wrapping on every machine
-    os.environ["NO_COLOR"] = "1"
+    parser.formatter_class = functools.partial(argparse.HelpFormatter, width=78)  # not the terminal's width
     return f"```text\n{parser.format_help().strip()}\n```\n"

@@ -79,15 +79,15 @@ def undocumented() -> list[str]:
 
 
 def markdown() -> str:
-    """The reference as Markdown: a heading per section, a table of its keys."""
+    """The reference as Markdown: a third-level heading per section, a table of its keys."""
     missing = undocumented()
     if missing:
         raise ValueError("settings without a docstring under their field: " + ", ".join(missing))
     parts = []
     for section in sections():
-        title = f"`{section.path}:`" if section.path else "Top level"
+        title = f"`{section.path}:`" if section.path else "The top level"
         doc = _one_line(section.doc).removeprefix(f"`{section.path}:`").strip()
-        parts.append(f"## {title}\n\n{doc[:1].upper()}{doc[1:]}\n")
+        parts.append(f"### {title}\n\n{doc[:1].upper()}{doc[1:]}\n")
         if section.keys:
             parts.append("| key | default | accepts | meaning |\n|---|---|---|---|")
             parts.extend(f"| `{key.path}` | `{_yaml(key.default)}` | {_cell(key.accepts)} | {_cell(key.doc)} |"
@@ -111,9 +111,14 @@ def _accepts(check: Any) -> str:
 
 
 def _yaml(value: Any) -> str:
-    if isinstance(value, tuple):
-        value = list(value)
-    return yaml.safe_dump(value, default_flow_style=True, width=1000).strip().removesuffix("...").strip()
+    """How the value is written in the YAML file: `[clock, system]`, `null`, `0.8`."""
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_yaml(item) for item in value) + "]"
+    text = yaml.safe_dump(value, default_flow_style=True, width=1000).strip().removesuffix("...").strip()
+    plain = str(value)
+    if isinstance(value, str) and text != plain and yaml.safe_load(f"[{plain}]") == [value]:
+        return plain  # ws://127.0.0.1:8001 reads back the same without quotes
+    return text
 
 
 def _one_line(text: str) -> str:
