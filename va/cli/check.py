@@ -29,7 +29,7 @@ def cli_check(args: argparse.Namespace, settings: Settings) -> int:
     if server.wyoming.port is not None:
         exposed = "" if server.wyoming.host in ("127.0.0.1", "::1", "localhost") else " (no authentication: firewall it)"
         print(f"wyoming: listening on {server.wyoming.host}:{server.wyoming.port}{exposed}")
-    problems = _file_problems(settings) + _vad_problems(settings.microphone)
+    problems = _file_problems(settings) + _device_problems(server) + _vad_problems(settings.microphone)
     registry = load_registry(settings.commands)
     print(f"commands ({len(registry.commands)}):")
     for line in describe_registry(registry):
@@ -51,6 +51,19 @@ def _print_remote(settings: Any, registry: Any) -> None:
     print(f"remote.allow: {allowed or 'nobody (other clients cannot run commands here)'}")
     for warning in allow_warnings(settings.remote.allow, registry, name):
         print(f"warning: {warning}")
+
+
+def _device_problems(server: Any) -> list:
+    """Where the server's engine would run (va.stt.devices), and what a GPU still lacks."""
+    from va.stt.devices import describe_device
+
+    line, problem = describe_device(server)
+    if line:
+        print(line)
+    if problem:
+        print(f"error: {problem}")
+        return [problem]
+    return []
 
 
 def _vad_problems(microphone: Any) -> list:

@@ -22,6 +22,8 @@ import math
 from array import array
 from typing import Any, Protocol
 
+from va.errors import SetupError
+
 _LOGGER = logging.getLogger(__name__)
 
 RATE = 16000
@@ -32,7 +34,7 @@ FRAME_SECONDS = FRAME_SAMPLES / RATE
 VADS = ("energy", "webrtc", "micro")
 
 
-class VadUnavailable(RuntimeError):
+class VadUnavailable(SetupError, RuntimeError):
     """The package a detector needs is missing; the message says which."""
 
 

@@ -22,6 +22,7 @@ from typing import Any, Callable
 import yaml
 
 from va.config.checks import Invalid
+from va.errors import SetupError
 from va.config.settings import ClientSettings, Settings, TlsSettings, WyomingSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ DEFAULT_PATH = Path("/etc/va/config.yaml")
 ENV_VAR = "VA_CONFIG"
 
 
-class ConfigError(ValueError):
+class ConfigError(SetupError, ValueError):
     """The configuration cannot be used; the message names file, line and key."""
 
 

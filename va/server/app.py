@@ -19,6 +19,7 @@ from websockets.http11 import Request, Response
 
 from va.config import ConfigError
 from va.config.settings import ServerSettings, Settings
+from va.errors import SetupError
 from va.server.connection import Client
 from va.server.conversation import Conversations, peer
 from va.server.drain import close_clients, refuse_while_draining
@@ -117,7 +118,7 @@ class SpeechServer:
         try:
             from va.server.homeassistant.wyoming import WyomingEndpoint  # imported late: the wyoming package is optional
         except ImportError as error:
-            raise RuntimeError(f"server.wyoming.port is set but {error}: pip install 'va[server]'") from error
+            raise SetupError(f"server.wyoming.port is set but {error}: pip install 'va[server]'") from error
         assert self._transcriber is not None
         self.wyoming = WyomingEndpoint(self._transcriber, config)
         await self.wyoming.start()

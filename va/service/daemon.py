@@ -27,6 +27,7 @@ import time
 from typing import Any, Mapping
 
 from va.config import ConfigError, load_settings
+from va.errors import SetupError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -135,7 +136,7 @@ class _Supervisor:
             # a SIGHUP while starting: start() reads the settings it was given; nothing to do
         error = starting.exception()
         if error is not None:
-            _LOGGER.error("%s failed to start: %s", name, error, exc_info=error)
+            _LOGGER.error("%s failed to start: %s", name, error, exc_info=_traceback_for(error))
             notify(f"STATUS=Failed to start: {_one_line(error)}")
             return 1
         notify("READY=1", f"STATUS={self.status()}")
@@ -155,7 +156,7 @@ class _Supervisor:
             self.reloading.cancel()
         error = None if running.cancelled() else running.exception()
         if error is not None:
-            _LOGGER.error("Service failed: %s", error, exc_info=error)
+            _LOGGER.error("Service failed: %s", error, exc_info=_traceback_for(error))
         if not self.stopping:
             notify("STOPPING=1", f"STATUS=Failed: {_one_line(error)}" if error else "STATUS=Finished")
             await self.stop()
@@ -242,6 +243,11 @@ class _Supervisor:
         except Exception as error:
             status = f"status unavailable: {error}"
         return f"{status} ({self.reload_error})" if self.reload_error else status
+
+
+def _traceback_for(error: BaseException) -> BaseException | None:
+    """A SetupError is the user's to fix: its one line says what; anything else is a bug."""
+    return None if isinstance(error, SetupError) else error
 
 
 def _one_line(value: object) -> str:

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Dict, Hashable, List, Optional, Protocol, Sequence, Tuple, TypeVar
 
+from va.errors import SetupError
 from va.protocol import SAMPLE_RATE
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ LOGPROB_THRESHOLD = -1.0
 MAX_NEW_TOKENS = 224  # Whisper's sample_len: half the text context
 
 
-class EngineError(Exception):
+class EngineError(SetupError):
     """The engine cannot run: model missing, not downloadable, wrong format, bad device."""
 
 
@@ -111,6 +112,19 @@ def retry_frames(frames: int) -> int:
     """The wider window to decode again with when `frames` made the decoder loop."""
     safe = int(SAFE_WINDOW_SECONDS * SAMPLE_RATE / HOP)
     return safe if frames < safe else FULL_FRAMES
+
+
+JUDGE_MARGIN_SECONDS = 2.0
+"""Seconds of audio after the speech that guided decoding still attends to."""
+
+
+def judged_positions(samples: int) -> int:
+    """Encoder positions (50 a second) the guided decoding attends to: the speech and
+    JUDGE_MARGIN_SECONDS more.
+    Each forced prefix pays the decoder's cross-attention over them; on the corpus' tune split,
+    cutting the 8 s window of a 3 s command to 5 s made the recognizer ~10% cheaper in CPU time
+    for one reading fewer in 120 (speech + 1 s: two fewer)."""
+    return 2 * math.ceil((samples / SAMPLE_RATE + JUDGE_MARGIN_SECONDS) * 25)
 
 
 def is_long(samples: int) -> bool:

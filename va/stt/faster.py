@@ -15,13 +15,12 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import numpy as np
 
 from va.config.settings import ServerSettings
-from va.stt import base, models, scoring
+from va.stt import base, cuda, models, scoring
 from va.stt.base import EngineError, Transcription
 
 _LOGGER = logging.getLogger(__name__)
 
 _AUTO_LANGUAGE = ("", "auto")
-JUDGE_MARGIN_SECONDS = 2.0
 
 
 class FasterWhisperEngine(base.WindowedEngine):
@@ -35,6 +34,7 @@ class FasterWhisperEngine(base.WindowedEngine):
 
         self.model = settings.model
         self.device = base.pick_device(settings.device, ctranslate2.get_cuda_device_count() > 0)
+        self.libraries = self._prepare_cuda(settings.device == "cuda") if self.device == "cuda" else []
         self.compute_type = base.pick_compute_type(settings.compute_type, self.device)
         self.speech_window = settings.speech_window
         self._beam_size = settings.beam_size
@@ -44,12 +44,24 @@ class FasterWhisperEngine(base.WindowedEngine):
                 source, device=self.device, compute_type=self.compute_type, cpu_threads=os.cpu_count() or 1
             )
         except (OSError, ValueError, RuntimeError) as error:  # huggingface_hub / CTranslate2
-            if source == settings.model:
+            if models.is_official_name(settings.model):
                 raise models.download_error(settings.model, error) from error
             raise EngineError(f"cannot load {source}: {error}") from error
         self._language = self._pick_language(settings.language)
         self._tokenizers: Dict[str, Any] = {}
-        _LOGGER.info("faster-whisper %s loaded on %s (%s)", self.model, self.device, self.compute_type)
+        libraries = f"; {cuda.summary(self.libraries)}" if self.libraries else ""
+        _LOGGER.info("faster-whisper %s loaded on %s (%s%s)", self.model, self.device, self.compute_type, libraries)
+
+    def _prepare_cuda(self, required: bool) -> List[cuda.Library]:
+        """cuBLAS 12 found and loaded; with device auto and no cuBLAS, the CPU instead (with a warning)."""
+        libraries = cuda.prepare_ctranslate2(required)
+        missing = [library.name for library in libraries if not library.found]
+        if missing:
+            _LOGGER.warning("a CUDA device is here but %s is not installed, so the CPU is used: %s",
+                            ", ".join(missing), cuda.INSTALL_HINT)
+            self.device = "cpu"
+            return []
+        return libraries
 
     def _pick_language(self, language: str) -> Optional[str]:
         if not self._whisper.model.is_multilingual:
@@ -124,7 +136,7 @@ class FasterWhisperEngine(base.WindowedEngine):
             utterance = scoring.CT2Utterance(
                 self._whisper.model, tokenizer, rows[row : row + 1], self._prompt(tokenizer, prompt), free,
                 min(base.token_budget(audio.size), len(tokens) + scoring.SLACK_TOKENS), _suppressed(tokenizer),
-                _judged_frames(audio.size),
+                base.judged_positions(audio.size),
             )
             judged.append((result, judge(result, utterance)))
         return judged
@@ -179,15 +191,6 @@ class FasterWhisperEngine(base.WindowedEngine):
 
     def close(self) -> None:
         self._whisper = None
-
-
-def _judged_frames(samples: int) -> int:
-    """Encoder positions (50 a second) the guided decoding attends to: the speech and
-    JUDGE_MARGIN_SECONDS more.
-    Each forced prefix pays the decoder's cross-attention over them; on the corpus' tune split,
-    cutting the 8 s window of a 3 s command to 5 s made the recognizer ~10% cheaper in CPU time
-    for one reading fewer in 120 (speech + 1 s: two fewer)."""
-    return 2 * int(np.ceil((samples / base.SAMPLE_RATE + JUDGE_MARGIN_SECONDS) * 25))
 
 
 def _suppressed(tokenizer: Any) -> List[int]:

@@ -103,6 +103,11 @@ def _convert(model_bin: Path, target: Path) -> None:
         raise
 
 
+def is_official_name(model: str) -> bool:
+    """A name the engine's library downloads ("base.en"), not the bundled model or a local path."""
+    return bundled_model_dir(model) is None and local_path(model) is None
+
+
 def openai_model(model: str) -> str:
     """What whisper.load_model should load: a checkpoint file, or an official name."""
     if bundled_model_dir(model) is not None:

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, List, Optional
+import functools
+from typing import Any, Callable, List, Optional, Sequence
 
 import numpy as np
 
 from va.config.settings import ServerSettings
 from va.stt import base, models
 from va.stt.base import EngineError, Transcription
+from va.stt.scoring import SLACK_TOKENS, Hypothesis
+from va.stt.torch_scoring import TorchUtterance
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -52,6 +55,8 @@ class OpenAIWhisperEngine(base.WindowedEngine):
 
         torch.set_num_threads(os.cpu_count() or 1)
         self.model = settings.model
+        if settings.device == "cuda" and not torch.version.cuda:
+            raise EngineError("server.device is cuda but this torch is a CPU build: install a CUDA build of torch, or use cpu")
         self.device = base.pick_device(settings.device, torch.cuda.is_available())
         self.speech_window = settings.speech_window
         self._fp16 = self.device == "cuda" and settings.compute_type not in ("float32", "int8_float32")
@@ -66,7 +71,7 @@ class OpenAIWhisperEngine(base.WindowedEngine):
         import whisper
 
         source = models.openai_model(name)
-        if source == name:  # an official name: whisper downloads it into its cache
+        if models.is_official_name(name):  # whisper downloads it into its cache
             root = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "whisper")
             models.check_whisper_download(name, root)
             try:
@@ -82,6 +87,10 @@ class OpenAIWhisperEngine(base.WindowedEngine):
         return model
 
     def _decode(self, audios: List[np.ndarray], prompt: Optional[str], frames: int) -> List[Optional[Transcription]]:
+        return [result for result, _, _ in self._decode_tokens(audios, prompt, frames)]
+
+    def _decode_tokens(self, audios: List[np.ndarray], prompt: Optional[str], frames: int) -> List[tuple]:
+        """(Transcription or None where it looped, the tokens written, the language) per audio."""
         import torch
         import whisper
 
@@ -98,16 +107,75 @@ class OpenAIWhisperEngine(base.WindowedEngine):
         )
         with torch.no_grad():
             outputs = whisper.decode(self._whisper, mel, options)
-        results: List[Optional[Transcription]] = []
+        results: List[tuple] = []
         for audio, output, budget in zip(audios, outputs, budgets):
             tokens = output.tokens[:budget]  # as if decoded alone, with its own budget
             if frames < base.FULL_FRAMES and base.looks_like_loop(tokens, budget):
-                results.append(None)
+                results.append((None, tokens, output.language))
                 continue
             text = output.text if len(tokens) == len(output.tokens) else self._detokenize(tokens, output.language)
             text = base.final_text(text, output.no_speech_prob, output.avg_logprob)
-            results.append(Transcription(text, audio.size / base.SAMPLE_RATE, output.no_speech_prob, output.avg_logprob))
+            transcription = Transcription(text, audio.size / base.SAMPLE_RATE, output.no_speech_prob, output.avg_logprob)
+            results.append((transcription, tokens, output.language))
         return results
+
+    def judge(self, audio: np.ndarray, prompt: Optional[str], judge: Callable[[Transcription, Any], Any]) -> tuple:
+        """The free transcript and ``judge(transcript, utterance)``, as FasterWhisperEngine.judge:
+        the utterance (va.stt.torch_scoring.TorchUtterance) scores texts with this model's decoder."""
+        return self.judge_batch([audio], [prompt], [judge])[0]
+
+    def judge_batch(self, audios: Sequence, prompts: Sequence[Optional[str]], judges: Sequence[Callable]) -> List[tuple]:
+        items = [(np.asarray(audio, np.float32), prompt, judge) for audio, prompt, judge in zip(audios, prompts, judges)]
+        return base.run_grouped(items, lambda item: self._group(item[:2]), self._judge_group)
+
+    def _judge_group(self, items: List[tuple]) -> List[tuple]:
+        audio, prompt, _ = items[0]
+        if audio.size == 0 or base.is_long(audio.size):
+            return [self._judge_text(audio, prompt, judge) for audio, prompt, judge in items]
+        frames = base.window_frames(audio.size, self.speech_window)
+        decoded = self._decode_tokens([audio for audio, _, _ in items], prompt, frames)
+        judged = []
+        for (audio, _, judge), (result, tokens, language) in zip(items, decoded):
+            if result is None:  # looped: the wider windows of transcribe(), judged on the text alone
+                judged.append(self._judge_text(audio, prompt, judge))
+                continue
+            tokenizer = self._tokenizer(language)
+            start = self._start_tokens(tokenizer, prompt)
+            free = Hypothesis(tokenizer.decode(tokens), (result.avg_logprob or 0.0) * (len(tokens) + 1))
+            utterance = TorchUtterance(
+                self._whisper, tokenizer, functools.partial(self._encoded, audio, frames), start, free,
+                min(base.token_budget(audio.size), len(tokens) + SLACK_TOKENS),
+            )
+            judged.append((result, judge(result, utterance)))
+        return judged
+
+    def _judge_text(self, audio: np.ndarray, prompt: Optional[str], judge: Callable) -> tuple:
+        transcription = self.transcribe(audio, prompt)
+        return transcription, judge(transcription, None)
+
+    def _encoded(self, audio: np.ndarray, frames: int) -> Any:
+        """The encoder output of the speech and JUDGE_MARGIN_SECONDS more: what guided decoding attends to."""
+        import torch
+
+        with torch.no_grad():
+            mel = self._mel(audio, frames).unsqueeze(0)
+            if self._fp16:
+                mel = mel.half()
+            return self._whisper.encoder(mel)[:, : base.judged_positions(audio.size)]
+
+    def _tokenizer(self, language: str) -> Any:
+        from whisper.tokenizer import get_tokenizer
+
+        model = self._whisper
+        return get_tokenizer(model.is_multilingual, num_languages=model.num_languages, language=language, task="transcribe")
+
+    def _start_tokens(self, tokenizer: Any, prompt: Optional[str]) -> List[int]:
+        """What whisper's decoding starts from without timestamps, the prompt before it."""
+        start = list(tokenizer.sot_sequence_including_notimestamps)
+        if not prompt or not prompt.strip():
+            return start
+        previous = tokenizer.encode(" " + prompt.strip())[-(self._whisper.dims.n_text_ctx // 2 - 1):]
+        return [tokenizer.sot_prev, *previous, *start]
 
     def _detokenize(self, tokens: List[int], language: str) -> str:
         from whisper.tokenizer import get_tokenizer

@@ -87,21 +87,8 @@ class CT2Utterance:
         return [self._judged(forced, output, size) for forced, output in zip(tokens, outputs)]
 
     def _judged(self, forced: List[int], output: Any, lead: int) -> Hypothesis:
-        ids = output.sequences_ids[0]
         steps = [_log_softmax(np.asarray(row)) for row in output.logits[0]]
-        per_token = [float(step[token]) for step, token in zip(steps, ids)]
-        eot = self._tokenizer.eot
-        end = float(steps[len(ids)][eot]) if len(steps) > len(ids) else 0.0
-        prefix = sum(per_token[: len(forced)])
-        closing = [float(steps[len(forced)][eot]) if len(steps) > len(forced) else end]
-        if len(ids) > len(forced) and len(steps) > len(forced) + 1:
-            mark = self._tokenizer.decode([ids[len(forced)]]).strip()
-            if mark in (".", "?", "!"):
-                closing.append(per_token[len(forced)] + float(steps[len(forced) + 1][eot]))
-        best = int(np.argmax(closing))
-        lead_logprob = sum(per_token[:lead])
-        closed = Hypothesis(self._tokenizer.decode(ids[: len(forced) + best]), prefix + closing[best], prefix, lead_logprob)
-        return Hypothesis(self._tokenizer.decode(ids), sum(per_token) + end, prefix, lead_logprob, closed)
+        return judged(self._tokenizer, forced, output.sequences_ids[0], steps, lead)
 
     def alternatives(self, prefixes: Sequence[str], n: int) -> List[List[Hypothesis]]:
         if not prefixes:
@@ -124,6 +111,25 @@ class CT2Utterance:
         read the"), so the length asked for is twice what is wanted."""
         wanted = len(self._start) + max(map(len, tokens)) + (self._budget if budget is None else budget)
         return min(448, 2 * wanted)
+
+
+def judged(tokenizer: Any, forced: List[int], ids: List[int], steps: Sequence[np.ndarray], lead: int) -> Hypothesis:
+    """The Hypothesis of a decode that forced `forced` and wrote `ids` (forced ones included);
+    `steps[i]` is the log distribution token `ids[i]` was taken from (one more row after the last
+    token when the decoder went on to choose the end of text)."""
+    per_token = [float(step[token]) for step, token in zip(steps, ids)]
+    eot = tokenizer.eot
+    end = float(steps[len(ids)][eot]) if len(steps) > len(ids) else 0.0
+    prefix = sum(per_token[: len(forced)])
+    closing = [float(steps[len(forced)][eot]) if len(steps) > len(forced) else end]
+    if len(ids) > len(forced) and len(steps) > len(forced) + 1:
+        mark = tokenizer.decode([ids[len(forced)]]).strip()
+        if mark in (".", "?", "!"):
+            closing.append(per_token[len(forced)] + float(steps[len(forced) + 1][eot]))
+    best = int(np.argmax(closing))
+    lead_logprob = sum(per_token[:lead])
+    closed = Hypothesis(tokenizer.decode(ids[: len(forced) + best]), prefix + closing[best], prefix, lead_logprob)
+    return Hypothesis(tokenizer.decode(ids), sum(per_token) + end, prefix, lead_logprob, closed)
 
 
 def on_cpu(encoded: Any) -> Any:

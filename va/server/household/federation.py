@@ -30,6 +30,7 @@ import secrets
 import socket
 from typing import Any, ClassVar, Dict, Optional, Tuple
 
+from va.errors import SetupError
 from va.protocol import ProtocolError
 from va.protocol.relay import Peer, Run, RunResult
 from va.server.household.relay import RelayHub
@@ -226,6 +227,6 @@ async def start_federation(hub: RelayHub, settings: Any) -> Optional[Federation]
     try:
         federation = Federation(hub, settings)
     except ImportError as error:
-        raise RuntimeError(f"server.broker.url is set but {error}: pip install 'va[broker]'") from error
+        raise SetupError(f"server.broker.url is set but {error}: pip install 'va[broker]'") from error
     await federation.start()
     return federation
