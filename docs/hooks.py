@@ -25,7 +25,8 @@ from va.config import reference  # noqa: E402
 
 def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
     if "<!-- va:settings -->" in markdown:
-        markdown = markdown.replace("<!-- va:settings -->", reference.markdown())
+        generated = f'<div class="va-reference" markdown="1">\n\n{reference.markdown()}\n</div>'
+        markdown = markdown.replace("<!-- va:settings -->", generated)
     if "<!-- va:cli -->" in markdown:
         markdown = markdown.replace("<!-- va:cli -->", cli_markdown())
     for match, picture in reversed(plots.plots(markdown)):
