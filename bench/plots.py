@@ -6,6 +6,8 @@ Each table to draw is followed by a marker naming the row label column and the v
 
     <!-- plot: label="setting" values="p50; p90" unit="ms" -->
 
+(`label="engine + window"` joins two columns into the row's label.)
+
 A cell is read as a number ("145 ms", "1,430 ms"), a range over runs ("256-284 ms": a bar to the
 low end, a whisker to the high one) or a count with its share ("48/54 (89%)", "98% (39/40)": the percentage).
 The docs build (docs/hooks.py) puts each chart under its table, so a plot cannot drift from it.
@@ -86,7 +88,7 @@ def table_before(text: str, position: int) -> list[str]:
 
 def svg(rows: list[dict[str, str]], spec: Spec) -> str:
     """Horizontal bars, one group per row, one bar per value column; whiskers show ranges."""
-    bars = [(row.get(spec.label, "?"), [read_value(row.get(name, "")) for name in spec.values]) for row in rows]
+    bars = [(_label(row, spec.label), [read_value(row.get(name, "")) for name in spec.values]) for row in rows]
     top = max((value.high for _, values in bars for value in values if value), default=1.0) or 1.0
     left, width, bar, gap = 330, 380, 14, 10
     group = bar * len(spec.values) + gap
@@ -123,6 +125,11 @@ def _bar(value: Optional[Value], x: float, y: float, thick: float, scale: float,
     text = f"{value.low:g}" if value.high == value.low else f"{value.low:g}-{value.high:g}"
     parts.append(f'<text x="{x + value.high * scale + 4:.1f}" y="{y + thick - 2}">{text}{html.escape(unit)}</text>')
     return parts
+
+
+def _label(row: dict[str, str], label: str) -> str:
+    """A row's label: one column, or several joined (`label="engine + encoder window"`)."""
+    return ", ".join(row.get(name.strip(), "?") for name in label.split(" + "))
 
 
 def _plain(text: str) -> str:
