@@ -226,3 +226,18 @@ def test_the_site_builds_strictly(tmp_path):
     assert len(plots) >= 3
     for plot in plots:
         xml.dom.minidom.parseString(plot)
+
+
+def test_a_plot_reads_numbers_ranges_and_shares_from_the_cells():
+    from bench import plots
+
+    assert plots.read_value("256-284 ms") == plots.Value(256, 284)
+    assert plots.read_value("1,430-3,364 ms") == plots.Value(1430, 3364)
+    assert plots.read_value("48/54 (89%)") == plots.Value(89, 89)
+    assert plots.read_value("98% (39/40)") == plots.Value(98, 98)
+    assert plots.read_value("") is None
+    page = "| setting | p50 |\n|---|---|\n| a | 100 ms |\n| b | 200-300 ms |\n<!-- plot: label=\"setting\" values=\"p50\" -->\n"
+    [(_, picture)] = plots.plots(page)
+    widths = [float(width) for width in re.findall(r'<rect [^>]*width="([\d.]+)"', picture)]
+    assert widths == [pytest.approx(380 * 100 / 300, abs=0.1), pytest.approx(380 * 200 / 300, abs=0.1)]
+    assert "200-300" in picture
