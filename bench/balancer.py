@@ -106,7 +106,7 @@ def one_run(directory: Path, plan: argparse.Namespace, pcm: bytes) -> dict:
     ports = [int(url.rsplit(":", 1)[1]) for _, url in started]
     balancers: List[Balancer] = []
     try:
-        balancers = [Balancer(directory, procs.free_port(), ports[:count]) for count in (1, 2)]
+        balancers = [Balancer(directory, ports[:count]) for count in (1, 2)]
         for balancer in balancers:
             balancer.wait(lambda states: all(state == "UP" for state in states.values()), "servers up", 60)
         direct = started[0][1]

@@ -37,9 +37,24 @@ from bench.stats import median, num, percentile
 TIMEOUT = 60.0
 
 
-def start_mosquitto(directory: Path, nodelay: bool = True) -> Tuple[subprocess.Popen, int]:
-    """mosquitto on a free loopback port; ``nodelay``: ``set_tcp_nodelay true`` (off: Nagle)."""
-    port = procs.free_port()
+def start_mosquitto(directory: Path, nodelay: bool = True, attempts: int = 5) -> Tuple[subprocess.Popen, int]:
+    """mosquitto on a loopback port; ``nodelay``: ``set_tcp_nodelay true`` (off: Nagle). It cannot
+    bind port 0, so it gets a port the system just handed out, and another should that be taken."""
+    for _ in range(attempts - 1):
+        try:
+            return _mosquitto_on(directory, _unused_port(), nodelay)
+        except RuntimeError:
+            pass
+    return _mosquitto_on(directory, _unused_port(), nodelay)
+
+
+def _unused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _mosquitto_on(directory: Path, port: int, nodelay: bool) -> Tuple[subprocess.Popen, int]:
     config = directory / f"mosquitto-{port}.conf"
     lines = [f"listener {port} 127.0.0.1", "allow_anonymous true", "persistence false"]
     config.write_text("\n".join(lines + (["set_tcp_nodelay true"] if nodelay else [])) + "\n")

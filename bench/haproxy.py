@@ -3,6 +3,9 @@
 Only what cannot run on loopback as a normal user changes: the addresses, and the root-only
 global lines (chroot, user, syslog, the /run stats socket). Everything else (timeouts, health
 checks, retries, leastconn) is the file a site installs.
+
+HAProxy cannot bind port 0, so its listening socket is made here, on a port the system picks, and
+handed to it open (``bind fd@N``): no other process can take the port in between.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ TLS_PASSTHROUGH_CFG = DEPLOY / "haproxy-tls-passthrough.cfg"
 _ROOT_ONLY = re.compile(r"^\s+(log /dev/log|chroot|user|group|daemon|stats socket)\b")
 
 
-def loopback_config(shipped: str, port: int, servers: List[int], stats: Path, pem: Optional[Path] = None) -> str:
-    """The shipped config on 127.0.0.1:`port` in front of `servers` (ports), with a stats socket;
-    with `pem`, TLS terminated there (haproxy.cfg's commented `bind ... ssl` line instead of its plain one).
+def loopback_config(shipped: str, bind: str, servers: List[int], stats: Path, pem: Optional[Path] = None) -> str:
+    """The shipped config on `bind` ("127.0.0.1:8000", or "fd@3": a socket it inherits) in front of
+    `servers` (ports), with a stats socket; with `pem`, TLS terminated there (haproxy.cfg's
+    commented `bind ... ssl` line instead of its plain one).
 
     Server lines beyond len(servers) are dropped; more servers than lines is an error."""
     lines: List[str] = []
@@ -31,11 +35,11 @@ def loopback_config(shipped: str, port: int, servers: List[int], stats: Path, pe
         if _ROOT_ONLY.match(line):
             continue
         if pem is not None and re.match(r"^\s+# bind :8443 ssl crt \S+", line):
-            line = re.sub(r"# bind :8443 ssl crt \S+", f"bind 127.0.0.1:{port} ssl crt {pem}", line)
+            line = re.sub(r"# bind :8443 ssl crt \S+", f"bind {bind} ssl crt {pem}", line)
         elif re.match(r"^\s+bind :(8000|8443)$", line):
             if pem is not None:
                 continue
-            line = f"    bind 127.0.0.1:{port}"
+            line = f"    bind {bind}"
         elif re.match(r"^\s+server va\d", line):
             server = next(ports, None)
             if server is None:
@@ -50,19 +54,24 @@ def loopback_config(shipped: str, port: int, servers: List[int], stats: Path, pe
 
 
 class Balancer:
-    """`haproxy -db` (foreground) on a free loopback port; its config and log go in `directory`."""
+    """`haproxy -db` (foreground) on a loopback port the system picked (`port`); its config and log
+    go in `directory`."""
 
     def __init__(
-        self, directory: Path, port: int, servers: List[int], timeout: float = 60.0, shipped: Path = HAPROXY_CFG,
+        self, directory: Path, servers: List[int], timeout: float = 60.0, shipped: Path = HAPROXY_CFG,
         pem: Optional[Path] = None,
     ) -> None:
-        self.port = port
-        self.stats = directory / f"haproxy-{port}.sock"
-        config = directory / f"haproxy-{port}.cfg"
-        config.write_text(loopback_config(shipped.read_text(), port, servers, self.stats, pem))
-        self.log = directory / f"haproxy-{port}.log"
-        with open(self.log, "ab") as out:
-            self.popen = subprocess.Popen(["haproxy", "-db", "-f", str(config)], stdout=out, stderr=subprocess.STDOUT)
+        with socket.socket() as listening:
+            listening.bind(("127.0.0.1", 0))
+            listening.listen(128)
+            self.port = port = listening.getsockname()[1]
+            self.stats = directory / f"haproxy-{port}.sock"
+            config = directory / f"haproxy-{port}.cfg"
+            config.write_text(loopback_config(shipped.read_text(), f"fd@{listening.fileno()}", servers, self.stats, pem))
+            self.log = directory / f"haproxy-{port}.log"
+            with open(self.log, "ab") as out:
+                self.popen = subprocess.Popen(["haproxy", "-db", "-f", str(config)], stdout=out, stderr=subprocess.STDOUT,
+                                              pass_fds=[listening.fileno()])
         self.wait(lambda states: len(states) == len(servers), "its stats socket", timeout)
 
     @property

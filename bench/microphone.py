@@ -28,15 +28,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from sound_server import PulseAudio  # noqa: E402
-from procs import free_port  # noqa: E402
-from test_client_e2e import Process, environment, start_server, wait_until  # noqa: E402
+from procs import Process, environment, start_server, wait_until  # noqa: E402
 
 PHRASES = ["time-joe.wav", "day-joe.wav", "nokey-joe.wav", "timer-joe.wav"]
 RAN = re.compile(r"Heard '[^']*': ran ")
 
 
-def _config(folder: Path, port: int) -> Path:
-    config = folder / "config.yaml"
+def _config(config: Path, port: int) -> Path:
     recorder = ROOT / "tests" / "client_commands" / "recorder.py"
     config.write_text(f"server_url: ws://127.0.0.1:{port}\nserver: {{host: 127.0.0.1, port: {port}, model: tiny.en}}\n"
                       f"commands: {{modules: [], paths: ['{recorder}']}}\nmicrophone: {{device: test_mic}}\n")
@@ -93,9 +91,9 @@ def _disk(package: str) -> List[str]:
 
 def run(seconds: float) -> List[str]:
     with tempfile.TemporaryDirectory(prefix="va-bench-mic-") as tmp, PulseAudio(Path(tmp) / "pulse") as pulse:
-        folder, port = Path(tmp), free_port()
-        config = _config(folder, port)
-        server = start_server(folder, config, port)
+        folder = Path(tmp)
+        server = start_server(folder, _config(folder / "server.yaml", 0))
+        config = _config(folder / "config.yaml", server.port)
         client = Process(folder, "client", ["client", "--config", str(config)], environment(folder, **pulse.env))
         try:
             wait_until(lambda: "va-client is ready" in client.text(), "the client", client.popen)

@@ -1,11 +1,16 @@
-"""Subprocesses under test: start them, wait until they are ready, stop them, read their logs."""
+"""Subprocesses under test: start them, wait until they are ready, stop them, read their logs.
+
+Ports: each server binds port 0 itself and the bench reads back the port it got, from its log
+(`logged_port`: va's "listening on ws://HOST:PORT") or from the system (`listening_port`: a
+process that does not say, such as the seed snippet), so no other process can take it between
+choosing and binding."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -45,10 +50,36 @@ class Proc:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+VA_LISTENING = r"listening on wss?://[^ ]+:(\d+) "
+"""What `va server` logs once it serves: the port is the group."""
+WYOMING_LISTENING = r"Wyoming speech-to-text on [^ ]+:(\d+)"
+
+
+def logged_port(proc: Proc, pattern: str = VA_LISTENING, timeout: float = 120.0) -> int:
+    """The port the process wrote in its log (the first group of `pattern`)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _check_alive(proc)
+        found = re.search(pattern, proc.text())
+        if found:
+            return int(found.group(1))
+        time.sleep(0.1)
+    raise ProcessFailed(f"{proc.name} logged no port after {timeout:.0f} s: {proc.last_line()}")
+
+
+def listening_port(proc: Proc, timeout: float = 120.0) -> int:
+    """The IPv4 port the process listens on, as the system reports it (for a process that binds
+    port 0 and does not say which it got)."""
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _check_alive(proc)
+        ports = [c.laddr.port for c in psutil.Process(proc.pid).net_connections("inet4") if c.status == psutil.CONN_LISTEN]
+        if ports:
+            return ports[0]
+        time.sleep(0.2)
+    raise ProcessFailed(f"{proc.name} not listening after {timeout:.0f} s: {proc.last_line()}")
 
 
 def env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
@@ -83,19 +114,6 @@ def wait_health(proc: Proc, port: int, timeout: float = 120.0) -> dict:
             pass
         time.sleep(0.2)
     raise ProcessFailed(f"{proc.name} not healthy after {timeout:.0f} s: {proc.last_line()}")
-
-
-def wait_port(proc: Proc, port: int, timeout: float = 60.0) -> None:
-    """For the seed, which has no /health: wait until the port accepts connections."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        _check_alive(proc)
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise ProcessFailed(f"{proc.name} not listening after {timeout:.0f} s: {proc.last_line()}")
 
 
 def wait_exit(proc: Proc, timeout: float) -> Optional[int]:

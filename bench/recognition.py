@@ -124,6 +124,7 @@ class RecognitionPath:
     grammar: bool
     """Whether the hello carries the grammar (the old path's does not: the client before issue 11)."""
     note: str
+    engine: str = "faster-whisper"
 
 
 PATHS: Dict[str, RecognitionPath] = {
@@ -132,7 +133,12 @@ PATHS: Dict[str, RecognitionPath] = {
     "new": RecognitionPath({"recognition": "grammar"}, decide_new, True,
                            "server.recognition: grammar: the server's reading (accepted: run, rejected: nothing), "
                            "else the client's matcher"),
+    "openai-old": RecognitionPath({"recognition": "free"}, decide_old, False,
+                                  "as old, on openai-whisper (PyTorch, the same tiny.en weights)", "openai-whisper"),
+    "openai-new": RecognitionPath({"recognition": "grammar"}, decide_new, True,
+                                  "as new, on openai-whisper: guided decoding on its own decoder", "openai-whisper"),
 }
+DEFAULT_PATHS = ("old", "new")
 
 
 @dataclasses.dataclass
@@ -193,7 +199,7 @@ def run_paths(names: Sequence[str], clips: Sequence[Clip], client: Client, logs:
                 skipped[name] = path.note
                 continue
             try:
-                started[name], url = servers.start_va(logs, "faster-whisper", name=f"recognition-{name}", **path.server)
+                started[name], url = servers.start_va(logs, path.engine, name=f"recognition-{name}", **path.server)
             except Exception as error:  # a path whose server cannot start is a line that says why
                 skipped[name] = f"{type(error).__name__}: {error}".splitlines()[0][:300]
                 continue
@@ -314,7 +320,7 @@ def render(results: Sequence[dict], skipped: Dict[str, str], load: Sequence[floa
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="Recognition accuracy on bench/corpus through a real va server.")
     parser.add_argument("--split", choices=("heldout", "tune", "dev", "all"), default="heldout")
-    parser.add_argument("--paths", default=",".join(PATHS), help=f"comma-separated, of {', '.join(PATHS)}")
+    parser.add_argument("--paths", default=",".join(DEFAULT_PATHS), help=f"comma-separated, of {', '.join(PATHS)}")
     parser.add_argument("--json", type=Path, help="write every clip's result and the table here")
     parser.add_argument("--limit", type=int, help="a fixed sample of this many clips (a quick look)")
     args = parser.parse_args(argv)

@@ -41,21 +41,21 @@ def write_va_config(directory: Path, port: int, engine: str, **server: object) -
 
 
 def start_va(directory: Path, engine: str, name: str = "", **server: object):
-    """`python -m va server` on a free port; its config and log (va-server-ENGINE[-NAME]) go in `directory`."""
-    port = procs.free_port()
-    config = write_va_config(directory, port, engine, **server)
+    """`python -m va server` on the port it picks; its config and log (va-server-ENGINE[-NAME]) go in `directory`."""
+    config = write_va_config(directory, 0, engine, **server)
     label = f"va-server-{engine}{'-' + name if name else ''}"
     proc = procs.start(label, ["-m", "va", "server", "--config", str(config)], directory)
+    port = procs.logged_port(proc)
     procs.wait_health(proc, port)
     return proc, f"ws://127.0.0.1:{port}"
 
 
 def start_seed(directory: Path, checkpoint: Path):
-    port = procs.free_port()
-    extra = {"SEED_MODEL": str(checkpoint), "SEED_PORT": str(port)}
+    """The seed snippet on port 0 ("localhost": its IPv4 port is the one read back)."""
+    extra = {"SEED_MODEL": str(checkpoint), "SEED_PORT": "0"}
     proc = procs.start("seed-server", [str(SEED)], directory, extra)
-    procs.wait_port(proc, port)
-    return proc, f"ws://localhost:{port}"
+    port = procs.listening_port(proc, timeout=60.0)
+    return proc, f"ws://127.0.0.1:{port}"
 
 
 def bench_server(

@@ -2,7 +2,8 @@
 
 Every command clip of bench/corpus goes through a detector (va.client.vad) and the endpointer
 (va.client.endpoint) in 30 ms frames, timed in audio seconds. The truth: make_corpus put
-0.3-0.5 s of silence (seeded per clip) before the speech and 0.6 s after it. Reported per
+0.3-0.5 s of silence (seeded per clip; `make_corpus.lead_seconds` gives each clip's) before the
+speech and 0.6 s after it. Reported per
 condition: the median error of the phrase's start and of its last speech frame (absolute, ms),
 the share of clips heard as one phrase whose end lies within 150 ms of the truth ("cut right"),
 and the CPU time per second of audio. Negatives `noise_alone` count phrases heard in pure noise.
@@ -11,8 +12,8 @@ Choose settings on tune; report held-out.
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import random
 import statistics
 import time
 from dataclasses import dataclass
@@ -25,8 +26,20 @@ from va.client.microphone import decode_file
 from va.client.vad import FRAME_BYTES, FRAME_SECONDS, EnergyDetector, MicroDetector, WebRtcDetector, rms
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
-SEED, TAIL_S, LEAD = 11, 0.6, (0.3, 0.5)
 CONDITIONS = ("clean", "noise", "talker", "reverb")
+
+
+def _make_corpus() -> Any:
+    """bench/corpus/make_corpus.py (a script beside the clips, not a module of the bench package)."""
+    spec = importlib.util.spec_from_file_location("make_corpus", CORPUS / "make_corpus.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+MAKE_CORPUS = _make_corpus()
+TAIL_S = MAKE_CORPUS.TAIL_S
 
 
 @dataclass
@@ -62,9 +75,9 @@ def _calibrated(frames: List[bytes]) -> _Recognizer:
 
 
 def truth(entry: Dict[str, Any]) -> Tuple[float, float]:
+    """(start, end) of the clip's speech in seconds, as make_corpus made the clip."""
     index = int(Path(entry["file"]).name.split("-")[1])
-    lead = random.Random(f"{SEED}-{index}").uniform(LEAD[0], LEAD[1] + 0.1)
-    return lead, entry["seconds"] - TAIL_S
+    return MAKE_CORPUS.lead_seconds(index), entry["seconds"] - TAIL_S
 
 
 def run_clip(pcm: bytes, make: Any) -> Tuple[List[Tuple[float, float]], float]:

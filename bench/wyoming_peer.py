@@ -52,10 +52,9 @@ def ensure_venv(venv: Path = VENV) -> Path:
 
 
 def start_peer(log_dir: Path, python: Path, model_dir: Path) -> Tuple[procs.Proc, int]:
-    port = procs.free_port()
     threads = str(os.cpu_count() or 1)  # what va's faster-whisper engine uses
     argv = [
-        str(python), "-m", "wyoming_faster_whisper", "--uri", f"tcp://127.0.0.1:{port}",
+        str(python), "-m", "wyoming_faster_whisper", "--uri", "tcp://127.0.0.1:0",
         "--model", str(model_dir), "--data-dir", str(log_dir / "peer-data"), "--local-files-only",
         "--stt-library", "faster-whisper", "--device", "cpu", "--compute-type", "int8", "--beam-size", "1",
         "--cpu-threads", threads, "--language", "en",
@@ -65,14 +64,15 @@ def start_peer(log_dir: Path, python: Path, model_dir: Path) -> Tuple[procs.Proc
         popen = subprocess.Popen(argv, cwd=log_dir, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                  env={**os.environ, "HF_HUB_OFFLINE": "1"})
     proc = procs.Proc("wyoming-faster-whisper", popen, log)
+    port = procs.listening_port(proc, timeout=180.0)  # it binds port 0 and does not say which it got
     wait_describe(proc, port)
     return proc, port
 
 
 def start_va(log_dir: Path) -> Tuple[procs.Proc, int]:
     """va server (its websocket port idle) with a Wyoming port; (process, Wyoming port)."""
-    port = procs.free_port()
-    proc, _ = servers.start_va(log_dir, "faster-whisper", name="wyoming", wyoming={"host": "127.0.0.1", "port": port})
+    proc, _ = servers.start_va(log_dir, "faster-whisper", name="wyoming", wyoming={"host": "127.0.0.1", "port": 0})
+    port = procs.logged_port(proc, procs.WYOMING_LISTENING)
     wait_describe(proc, port)
     return proc, port
 

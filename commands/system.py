@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from typing import Annotated
 
-from va.command import command
+from va.command import Range, command
 
 AMIXER_CONTROL = "Master"
 STEP = 10  # percent per volume_up / volume_down
@@ -26,7 +27,7 @@ def setup(settings) -> None:
 
 
 @command(aliases=["volume"])
-def set_volume(percent: int) -> str:
+def set_volume(percent: Annotated[int, Range(0, 100)]) -> str:
     """Set the speaker volume, 0 to 100 percent."""
     if not 0 <= percent <= 100:
         raise ValueError(f"the volume must be between 0 and 100 percent, not {percent}")

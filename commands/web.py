@@ -2,7 +2,8 @@
 
 Uses `webbrowser`, and only when there is a display to show it on: on a headless machine (no
 DISPLAY or WAYLAND_DISPLAY) the commands refuse with a clear message instead of starting a text
-browser nobody can see.
+browser nobody can see. Only http and https addresses are opened: "file://", "javascript:" and any
+other scheme are refused, since a remote client may be allowed to call these commands.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from __future__ import annotations
 import os
 import sys
 import webbrowser
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, urlsplit
 
 from va.command import command
 
 SEARCH_URL = "https://duckduckgo.com/?q={}"
+SCHEMES = ("http", "https")
 
 
 @command(aliases=["open", "go to"])
@@ -44,6 +46,8 @@ def _site_url(site: str) -> str:
 
 
 def _open(url: str) -> None:
+    if urlsplit(url).scheme not in SCHEMES or not urlsplit(url).netloc:
+        raise RuntimeError(f"only http and https addresses are opened, not {url[:80]!r}")
     if not _browser_available():
         raise RuntimeError("no browser to open: this machine has no display (DISPLAY / WAYLAND_DISPLAY are not set)")
     try:

@@ -1,12 +1,17 @@
-"""Real `va` processes for the tests that attack them: a server on a free port, a client fed with
---input, their logs, and a few websocket helpers. Everything goes through `python -m va`, so these
-tests do not depend on where a module lives inside the package.
+"""Real `va` processes for the tests that attack them: a server, a client fed with --input, their
+logs, and a few websocket helpers. Everything goes through `python -m va`, so these tests do not
+depend on where a module lives inside the package.
+
+Ports: a server binds port 0 itself and the test reads the port it got from its log ("listening
+on ws://127.0.0.1:PORT"), so no other process can take the port between choosing and binding it.
+A server started again on the port it had (`write_config(..., server.port)`) is the one exception.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import re
@@ -19,7 +24,7 @@ import time
 import urllib.request
 import wave
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 import yaml
 
@@ -30,10 +35,13 @@ TIMEOUT = 180.0
 """Seconds for any one wait: a bound on failure, never a measurement."""
 
 
-def free_port() -> int:
+@contextlib.contextmanager
+def refused_port() -> Iterator[int]:
+    """A port nothing listens on while the block runs: bound here and never listened on, so a
+    connection to it is refused and no other process can take it meanwhile."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        yield sock.getsockname()[1]
 
 
 def pcm(name: str) -> bytes:
@@ -79,8 +87,9 @@ def merge(base: Dict[str, Any], extra: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
-def write_config(path: Path, port: int, extra: Optional[Dict[str, Any]] = None, scheme: str = "ws") -> Path:
-    """A config for a server on `port` and a client of it; `extra` is merged in."""
+def write_config(path: Path, port: int = 0, extra: Optional[Dict[str, Any]] = None, scheme: str = "ws") -> Path:
+    """A config for a server on `port` (0: the server picks one) and a client of it; `extra` is
+    merged in. A client's config names the port its server got (`start_server(...).port`)."""
     base = {
         "keyword": "computer",
         "server_url": f"{scheme}://127.0.0.1:{port}",
@@ -102,16 +111,18 @@ def environment(tmp_path: Path, **extra: str) -> Dict[str, str]:
     return env
 
 
-def wait_until(condition: Callable[[], Any], what: str, process: Optional["Process"] = None,
-               timeout: float = TIMEOUT) -> Any:
+def wait_until(condition: Callable[[], Any], what: str, process: Any = None, timeout: float = TIMEOUT) -> Any:
+    """condition()'s first true value; raises if `process` (a Process or a Popen) exits first."""
     deadline = time.monotonic() + timeout
+    popen = getattr(process, "popen", process)
     while True:
         result = condition()
         if result:
             return result
-        if process is not None and process.popen.poll() is not None:
-            raise AssertionError(f"{process.name} exited with {process.popen.returncode} while waiting for "
-                                 f"{what}:\n{process.text()[-3000:]}")
+        if popen is not None and popen.poll() is not None:
+            said = process.text()[-3000:] if isinstance(process, Process) else ""
+            raise AssertionError(f"{getattr(process, 'name', 'the process')} exited with {popen.returncode} "
+                                 f"while waiting for {what}:\n{said}")
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
@@ -135,6 +146,8 @@ class Process:
         self.name = name
         self.log = tmp_path / f"{name}.log"
         self._out = open(self.log, "ab")
+        self._start = self._out.tell()  # where this run's lines begin (a restart appends to the log)
+        self.port, self.url = 0, ""  # a server's, once start_server has read them from its log
         self.popen = subprocess.Popen([*prefix, sys.executable, "-m", "va", *args], cwd=tmp_path,
                                       env=env or environment(tmp_path), stdout=self._out, stderr=subprocess.STDOUT)
 
@@ -144,6 +157,12 @@ class Process:
 
     def text(self) -> str:
         return self.log.read_text(errors="replace")
+
+    def this_run(self) -> str:
+        """What this process wrote (not an earlier process of the same name)."""
+        with open(self.log, "rb") as log:
+            log.seek(self._start)
+            return log.read().decode(errors="replace")
 
     def lines(self) -> List[str]:
         return self.text().splitlines()
@@ -174,11 +193,26 @@ def healthy(port: int, context: Optional[ssl.SSLContext] = None) -> bool:
         return False
 
 
-def start_server(tmp_path: Path, config: Path, port: int, *, context: Optional[ssl.SSLContext] = None,
-                 prefix: Sequence[str] = (), name: str = "server") -> Process:
-    server = Process(tmp_path, name, ["server", "--config", str(config)], prefix=prefix)
-    wait_until(lambda: healthy(port, context), "the server's /health", server)
+_LISTENING = re.compile(r"listening on (wss?)://([^ ]+):(\d+) ")
+
+
+def start_server(tmp_path: Path, config: Path, *, context: Optional[ssl.SSLContext] = None,
+                 prefix: Sequence[str] = (), name: str = "server", env: Optional[Dict[str, str]] = None,
+                 args: Sequence[str] = ()) -> Process:
+    """`va server` with `config`, once /health says ok; `.port` and `.url` are where it listens."""
+    server = Process(tmp_path, name, ["server", "--config", str(config), *args], env=env, prefix=prefix)
+    wait_until(lambda: logged_port(server), "the server's port in its log", server)
+    wait_until(lambda: healthy(server.port, context), "the server's /health", server)
     return server
+
+
+def logged_port(server: Process) -> int:
+    """The port a `va server` says it listens on in this run's log, also set as `.port` and
+    `.url`; 0 while it has not said."""
+    found = _LISTENING.search(server.this_run())
+    if found:
+        server.port, server.url = int(found[3]), f"{found[1]}://127.0.0.1:{found[3]}"
+    return server.port if found else 0
 
 
 def start_client(tmp_path: Path, config: Path, files: Sequence[Any], name: str = "client", **env: str) -> Process:

@@ -8,6 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from va.language.arguments import REQUIRED, Parameter, bind, parameters_of, tokenize
+from va.language.sentences import match_sentence
+from va.language.words import NAME_FILLER
 
 
 class Speed(enum.Enum):
@@ -182,3 +184,36 @@ def test_bind_never_raises_and_values_have_the_declared_type(function, words):
             assert type(value) is expected
         else:
             assert value in param.choices
+
+
+def add(a: int, b: int = 0): ...
+def wake_up(wake_hour: int, wake_minute: int = 0): ...
+
+
+@pytest.mark.parametrize(
+    "function, words, expected",
+    [
+        (add_numbers, "1230", {"first": 1230}),
+        (add, "1045", {"a": 1045, "b": 0}),
+        (add, "10.45", None),  # not a whole number: an error, never (10, 45)
+    ],
+)
+def test_two_int_parameters_that_are_not_a_time_keep_a_number_whole(function, words, expected):
+    binding = said(function, words)
+    if expected is None:
+        assert binding.error is not None and binding.error.startswith("a:")
+    else:
+        assert binding.args == expected
+
+
+def test_parameters_named_as_hour_and_minute_take_a_time_of_day():
+    assert said(wake_up, "at 1055").args == {"wake_hour": 10, "wake_minute": 55}
+
+
+def test_a_sentence_template_skips_the_filler_the_name_matcher_skips():
+    """One filler list: "hmm" is skipped between template words as it is before a command name."""
+    found = match_sentence(tokenize("timer for hmm five minutes"), "timer for {minutes} minutes", parameters_of(set_timer))
+    assert found is not None and found.args == {"minutes": 5.0}
+    for word in NAME_FILLER:
+        assert match_sentence(tokenize(f"timer for five minutes {word}"), "timer for {minutes} minutes",
+                              parameters_of(set_timer)) is not None, word

@@ -21,19 +21,13 @@ from typing import Any, List, Optional, Tuple
 import pytest
 import trustme
 from bench.haproxy import TLS_PASSTHROUGH_CFG, Balancer
+from procs import FIXTURES, TIMEOUT, Process, environment, logged_port, wait_until, write_config
 from test_client_e2e import (  # noqa: F401 - the fixture kills what a test leaves running
-    FIXTURES,
     MANIFEST,
-    TIMEOUT,
-    Process,
     _no_process_left_behind,
-    environment,
     expected,
-    free_port,
     phrase_records,
     ran,
-    wait_until,
-    write_config,
 )
 
 pytestmark = [
@@ -51,7 +45,7 @@ def balancer_factory():
     started: List[Balancer] = []
 
     def start(tmp_path: Path, servers: List[int], **options: Any) -> Balancer:
-        started.append(Balancer(tmp_path, free_port(), servers, TIMEOUT, **options))
+        started.append(Balancer(tmp_path, servers, TIMEOUT, **options))
         return started[-1]
 
     yield start
@@ -63,27 +57,29 @@ def balancer_factory():
 
 
 class Server:
-    """One `va server` on a fixed port; it can be started again after it was killed or stopped."""
+    """One `va server` on the port it picked the first time; started again after it was killed or
+    stopped, it takes the same port (HAProxy knows it by it)."""
 
     def __init__(self, tmp_path: Path, name: str, tls: Optional[Tuple[Path, Path, Path]] = None) -> None:
         """`tls`: (certificate, key, CA) to serve wss:// and https:// /health."""
-        self.tmp_path, self.name, self.port = tmp_path, name, free_port()
+        self.tmp_path, self.name, self.port, self.tls = tmp_path, name, 0, tls
         self.config = tmp_path / f"{name}.yaml"
-        self.config.write_text(f"token: {TOKEN}\nserver:\n  host: 127.0.0.1\n  port: {self.port}\n  model: tiny.en\n")
-        self.context: Optional[ssl.SSLContext] = None
-        if tls is not None:
-            self.config.write_text(self.config.read_text() + f"  tls: {{cert: {tls[0]}, key: {tls[1]}}}\n")
-            self.context = ssl.create_default_context(cafile=str(tls[2]))
+        self.context = ssl.create_default_context(cafile=str(tls[2])) if tls is not None else None
         self.runs = 0
         self.process: Optional[Process] = None
 
     def start(self) -> None:
         self.runs += 1
+        text = f"token: {TOKEN}\nserver:\n  host: 127.0.0.1\n  port: {self.port}\n  model: tiny.en\n"
+        if self.tls is not None:
+            text += f"  tls: {{cert: {self.tls[0]}, key: {self.tls[1]}}}\n"
+        self.config.write_text(text)
         args = ["server", "--config", str(self.config)]
         self.process = Process(self.tmp_path, f"{self.name}-{self.runs}", args, environment(self.tmp_path))
 
     def wait_healthy(self) -> None:
-        wait_until(lambda: (self.health() or {}).get("status") == "ok", f"{self.name}'s /health", self.process.popen)
+        self.port = wait_until(lambda: logged_port(self.process), f"{self.name}'s port in its log", self.process)
+        wait_until(lambda: (self.health() or {}).get("status") == "ok", f"{self.name}'s /health", self.process)
 
     def health(self) -> Optional[dict]:
         try:
@@ -139,9 +135,8 @@ def test_a_killed_and_a_drained_server_lose_no_phrase_and_run_none_twice(tmp_pat
     for server in servers:
         server.wait_healthy()
     balancer = balancer_factory(tmp_path, [server.port for server in servers])
-    config = write_config(tmp_path, balancer.port)  # server_url: the balancer
-    config.write_text(config.read_text().replace("client:\n", f"client:\n  stream: {str(stream).lower()}\n")
-                      + f"token: {TOKEN}\n")  # HAProxy passes the token through
+    # server_url: the balancer, which passes the token through
+    config = write_config(tmp_path / "config.yaml", balancer.port, {"client": {"stream": stream}, "token": TOKEN})
 
     # three clients, each with the nine commands in another order, slowly
     files = [SPOKEN[shift:] + SPOKEN[:shift] for shift in (0, 3, 6)]
@@ -210,9 +205,8 @@ def test_wss_through_haproxy_with_tls_terminated_there_or_passed_through(tmp_pat
     options = {"shipped": TLS_PASSTHROUGH_CFG} if passthrough else {"pem": pem}
     balancer = balancer_factory(tmp_path, [server.port], **options)
     balancer.wait(lambda _: balancer.check("va1") == "L7OK", "a health check that passed", TIMEOUT)
-    config = write_config(tmp_path, balancer.port)
-    text = config.read_text().replace("ws://", "wss://").replace("client:\n", f"client:\n  tls:\n    ca: {ca_file}\n")
-    config.write_text(text + f"token: {TOKEN}\n")
+    config = write_config(tmp_path / "config.yaml", balancer.port, {"client": {"tls": {"ca": str(ca_file)}}, "token": TOKEN},
+                          scheme="wss")
     files = [SPOKEN[:2]]
     logs = finish(start_clients(tmp_path, config, "tls", files), files)
     assert f"Connected to wss://127.0.0.1:{balancer.port}" in logs

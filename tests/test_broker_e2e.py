@@ -22,7 +22,7 @@ from typing import Dict, Iterator, List, Optional
 
 import pytest
 
-from test_client_e2e import TIMEOUT, Process, environment, free_port, healthy, wait_until
+from procs import TIMEOUT, Process, environment, healthy, logged_port, wait_until
 from test_remote_e2e import (  # noqa: F401 - the fixture kills what a test leaves running
     KITCHEN_RULES,
     RADIO_OFF,
@@ -53,30 +53,45 @@ def loopback_config(shipped: str, port: int, passwords: Optional[Path] = None) -
 
 
 class Mosquitto:
-    """`mosquitto -c` with deploy/mosquitto.conf on a loopback port; it can be restarted."""
+    """`mosquitto -c` with deploy/mosquitto.conf on a loopback port; it can be restarted (on the same port).
+
+    Mosquitto cannot bind port 0 (its "listener 0" is a Unix socket), so it is given a port the
+    system just handed out and, should another process take that port first, another."""
+
+    ATTEMPTS = 5
 
     def __init__(self, tmp_path: Path, users: Optional[Dict[str, str]] = None) -> None:
         """`users`: name -> password, in a password file made with mosquitto_passwd (None: anonymous)."""
-        self.port = free_port()
         self.config = tmp_path / "mosquitto.conf"
-        passwords = tmp_path / "mosquitto.passwd" if users else None
-        if passwords is not None:
-            passwords.touch()
+        self.passwords = tmp_path / "mosquitto.passwd" if users else None
+        if self.passwords is not None:
+            self.passwords.touch()
         for name, password in (users or {}).items():
-            subprocess.run(["mosquitto_passwd", "-b", str(passwords), name, password], check=True, timeout=TIMEOUT)
-        self.config.write_text(loopback_config(SHIPPED.read_text(), self.port, passwords))
+            subprocess.run(["mosquitto_passwd", "-b", str(self.passwords), name, password], check=True, timeout=TIMEOUT)
         self.log = tmp_path / "mosquitto.log"
-        self.popen: subprocess.Popen = self.start()
+        for _ in range(self.ATTEMPTS):
+            self.port = _unused_port()
+            self.config.write_text(loopback_config(SHIPPED.read_text(), self.port, self.passwords))
+            if self._started():
+                break
+        else:
+            raise AssertionError(f"mosquitto found no free port in {self.ATTEMPTS} tries:\n{self.log.read_text()[-2000:]}")
 
     @staticmethod
     def missing() -> bool:
         return shutil.which("mosquitto") is None
 
     def start(self) -> subprocess.Popen:
+        """Start it again, on its port."""
+        assert self._started(), self.log.read_text()[-2000:]
+        return self.popen
+
+    def _started(self) -> bool:
+        """Whether it listens now (False: its port was taken)."""
         with open(self.log, "ab") as out:
             self.popen = subprocess.Popen(["mosquitto", "-v", "-c", str(self.config)], stdout=out, stderr=subprocess.STDOUT)
-        wait_until(self._listening, "mosquitto to listen", self.popen)
-        return self.popen
+        wait_until(lambda: self.popen.poll() is not None or self._listening(), "mosquitto to listen")
+        return self.popen.poll() is None
 
     def _listening(self) -> bool:
         with socket.socket() as sock:
@@ -95,17 +110,24 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
     mosquitto.stop()
 
 
+def _unused_port() -> int:
+    """A port the system just handed out and took back: for mosquitto only (see Mosquitto)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def start_server(tmp_path: Path, name: str, broker_port: int, token: str = "") -> tuple:
-    """A `va server` with the broker on; (process, port) once /health says ok."""
-    port = free_port()
+    """A `va server` with the broker on, on the port it picked; (process, port) once /health says ok."""
     config = tmp_path / f"{name}.yaml"
     config.write_text(
-        f"server:\n  host: 127.0.0.1\n  port: {port}\n  model: tiny.en\n"
+        f"server:\n  host: 127.0.0.1\n  port: 0\n  model: tiny.en\n"
         f"  broker: {{url: 'mqtt://127.0.0.1:{broker_port}', topic_prefix: va-test}}\n"
         + (f"token: {token}\n" if token else "")
     )
     process = Process(tmp_path, name, ["server", "--config", str(config)], environment(tmp_path))
-    wait_until(lambda: healthy(port), f"{name}'s /health", process.popen)
+    port = wait_until(lambda: logged_port(process), f"{name}'s port in its log", process)
+    wait_until(lambda: healthy(port), f"{name}'s /health", process)
     return process, port
 
 
@@ -192,7 +214,7 @@ def test_through_haproxy_the_two_clients_land_on_different_servers_and_it_runs_o
 
     token = "building-secret"
     servers = two_servers(tmp_path, broker, token)
-    balancer = Balancer(tmp_path, free_port(), [port for _, port in servers], TIMEOUT)
+    balancer = Balancer(tmp_path, [port for _, port in servers], TIMEOUT)
     try:
         balancer.wait(lambda states: all(state == "UP" for state in states.values()), "both servers up", TIMEOUT)
         kitchen = start_kitchen(tmp_path, balancer.port, *(process for process, _ in servers), extra=f"token: {token}\n")

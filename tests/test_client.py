@@ -13,6 +13,7 @@ import dataclasses
 import json
 import logging
 import shutil
+import socket
 import ssl
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, List, Optional
 
 import pytest
-from procs import free_port
+from procs import refused_port
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Response
@@ -67,12 +68,23 @@ async def answer(server: "FakeServer", connection: Any, message: dict, index: in
     await connection.send(json.dumps({"type": "transcript", "data": f"phrase {number_of(message)}", "id": message["id"]}))
 
 
+def bound_socket() -> socket.socket:
+    """A loopback socket on a port the system picked, bound and not listening: connections to it
+    are refused until a FakeServer listens on it, and no other process can take the port."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
 class FakeServer:
     """A real websocket server on 127.0.0.1; ``behaviour`` answers each audio_input."""
 
-    def __init__(self, behaviour: Callable = answer, port: int = 0, ssl_context: Any = None, token: Optional[str] = None):
+    def __init__(self, behaviour: Callable = answer, sock: Optional[socket.socket] = None, ssl_context: Any = None,
+                 token: Optional[str] = None):
+        """``sock``: a socket bound (not listening) already, for a server that comes up at a known port."""
         self.behaviour = behaviour
-        self.port = port
+        self.sock = sock
+        self.port = 0
         self.ssl_context = ssl_context
         self.token = token
         self.connections: List[List[dict]] = []  # the messages of each connection, in order
@@ -86,7 +98,8 @@ class FakeServer:
         return f"{'wss' if self.ssl_context else 'ws'}://127.0.0.1:{self.port}"
 
     async def __aenter__(self) -> FakeServer:
-        self._server = await serve(self._handle, "127.0.0.1", self.port, ssl=self.ssl_context, process_request=self._check)
+        where: dict = {"sock": self.sock} if self.sock is not None else {"host": "127.0.0.1", "port": 0}
+        self._server = await serve(self._handle, ssl=self.ssl_context, process_request=self._check, **where)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -204,7 +217,10 @@ def test_no_authorization_header_without_a_token():
 def test_failover_takes_the_first_reachable_url_in_order():
     async def scenario():
         replies = Replies()
-        dead = f"ws://127.0.0.1:{free_port()}"
+        with refused_port() as nobody:
+            await first_reachable(replies, f"ws://127.0.0.1:{nobody}")
+
+    async def first_reachable(replies, dead):
         async with FakeServer() as second, FakeServer() as third:
             link = make_link([dead, second.url, third.url], replies)
             async with Running(link):
@@ -234,7 +250,8 @@ def test_backoff_doubles_up_to_the_maximum_with_jitter():
 def test_the_link_retries_until_the_server_comes_up():
     async def scenario():
         replies = Replies()
-        port = free_port()
+        sock = bound_socket()
+        port = sock.getsockname()[1]
         retries = []
 
         def rand() -> float:
@@ -246,7 +263,7 @@ def test_the_link_retries_until_the_server_comes_up():
             link.submit(make_phrase(1))  # heard while the server is down: it waits
             await eventually(lambda: len(retries) >= 3)
             assert not replies.got
-            async with FakeServer(port=port) as server:
+            async with FakeServer(sock=sock) as server:  # it listens on the socket held all along
                 await eventually(lambda: replies.got)
         assert replies.numbers() == [1] and len(server.audio) == 1
 
@@ -256,14 +273,14 @@ def test_the_link_retries_until_the_server_comes_up():
 def test_a_full_queue_drops_the_oldest_phrase(caplog):
     async def scenario():
         replies = Replies()
-        port = free_port()
-        link = make_link([f"ws://127.0.0.1:{port}"], replies, queue_size=3)
+        sock = bound_socket()
+        link = make_link([f"ws://127.0.0.1:{sock.getsockname()[1]}"], replies, queue_size=3)
         async with Running(link):
             for number in range(1, 6):
                 link.submit(make_phrase(number))
             assert [number for number, _ in replies.dropped] == [1, 2]
             assert link.pending == 3
-            async with FakeServer(port=port) as server:
+            async with FakeServer(sock=sock) as server:
                 await eventually(lambda: len(replies.got) == 3)
         assert [number_of(m) for m in server.audio] == [3, 4, 5]
         assert replies.numbers() == [3, 4, 5]

@@ -111,6 +111,8 @@ def test_unknown_top_level_key():
         ("server_url: http://x:8001", "config.yaml:1: server_url must be a ws:// or wss:// URL, got 'http://x:8001'"),
         ("server_url: []", "server_url must be a ws:// or wss:// URL or a non-empty list of them, got an empty list"),
         ("server_url:\n  - ws://a:1\n  - 5", "config.yaml:3: server_url[1] must be a ws:// or wss:// URL, got 5"),
+        ("server_url: ws://a:1/?token=s3cret", "server_url must be a ws:// or wss:// URL without ?token= (set `token:` "
+                                               "instead; it is sent as a header), got 'ws://a:1/?token=***'"),
         ("commands:\n  threshold: 101", "config.yaml:2: commands.threshold must be a number from 0 to 100, got 101"),
         ("commands:\n  threshold: true", "commands.threshold must be a number from 0 to 100, got true"),
         ("commands:\n  timeout: 0", "config.yaml:2: commands.timeout must be a positive number, got 0"),

@@ -169,3 +169,22 @@ def test_free_text_is_judged_without_case_punctuation_or_digit_spelling():
     assert not same_call(expected, {"command": "play_music", "args": {"query": "rock music"}})
     assert not same_call({"command": "set_timer", "args": {"minutes": 5}}, {"command": "set_timer", "args": {"minutes": 6}})
     assert same_call(None, None) and not same_call(None, {"command": "set_timer", "args": {"minutes": 5}})
+
+
+def test_the_vad_bench_places_each_clean_clips_start_where_its_speech_begins(manifest):
+    """bench.vad's truth is where make_corpus put the speech: the first sound of a clean clip (its
+    silence before is exact zeros) comes at or after it, and at most 60 ms after (the synthesiser's
+    own quiet start)."""
+    import numpy as np
+
+    from bench.vad import truth
+    from va.client.microphone import decode_file
+
+    clean = [entry for entry in manifest if entry["condition"] == "clean"]
+    late = []
+    for entry in clean:
+        pcm = np.frombuffer(decode_file(str(CORPUS / entry["file"])), np.int16)
+        first_sound = int(np.flatnonzero(pcm)[0]) / 16000
+        if not 0 <= first_sound - truth(entry)[0] <= 0.06:
+            late.append((entry["file"], round(truth(entry)[0], 3), first_sound))
+    assert not late, f"{len(late)} of {len(clean)}: {late[:5]}"

@@ -13,6 +13,7 @@ import dataclasses
 import json
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any, List
 
@@ -23,11 +24,12 @@ from test_server import running
 from va.client.assistant import Assistant
 from va.client.early import judge, open_end
 from va.client.endpoint import Audio, Discarded, Endpointer, Ended, Quiet, Resumed, Started
-from va.client.microphone import FileSource
+from va.client.microphone import FileSource, decode_file
 from va.client.vad import FRAME_BYTES, FRAME_SECONDS
 from va.commands.registry import load_registry
 from va.config import CommandSettings, Settings
 from va.language.matching import interpret
+from va.stt.audio import pcm16_to_float
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -238,10 +240,17 @@ def test_a_command_with_a_pause_inside_waits_and_runs_whole_once(engine, recorde
 
 
 def test_without_streaming_the_client_waits_for_the_pause_as_before(engine, recorder, caplog):  # noqa: F811
+    """Held 0.3 s into the quiet for as long as a streamed check of the phrase would take to be read
+    and run (three times one transcription of the whole file, and a second more): nothing runs."""
     path = FIXTURES / "time-joe.wav"
+    started = time.monotonic()
+    engine.transcribe(pcm16_to_float(decode_file(str(path))))
+    would_have_run = 3 * (time.monotonic() - started) + 1.0
 
-    async def while_held() -> None:  # nothing goes to the server before the full pause
+    async def while_held() -> None:  # the streamed check's reply would be in by the end of this
+        await asyncio.sleep(would_have_run)
         assert recorded(recorder) == [] and not phrase_records(caplog)
+        assert not any(record.getMessage().startswith("So far") for record in caplog.records)
 
     held_run(engine, path, spoken_end(path) + 0.3, while_held, caplog, stream=False)
     assert [line["name"] for line in recorded(recorder)] == ["what_time_is_it"]

@@ -22,7 +22,7 @@ import pytest
 import trustme
 from websockets.asyncio.server import serve
 
-from procs import (ROOT, environment, free_port, ran, silence_wav, start_client, start_server,
+from procs import (ROOT, environment, ran, refused_port, silence_wav, start_client, start_server,
                    stop_all, wait_until, write_config)
 
 pytestmark = pytest.mark.slow
@@ -53,12 +53,10 @@ def tls_server(tmp_path):
     cert.private_key_pem.write_to_path(str(paths["key"]))
     for index, blob in enumerate(cert.cert_chain_pems):
         blob.write_to_path(str(paths["cert"]), append=index > 0)
-    port = free_port()
     tls = {"server": {"tls": {"cert": str(paths["cert"]), "key": str(paths["key"])}}}
-    config = write_config(tmp_path / "server.yaml", port, tls, scheme="wss")
+    config = write_config(tmp_path / "server.yaml", 0, tls, scheme="wss")
     context = ssl.create_default_context(cafile=str(paths["ca"]))
-    start_server(tmp_path, config, port, context=context)
-    return port, tls, paths["ca"]
+    return start_server(tmp_path, config, context=context).port, tls, paths["ca"]
 
 
 def test_1_the_client_talks_wss_with_a_private_ca(tmp_path, tls_server):
@@ -71,10 +69,11 @@ def test_1_the_client_talks_wss_with_a_private_ca(tmp_path, tls_server):
 
 def test_1_the_client_trusts_the_system_store_by_default_and_fails_over(tmp_path, tls_server):
     port, tls, ca = tls_server
-    dead = f"wss://127.0.0.1:{free_port()}"
-    config = write_config(tmp_path / "client.yaml", port, {**tls, "server_url": [dead, f"wss://127.0.0.1:{port}"]})
-    client = start_client(tmp_path, config, ["timer-joe.wav"], SSL_CERT_FILE=str(ca))  # OpenSSL's default store
-    assert client.wait() == 0, client.text()
+    with refused_port() as nobody:
+        dead = f"wss://127.0.0.1:{nobody}"
+        config = write_config(tmp_path / "client.yaml", port, {**tls, "server_url": [dead, f"wss://127.0.0.1:{port}"]})
+        client = start_client(tmp_path, config, ["timer-joe.wav"], SSL_CERT_FILE=str(ca))  # OpenSSL's default store
+        assert client.wait() == 0, client.text()
     assert _names(tmp_path) == ["set_timer"], client.text()
 
 
@@ -92,12 +91,12 @@ def test_1_an_untrusted_certificate_is_refused_with_a_clear_reason(tmp_path, tls
 
 
 def test_3_sigterm_is_honoured_while_a_reload_hangs_importing_a_command(tmp_path):
-    port = free_port()
     commands = tmp_path / "commands"
     commands.mkdir()
     (commands / "recorded.py").write_text((ROOT / "tests" / "client_commands" / "recorder.py").read_text())
-    config = write_config(tmp_path / "config.yaml", port, {"commands": {"paths": [str(commands)]}})
-    start_server(tmp_path, config, port)
+    extra = {"commands": {"paths": [str(commands)]}}
+    server = start_server(tmp_path, write_config(tmp_path / "server.yaml", 0, extra))
+    config = write_config(tmp_path / "config.yaml", server.port, extra)
     mark = tmp_path / "importing"
     client = start_client(tmp_path, config, [silence_wav(tmp_path / "quiet.wav", 240)], VA_INPUT_PACE="1",
                           VA_HANG_MARK=str(mark))
@@ -133,9 +132,8 @@ def test_10_a_control_character_in_the_config_names_file_and_line(tmp_path, byte
 def test_11_a_five_thousand_digit_number_loses_no_phrase(tmp_path):
     huge = "9" * 5000
     answers = [f"Computer, set a timer for {huge} minutes.", "Computer, add numbers 3 and 4.", "Computer, what time is it?"]
-    port = free_port()
-    with _fake_server(port, answers):
-        config = write_config(tmp_path / "config.yaml", port)
+    with _fake_server(answers) as fake:
+        config = write_config(tmp_path / "config.yaml", fake.port)
         client = start_client(tmp_path, config, ["timer-joe.wav", "add-joe.wav", "time-joe.wav"])
         assert client.wait() == 0, client.text()
     log = client.text()
@@ -146,7 +144,7 @@ def test_11_a_five_thousand_digit_number_loses_no_phrase(tmp_path):
 
 
 def test_11_va_match_reads_a_five_thousand_digit_number_without_a_traceback(tmp_path):
-    config = write_config(tmp_path / "config.yaml", free_port())
+    config = write_config(tmp_path / "config.yaml")
     result = _va(tmp_path, "match", "computer set a timer for " + "9" * 5000 + " minutes", "--config", str(config))
     assert "Traceback" not in result.stderr, result.stderr[-2000:]
     assert result.returncode in (0, 1), result.stderr[-2000:]
@@ -156,15 +154,14 @@ def test_11_va_match_reads_a_five_thousand_digit_number_without_a_traceback(tmp_
 
 
 def test_12_a_command_calling_os_exit_does_not_kill_the_client(tmp_path):
-    port = free_port()
     commands = tmp_path / "commands"
     commands.mkdir()
     recorder = (ROOT / "tests" / "client_commands" / "recorder.py").read_text()
     (commands / "crashy.py").write_text(recorder.replace('    return _record("set_timer", minutes=minutes)',
                                                          "    os._exit(3)"))
-    config = write_config(tmp_path / "config.yaml", port,
-                          {"commands": {"paths": [str(commands)], "isolation": "process"}})
-    start_server(tmp_path, config, port)
+    extra = {"commands": {"paths": [str(commands)], "isolation": "process"}}
+    server = start_server(tmp_path, write_config(tmp_path / "server.yaml", 0, extra))
+    config = write_config(tmp_path / "config.yaml", server.port, extra)
     client = start_client(tmp_path, config, ["timer-joe.wav", "time-joe.wav"])
     assert client.wait() == 0, client.text()
     assert _names(tmp_path) == ["what_time_is_it"], client.text()
@@ -205,8 +202,8 @@ def _va(tmp_path: Path, *args: str, timeout: float = 120) -> subprocess.Complete
 class _fake_server:
     """A websocket server that answers the n-th audio_input with answers[n] (in a thread)."""
 
-    def __init__(self, port: int, answers):
-        self.port, self.answers = port, list(answers)
+    def __init__(self, answers):
+        self.port, self.answers = 0, list(answers)  # the port it got, once entered
         self.loop = asyncio.new_event_loop()
         self.started, self.thread = threading.Event(), threading.Thread(target=self._run, daemon=True)
 
@@ -224,7 +221,8 @@ class _fake_server:
 
     async def _serve(self):
         self.stopping = self.loop.create_future()
-        async with serve(self._handle, "127.0.0.1", self.port):
+        async with serve(self._handle, "127.0.0.1", 0) as server:
+            self.port = server.sockets[0].getsockname()[1]
             self.started.set()
             await self.stopping
 

@@ -13,13 +13,14 @@ import signal
 import socket
 import statistics
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidMessage, InvalidStatus
 
-from procs import (Process, ask, audio_input, free_port, healthy, pcm, peak_rss, receive, run, start_server, stop_all,
+from procs import (FIXTURES, Process, ask, audio_input, healthy, pcm, peak_rss, ran, receive, run, start_server, stop_all,
                    wait_until, write_config)
 
 pytestmark = pytest.mark.slow
@@ -36,10 +37,7 @@ def _no_process_left_behind():
 
 @pytest.fixture
 def server(tmp_path):
-    port = free_port()
-    process = start_server(tmp_path, write_config(tmp_path / "config.yaml", port), port)
-    process.url = f"ws://127.0.0.1:{port}"
-    return process
+    return start_server(tmp_path, write_config(tmp_path / "config.yaml"))
 
 
 # -- 2: a 64-byte request must not cost seconds and hundreds of MB -----------------------------
@@ -153,14 +151,13 @@ def test_9_a_client_that_never_reads_keeps_server_memory_bounded(server):
 
 
 def test_4_a_reload_whose_model_fails_is_refused_whole_and_not_called_reloaded(tmp_path):
-    port = free_port()
-    config = write_config(tmp_path / "config.yaml", port, {"token": "old-token"})
-    server = start_server(tmp_path, config, port)
-    url = f"ws://127.0.0.1:{port}"
+    config = write_config(tmp_path / "config.yaml", 0, {"token": "old-token"})
+    server = start_server(tmp_path, config)
+    url = server.url
 
     def reload(extra) -> str:
         start = len(server.text())
-        write_config(config, port, extra)
+        write_config(config, 0, extra)
         server.send(signal.SIGHUP)
         return wait_until(lambda: _reload_outcome(server.text()[start:]), "the reload's outcome", server)
 
@@ -191,10 +188,9 @@ async def _token_works(url: str, token: str) -> bool:
 
 
 def test_6_past_the_connection_cap_newcomers_get_503_at_once_and_the_log_stays_short(tmp_path):
-    port = free_port()
-    config = write_config(tmp_path / "config.yaml", port)
-    server = start_server(tmp_path, config, port, prefix=["prlimit", "--nofile=160:160", "--"])
-    url = f"ws://127.0.0.1:{port}"
+    config = write_config(tmp_path / "config.yaml")
+    server = start_server(tmp_path, config, prefix=["prlimit", "--nofile=160:160", "--"])
+    url, port = server.url, server.port
 
     async def scenario():
         idle, refused, raw = [], None, []
@@ -243,8 +239,8 @@ async def _once_there_is_room(url: str, deadline_s: float = 60.0) -> dict:
 
 
 def test_refused_tokens_leave_a_few_log_lines_not_one_each(tmp_path):
-    port = free_port()
-    server = start_server(tmp_path, write_config(tmp_path / "config.yaml", port, {"token": "secret"}), port)
+    server = start_server(tmp_path, write_config(tmp_path / "config.yaml", 0, {"token": "secret"}))
+    port = server.port
 
     async def scenario():
         for attempt in range(60):
@@ -255,4 +251,33 @@ def test_refused_tokens_leave_a_few_log_lines_not_one_each(tmp_path):
     server.stop()  # the count of what was refused is flushed at the latest on the way out
     warnings = [line for line in server.lines() if "token" in line and "WARNING" in line]
     assert 1 <= len(warnings) <= 3, warnings
-    assert any("60" in line or "59" in line for line in warnings), warnings
+    counts = [int(found) for line in warnings for found in re.findall(r"refused (\d+) connection", line)]
+    assert len(counts) == len(warnings) and sum(counts) == 60, warnings  # each refusal counted, once
+
+
+# -- the token never reaches a log line --------------------------------------------------------
+
+
+def test_the_token_never_reaches_a_log_line(tmp_path):
+    """Both sides log the handshake under --debug (websockets writes its headers), a client tries
+    the token in the URL, where proxies log it: the server refuses it, and no log holds it."""
+    secret = f"s3cret-{uuid.uuid4().hex}"
+    server = start_server(tmp_path, write_config(tmp_path / "server.yaml", 0, {"token": secret}), args=["--debug"])
+    config = write_config(tmp_path / "client.yaml", server.port, {"token": secret})
+    client = Process(tmp_path, "client", ["client", "--config", str(config), "--debug", "--input", str(FIXTURES / "time-joe.wav")])
+    assert client.wait() == 0, client.text()[-3000:]
+
+    async def token_in_the_url():
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(f"{server.url}/?token={secret}"):
+                pass
+        return refused.value.response
+
+    response = run(token_in_the_url())
+    server.stop()
+    assert response.status_code == 401 and b"not accepted" in response.body
+    assert [entry["name"] for entry in ran(tmp_path)] == ["what_time_is_it"]  # the header works
+    for process in (server, client):
+        assert "Authorization: Bearer ***" in process.text()  # the handshake was logged...
+        assert secret not in process.text()  # ...without the token
+    assert "token=***" in server.text()

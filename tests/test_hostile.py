@@ -18,7 +18,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from procs import TIMEOUT, audio_input, free_port, healthy, receive, run, start_server, stop_all, write_config
+from procs import TIMEOUT, audio_input, healthy, receive, run, start_server, stop_all, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -139,11 +139,8 @@ PROBES = [  # (name, frames: a str/bytes, a tuple of them, or ("invalid-utf8", b
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("hostile")
-    port = free_port()
-    config = write_config(tmp_path / "config.yaml", port, {"server": {"max_message_bytes": MAX_MESSAGE_BYTES}})
-    process = start_server(tmp_path, config, port)
-    process.url, process.port = f"ws://127.0.0.1:{port}", port
-    yield process
+    config = write_config(tmp_path / "config.yaml", 0, {"server": {"max_message_bytes": MAX_MESSAGE_BYTES}})
+    yield start_server(tmp_path, config)
     stop_all()
 
 

@@ -6,6 +6,10 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
+from pathlib import Path
+
+import psutil
 import pytest
 
 from va.commands.registry import Command as RegistryCommand
@@ -43,7 +47,8 @@ def raises(reason):
     raise KeyError(reason)
 
 
-def hangs():
+def hangs(pid_file):
+    Path(pid_file).write_text(str(os.getpid()))
     threading.Event().wait(300)
 
 
@@ -75,10 +80,15 @@ def test_an_exception_keeps_its_type_and_message():
     assert outcome.error == "KeyError: 'no such room'"
 
 
-def test_a_hung_call_is_reported_at_the_timeout_and_its_process_killed(caplog):
-    outcome = _run(hangs, timeout=0.5)
+def test_a_hung_call_is_reported_at_the_timeout_and_its_process_killed(caplog, tmp_path):
+    outcome = _run(hangs, timeout=0.5, pid_file=str(tmp_path / "pid"))
     assert not outcome.ok and "timed out" in outcome.error
     assert "its process is killed" in caplog.text
+    pid = int((tmp_path / "pid").read_text())
+    deadline = time.monotonic() + 10  # killed half a second after the timeout is reported; a bound, not a timing
+    while psutil.pid_exists(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not psutil.pid_exists(pid), psutil.Process(pid).status()  # killed and reaped, not left running
 
 
 def test_a_value_that_cannot_be_pickled_comes_back_as_its_repr():

@@ -24,8 +24,7 @@ from typing import Iterator
 import pytest
 
 from sound_server import PipeWire, PulseAudio, unavailable
-from procs import free_port
-from test_client_e2e import Process, environment, start_server, wait_until
+from procs import Process, environment, start_server, wait_until
 
 pytestmark = [
     pytest.mark.slow,
@@ -67,9 +66,8 @@ def pulse(request, tmp_path_factory) -> Iterator[PulseAudio]:
 @pytest.fixture(scope="module")
 def server_port(tmp_path_factory) -> Iterator[int]:
     folder = tmp_path_factory.mktemp("server")
-    port = free_port()
-    server = start_server(folder, write_config(folder, port, "null"), port)
-    yield port
+    server = start_server(folder, write_config(folder, 0, "null"))
+    yield server.port
     server.stop()
 
 

@@ -27,8 +27,7 @@ import pytest
 from debian_root import DebianRoot, timed, unavailable
 from sound_server import PulseAudio
 from sound_server import unavailable as no_sound_server
-from procs import free_port
-from test_client_e2e import start_server, wait_until
+from procs import start_server, wait_until
 
 pytestmark = [
     pytest.mark.slow,
@@ -79,10 +78,10 @@ def test_the_readme_pi_steps_give_a_client_that_runs_a_spoken_command(tmp_path, 
         version = debian.run("/opt/va/bin/python -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])'", check=True)
         assert version.stdout.strip() == PYTHON.get(suite, version.stdout.strip())
 
-        port = free_port()
-        (tmp_path / "server.yaml").write_text(config(port, server=True))
+        (tmp_path / "server.yaml").write_text(config(0, server=True))
+        server = start_server(tmp_path, tmp_path / "server.yaml")
+        port = server.port
         (debian.path / "etc/va/config.yaml").write_text(config(port, server=False))  # keeps root:va 0640
-        server = start_server(tmp_path, tmp_path / "server.yaml", port)
         try:
             with timed("va check + va client --input", times):
                 check = debian.run("sudo -u va /opt/va/bin/va check --config /etc/va/config.yaml")

@@ -151,6 +151,47 @@ def test_hello_round_trips(keyword, commands, client):
     assert parse_client_message(event.to_json()) == event
 
 
+def test_the_hello_carries_the_clients_threshold():
+    hello = Hello("computer", ("set timer",), "k", threshold=90.0)
+    assert parse_client_message(hello.to_json()) == hello
+    assert parse_client_message(json.dumps({"type": "hello"})).threshold is None  # an older client
+    for bad in ("high", 101, -1, True):
+        with pytest.raises(ProtocolError, match="threshold"):
+            parse_client_message(json.dumps({"type": "hello", "threshold": bad}))
+
+
+def _command(index, **extra):
+    return {"name": f"c{index}", "spoken": [f"command {index}"], **extra}
+
+
+@pytest.mark.parametrize(
+    "commands, why",
+    [
+        ([_command(i) for i in range(501)], "501 commands (at most 500)"),
+        ([_command(0, spoken=["x"] * 21)], "command 'c0' has 21 spoken names (at most 20)"),
+        ([_command(0, sentences=["x {a}"] * 21)], "21 templates (at most 20)"),
+        ([_command(0, params=[{"name": f"p{i}"} for i in range(17)])], "17 parameters (at most 16)"),
+        ([_command(0, params=[{"name": "p", "kind": "choice", "choices": ["a"] * 1001}])], "1001 choices"),
+        ([_command(0, params=[{"name": "p", "values": ["a"] * 1001}])], "1001 values (at most 1000)"),
+        ([_command(i, spoken=["x"] * 20) for i in range(101)], "2020 spoken names and templates in all"),
+        ([_command(i, params=[{"name": "p", "values": ["a"] * 1000}]) for i in range(21)], "21000 choices and values"),
+        ([_command(0, spoken=["x" * 201])], "201 characters (at most 200)"),
+    ],
+)
+def test_a_grammar_too_big_is_left_out_and_the_hello_says_which_bound(commands, why):
+    hello = parse_client_message(json.dumps({"type": "hello", "keyword": "k", "grammar": {"version": 1, "commands": commands}}))
+    assert hello.grammar is None and hello.keyword == "k"
+    assert hello.left_out.startswith("hello 'grammar' left out, too big: ") and why in hello.left_out
+    assert "\n" not in hello.left_out and "left_out" not in hello.to_dict()
+
+
+def test_a_grammar_at_every_bound_is_accepted():
+    commands = [_command(i, spoken=["x" * 200] * 4) for i in range(500)]
+    commands[0]["params"] = [{"name": f"p{i}", "kind": "choice", "choices": ["a"] * 1000} for i in range(16)]
+    hello = parse_client_message(json.dumps({"type": "hello", "grammar": {"version": 1, "commands": commands}}))
+    assert len(hello.grammar.commands) == 500
+
+
 def test_a_client_name_arrives_printable_and_short():
     hello = parse_client_message(json.dumps({"type": "hello", "client": "a\nERROR x\x1b[2J\u2028" + "k" * 300}))
     assert hello.client.startswith("a\\nERROR x\\x1b[2J\\u2028k") and len(hello.client) == 256

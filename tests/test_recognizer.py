@@ -145,3 +145,27 @@ def test_a_number_out_of_the_grammars_range_is_not_a_reading():
     grammar = GrammarRegistry(Grammar((spec,)))
     assert read("Computer, set volume to 70", grammar, "computer", None).accepted
     assert not read("Computer, set volume to 700", grammar, "computer", None).accepted
+
+
+VOLUME = '''
+from typing import Annotated
+from va.command import Range
+
+def set_volume(percent: Annotated[int, Range(0, 100)]):
+    "Set the volume."
+'''
+
+
+def test_a_number_outside_its_declared_range_is_not_the_reading(tmp_path):
+    module = tmp_path / "volume.py"
+    module.write_text(VOLUME)
+    grammar = GrammarRegistry(grammar_of(load_registry(CommandSettings(modules=(), paths=(str(module),)))))
+    assert grammar.grammar.to_dict()["commands"][0]["params"][0] == {
+        "name": "percent", "kind": "int", "required": True, "min": 0, "max": 100}
+
+    assert read("Computer, set volume to 70.", grammar, "computer", None).accepted
+    assert not read("Computer, set volume to 170.", grammar, "computer", None).accepted
+    utterance = FakeUtterance("Computer, set volume to 170.", -6.0,
+                              {" Computer, set volume": (" Computer, set volume to 70%.", -9.0)})
+    reading = read("Computer, set volume to 170.", grammar, "computer", utterance)
+    assert (reading.command, reading.args, reading.accepted) == ("set_volume", {"percent": 70}, True)

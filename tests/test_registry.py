@@ -5,6 +5,7 @@ import dataclasses
 import sys
 import textwrap
 import time
+import webbrowser
 from pathlib import Path
 
 import pytest
@@ -271,6 +272,25 @@ def test_web_refuses_without_a_display(monkeypatch):
         builtin("open website")(site="github dot com")
     with pytest.raises(RuntimeError, match="no display"):
         builtin("search for")(query="cats")
+
+
+@pytest.fixture
+def fake_browser(fake_bin, monkeypatch):
+    """A desktop whose browser is a fake that records the address it is asked to open."""
+    fake_bin("firefox")
+    monkeypatch.setenv("DISPLAY", ":99")
+    monkeypatch.setenv("BROWSER", "firefox")
+    monkeypatch.setattr(webbrowser, "_tryorder", None)  # read BROWSER afresh
+    return fake_bin
+
+
+@pytest.mark.parametrize("site", ["file:///etc/passwd", "ftp://example.com", "javascript://x.com/%0aalert(1)"])
+def test_web_opens_only_http_addresses(fake_browser, site):
+    with pytest.raises(RuntimeError, match="only http and https"):
+        builtin("open website")(site=site)
+    builtin("open website")(site="http://example.com/a")
+    builtin("open website")(site="github dot com")
+    assert fake_browser.calls() == ["firefox http://example.com/a", "firefox https://github.com"]
 
 
 @pytest.mark.parametrize(

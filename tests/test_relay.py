@@ -365,3 +365,14 @@ def server_context(ca):
     import ssl
 
     return ssl.create_default_context(cafile=str(ca))
+
+
+def test_the_clients_hello_carries_its_threshold():
+    from va.client.remote import Remote
+    from va.commands.registry import Registry
+    from va.commands.runner import CommandRunner
+
+    base = Settings()
+    settings = dataclasses.replace(base, commands=dataclasses.replace(base.commands, threshold=88.0))
+    hello = Remote(settings, CommandRunner(timeout=TIMEOUT), lambda: None).hello(settings, Registry())
+    assert json.loads(hello.to_json())["threshold"] == 88.0

@@ -18,7 +18,7 @@ from typing import Iterator, List
 
 import pytest
 
-from test_client_e2e import FIXTURES, TIMEOUT, Process, _STARTED, environment, free_port, start_server, wait_until
+from procs import FIXTURES, TIMEOUT, Process, environment, start_server, stop_all, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -31,8 +31,7 @@ RADIO_OFF = FIXTURES / "remote-radio-off-joe.wav"  # "computer, kitchen, turn of
 @pytest.fixture(autouse=True)
 def _no_process_left_behind() -> Iterator[None]:
     yield
-    while _STARTED:
-        _STARTED.pop().stop(signal.SIGKILL)
+    stop_all()
 
 
 def write_config(tmp_path: Path, port: int, name: str, extra: str = "") -> Path:
@@ -97,8 +96,8 @@ def va(tmp_path: Path, config: Path, *args: str) -> str:
 
 
 def test_said_in_the_living_room_it_runs_in_the_kitchen_once_and_a_refused_one_nowhere(tmp_path):
-    port = free_port()
-    server = start_server(tmp_path, write_config(tmp_path, port, "server"), port)
+    server = start_server(tmp_path, write_config(tmp_path, 0, "server"))
+    port = server.port
     kitchen = start_kitchen(tmp_path, port, server)
     living = write_config(tmp_path, port, "living-room")
     shown = va(tmp_path, living, "match", "Computer, kitchen, turn on the radio.")
@@ -123,8 +122,8 @@ def test_said_in_the_living_room_it_runs_in_the_kitchen_once_and_a_refused_one_n
 
 
 def test_a_kitchen_that_is_away_gives_offline_at_once_and_runs_nothing_when_it_comes_back(tmp_path):
-    port = free_port()
-    server = start_server(tmp_path, write_config(tmp_path, port, "server"), port)
+    server = start_server(tmp_path, write_config(tmp_path, 0, "server"))
+    port = server.port
     kitchen = start_kitchen(tmp_path, port, server)
     kitchen.stop(signal.SIGKILL)  # no goodbye: the server notices the connection drop
     wait_until(lambda: "kitchen left" in server.text(), "the server to notice", server.popen)

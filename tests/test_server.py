@@ -269,6 +269,45 @@ def test_the_hello_vocabulary_is_the_decoding_prompt(spy):
     assert [prompts for _, prompts in spy.calls] == [["computer, set timer, what time is it."], [None]]
 
 
+def test_the_clients_threshold_decides_the_servers_reading(engine):
+    """"what time is it" heard against a client whose only command is "what day is it": at the
+    default threshold (75) the free transcript reads as it (score 86); a client with
+    commands.threshold 95 must not get that reading."""
+    grammar = {"version": 1, "commands": [{"name": "what_day", "spoken": ["what day is it"]}]}
+
+    async def scenario(threshold):
+        hello = {"type": "hello", "keyword": "computer", "commands": ["what day is it"], "grammar": grammar}
+        if threshold is not None:
+            hello["threshold"] = threshold
+        async with running(engine) as server, connect(server.url) as ws:
+            await ask(ws, json.dumps(hello))
+            return (await ask(ws, audio_input("time-joe.wav")))["reading"]
+
+    default, strict = run(scenario(None)), run(scenario(90))
+    assert default["accepted"] and default["why"].startswith("the free transcript reads"), default
+    assert not strict["accepted"] and "no command matched well enough" in strict["why"], strict
+
+
+def test_a_grammar_too_big_is_left_out_and_the_client_told_in_one_line(engine):
+    commands = [{"name": f"c{index}", "spoken": [f"command number {index}"]} for index in range(501)]
+    time_grammar = {"version": 1, "commands": [{"name": "what_time", "spoken": ["what time is it"]}]}
+
+    async def scenario():
+        async with running(engine) as server, connect(server.url) as ws:
+            hello = {"type": "hello", "keyword": "computer", "grammar": {"version": 1, "commands": commands}}
+            ready, told = await ask(ws, json.dumps(hello)), await receive(ws)
+            unread = await ask(ws, audio_input("time-joe.wav"))
+            again = await ask(ws, json.dumps({**hello, "grammar": {"version": 1, "commands": commands[:499] + time_grammar["commands"]}}))
+            read = await ask(ws, audio_input("time-joe.wav"))
+            return ready, told, unread, again, read
+
+    ready, told, unread, again, read = run(scenario())
+    assert ready["type"] == "ready" and told["type"] == "error"
+    assert told["data"] == "hello 'grammar' left out, too big: 501 commands (at most 500): transcripts come without readings"
+    assert unread["type"] == "transcript" and "reading" not in unread
+    assert again["type"] == "ready" and read["reading"]["command"] == "what_time"
+
+
 # -- bad input --------------------------------------------------------------------------------
 
 BAD_FRAMES = {
@@ -361,7 +400,7 @@ def test_a_full_queue_answers_server_busy(spy):
 # -- token, TLS, health -----------------------------------------------------------------------
 
 
-def test_token_is_required_by_header_or_query(engine):
+def test_token_is_required_in_the_header_never_the_url(engine):
     entry = MANIFEST[1]
 
     async def refused(uri, **kwargs):
@@ -377,17 +416,19 @@ def test_token_is_required_by_header_or_query(engine):
                 await refused(server.url, additional_headers={"Authorization": "Bearer wrong"}),
                 await refused(server.url + "/?token=wrong"),
                 await refused(server.url, additional_headers={"Authorization": "Basic s3cret"}),
+                await refused(server.url + "/?token=s3cret"),  # proxies log URLs: never taken from there
             ]
+            with pytest.raises(InvalidStatus) as in_url:
+                async with connect(server.url + "/?token=s3cret"):
+                    pass
             async with connect(server.url, additional_headers={"Authorization": "Bearer s3cret"}) as ws:
                 by_header = await ask(ws, pcm(entry["file"]))
-            async with connect(server.url + "/?token=s3cret") as ws:
-                by_query = await ask(ws, pcm(entry["file"]))
-            return codes, by_header, by_query
+            return codes, in_url.value.response.body, by_header
 
-    codes, by_header, by_query = run(scenario())
-    assert codes == [401, 401, 401, 401]
+    codes, why, by_header = run(scenario())
+    assert codes == [401, 401, 401, 401, 401]
+    assert b"a token in the URL is not accepted" in why and b"Authorization: Bearer" in why
     assert_heard(by_header, entry)
-    assert_heard(by_query, entry)
 
 
 def test_wss_with_a_self_signed_certificate(engine, tmp_path):
@@ -414,7 +455,7 @@ def test_wss_with_a_self_signed_certificate(engine, tmp_path):
 def test_health_is_json(engine):
     async def scenario():
         async with running(engine, token="s3cret") as server:
-            async with connect(server.url + "/?token=s3cret") as ws:
+            async with connect(server.url, additional_headers={"Authorization": "Bearer s3cret"}) as ws:
                 await ask(ws, pcm(MANIFEST[1]["file"]))
                 health = await asyncio.to_thread(_get_json, f"http://127.0.0.1:{server.port}/health")
         return health
@@ -497,9 +538,12 @@ def test_reload_applies_a_new_token_and_loads_a_changed_model(engine):
         loads.append(config.beam_size)
         return engine
 
-    async def refused(uri):
+    def bearer(token):
+        return {"Authorization": f"Bearer {token}"}
+
+    async def refused(uri, token):
         with pytest.raises(InvalidStatus) as caught:
-            async with connect(uri):
+            async with connect(uri, additional_headers=bearer(token)):
                 pass
         return caught.value.response.status_code
 
@@ -510,8 +554,8 @@ def test_reload_applies_a_new_token_and_loads_a_changed_model(engine):
             await asyncio.wait_for(server.reload(settings_for(token="new")), TIMEOUT)
             assert loads == [1]  # nothing about the model changed
             await asyncio.wait_for(server.reload(settings_for(token="new", beam_size=2)), TIMEOUT)
-            code = await refused(server.url + "/?token=old")
-            async with connect(server.url + "/?token=new") as ws:
+            code = await refused(server.url, "old")
+            async with connect(server.url, additional_headers=bearer("new")) as ws:
                 return code, await ask(ws, pcm(MANIFEST[1]["file"]))
         finally:
             await asyncio.wait_for(server.stop(), TIMEOUT)

@@ -15,6 +15,14 @@ Sentence templates say a command in other word orders; a `{slot}` takes the para
     @command(sentences=["set a {minutes} minute timer", "timer for {minutes} minutes"])
     def set_timer(minutes: float) -> str: ...
 
+A number parameter may say which values it takes; the server's reading of what was said then
+takes only a value in range ("set volume to family" is read as 70, not 170):
+
+    from typing import Annotated
+    from va.command import Range
+
+    def set_volume(percent: Annotated[int, Range(0, 100)]) -> str: ...
+
 Settings reach a module through an optional module-level hook, called once each time the registry
 loads the module (so again after a reload):
 
@@ -29,6 +37,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable, Iterable, TypeVar, overload
+
+from va.language.parameters import Range
+
+__all__ = ["Range", "command", "info_of"]
 
 ATTRIBUTE = "__va_command__"
 SETUP_HOOK = "setup"

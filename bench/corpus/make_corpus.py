@@ -38,6 +38,8 @@ MANIFEST = HERE / "manifest.json"
 NOISE_SNR_DB = 10.0
 TALKER_SNR_DB = 12.0
 LEAD_S, TAIL_S = 0.4, 0.6
+LEAD_RANGE_S = (0.3, LEAD_S + 0.1)
+"""The silence before a clip's speech is drawn from this range (seconds), seeded per clip."""
 TUNE_TALKER_SHARE = 1 / 3
 """Tune and dev clips draw the talker from the first third of its recordings, held-out clips from the rest."""
 
@@ -73,7 +75,7 @@ def make_clip(utterance: phrases.Utterance, rng: random.Random) -> tuple:
         return sound.to_level(audio, sound.SPEECH_DBFS), {"talker_start_s": round(start / sound.RATE, 2)}
     engine, voice, speed, pitch = phrases.VOICES[utterance.voice]
     speech = sound.synthesize(engine, voice, speed, pitch, utterance.text)
-    lead = np.zeros(int(rng.uniform(0.3, LEAD_S + 0.1) * sound.RATE), np.float32)
+    lead = np.zeros(lead_samples(rng), np.float32)
     speech = np.concatenate([lead, speech, np.zeros(int(TAIL_S * sound.RATE), np.float32)])
     if utterance.mix == "noise":
         color = rng.choice(("pink", "brown"))
@@ -87,6 +89,21 @@ def make_clip(utterance: phrases.Utterance, rng: random.Random) -> tuple:
     elif utterance.mix == "reverb":
         speech, facts["reverb"] = sound.reverb(speech, rng)
     return speech, facts
+
+
+def clip_rng(index: int) -> random.Random:
+    """The random source of clip `index` (its number in the plan and in its file name)."""
+    return random.Random(f"{phrases.SEED}-{index}")
+
+
+def lead_samples(rng: random.Random) -> int:
+    """The silence before a clip's speech, in samples: the first draw of the clip's random source."""
+    return int(rng.uniform(*LEAD_RANGE_S) * sound.RATE)
+
+
+def lead_seconds(index: int) -> float:
+    """Where the speech of command clip `index` begins (its silence before), as make_clip made it."""
+    return lead_samples(clip_rng(index)) / sound.RATE
 
 
 def _talker(split: str, length: int, rng: random.Random):
@@ -109,8 +126,7 @@ def build(plan: List[phrases.Utterance], splits: Sequence[str] = phrases.SPLITS)
     for index, utterance in enumerate(plan):
         if utterance.split not in splits:
             continue
-        rng = random.Random(f"{phrases.SEED}-{index}")
-        audio, facts = make_clip(utterance, rng)
+        audio, facts = make_clip(utterance, clip_rng(index))
         label = utterance.expected["command"] if utterance.expected else utterance.kind
         name = f"{utterance.split}-{index:03d}-{utterance.kind}-{label}.flac".replace("_", "-")
         sound.write_flac(CLIPS / name, audio)

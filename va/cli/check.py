@@ -30,6 +30,7 @@ def cli_check(args: argparse.Namespace, settings: Settings) -> int:
         exposed = "" if server.wyoming.host in ("127.0.0.1", "::1", "localhost") else " (no authentication: firewall it)"
         print(f"wyoming: listening on {server.wyoming.host}:{server.wyoming.port}{exposed}")
     problems = _file_problems(settings) + _device_problems(server) + _vad_problems(settings.microphone)
+    problems += _speech_problems(settings.speech)
     registry = load_registry(settings.commands)
     print(f"commands ({len(registry.commands)}):")
     for line in describe_registry(registry):
@@ -63,6 +64,26 @@ def _device_problems(server: Any) -> list:
     if problem:
         print(f"error: {problem}")
         return [problem]
+    return []
+
+
+def _speech_problems(speech: Any) -> list:
+    """The voice (va.client.speech.tts), found and installed, when the client speaks."""
+    if not speech.enabled:
+        print("speech: off (speech.enabled: false)")
+        return []
+    from va.client.speech.tts import voice_path
+    from va.errors import SetupError
+
+    try:
+        path = voice_path(speech.voice)
+        import piper  # noqa: F401 - only whether it is installed
+    except (SetupError, ImportError) as error:
+        problem = str(error) if isinstance(error, SetupError) else "speech needs piper-tts: pip install 'va[speech]'"
+        print(f"error: {problem}")
+        return [problem]
+    gate = f"gated while playing (+{speech.gate_tail:g} s)" if speech.gate else "not gated (an echo-cancelled microphone)"
+    print(f"speech: voice {speech.voice} ({path}), volume {speech.volume:g}, {gate}")
     return []
 
 

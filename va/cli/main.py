@@ -24,6 +24,7 @@ _SUBCOMMANDS = {
     "match": ("va.cli.match", "cli_match", "show what a transcript would run, without running it"),
     "check": ("va.cli.check", "cli_check", "validate the configuration and the command modules"),
     "devices": ("va.client.microphone", "cli_devices", "list the audio input devices"),
+    "say": ("va.cli.say", "cli_say", "speak a text with the configured voice (speech:), or write it to a WAV file"),
     "install": ("va.service.install", "cli_install", "install the systemd units, user and /etc/va/config.yaml"),
 }
 
@@ -52,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     parsers["transcribe"].add_argument("--json", action="store_true", help="print one JSON object per file")
     parsers["match"].add_argument("text", nargs="+", help="a transcript, as the server would return it")
     parsers["match"].add_argument("--json", action="store_true", help="print the decision as JSON")
+    parsers["say"].add_argument("text", nargs="+", help="what to say")
+    parsers["say"].add_argument("--to", metavar="FILE.wav", help="write the speech to this WAV file instead of playing it")
     parsers["install"].add_argument("--prefix", default="/", help="install under this root (for packaging and tests)")
     parsers["install"].add_argument(
         "--no-start", action="store_true", help="put everything in place but do not enable or start the units"

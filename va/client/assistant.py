@@ -78,6 +78,7 @@ class Assistant:
         self._link_task: Optional[asyncio.Task[None]] = None
         self._live: Optional[LivePhrases] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._voice: Any = None  # va.client.speech.voice.Voice when speech.enabled, made by start()
         self._changed = asyncio.Event()
         self._listening_done = False
         self._stopping = False
@@ -91,10 +92,13 @@ class Assistant:
         self._loop = asyncio.get_running_loop()
         self._registry = await in_daemon_thread(load_registry, self._settings.commands, name="va-load-commands")
         self._remote = Remote(self._settings, self._runner, lambda: self._link, self._dry_run)
+        if self._settings.speech.enabled:
+            self._voice = await asyncio.to_thread(_voice, self._settings)
         microphone = self._settings.microphone
         self._listener = listener = Listener(self._source, microphone, self._hand_over, self._listener_ended,
                                              on_progress=self._progress,
-                                             marks=(microphone.early_check, microphone.early_pause))
+                                             marks=(microphone.early_check, microphone.early_pause),
+                                             gate=self._voice.gate if self._voice is not None else None)
         if self._settings.client.stream:
             self._live = LivePhrases(lambda: self._link, listener.cut, self._early, self._reply_now,
                                      microphone.early_pause)
@@ -130,6 +134,8 @@ class Assistant:
         await close_link(self._link, self._link_task)
         await asyncio.to_thread(self._runner.shutdown, True)
         await asyncio.sleep(0)  # the last outcomes' records, scheduled from the runner's threads
+        if self._voice is not None:
+            await asyncio.to_thread(_close_voice, self._voice)
         self._changed.set()
 
     async def reload(self, settings: Settings) -> None:
@@ -225,6 +231,8 @@ class Assistant:
         if story is not None or result.command is None:  # before_running tells the story of no command
             self._settle(phrase, story or Story("no-match", result.reason, text), received_at)
             return
+        if self._voice is not None:
+            self._voice.heard()
         future = self._runner.submit(result.command, result.args)
         future.add_done_callback(lambda done: self._command_done(heard, done))
 
@@ -237,7 +245,8 @@ class Assistant:
 
     def _answered(self, heard: _Heard, answer: Any) -> None:
         record = answer_record(client_name(self._settings), heard.result, answer)
-        self._settle(heard.phrase, answered(heard.text, heard.result, record, time.monotonic()), heard.received_at)
+        story = answered(heard.text, heard.result, record, time.monotonic())
+        self._settle(heard.phrase, story, heard.received_at, getattr(answer, "value", None))
 
     def _on_drop(self, phrase: Phrase, why: str) -> None:
         self._settle(phrase, Story("dropped", f"dropped: {why}"), time.monotonic())
@@ -247,11 +256,14 @@ class Assistant:
         _made(self._loop).call_soon_threadsafe(self._ran, heard, future.result(), done_at)
 
     def _ran(self, heard: _Heard, outcome: Outcome, done_at: float) -> None:
-        self._settle(heard.phrase, after_running(heard.text, heard.result, outcome, done_at), heard.received_at)
+        story = after_running(heard.text, heard.result, outcome, done_at)
+        self._settle(heard.phrase, story, heard.received_at, outcome.value)
 
-    def _settle(self, phrase: Phrase, story: Story, received_at: float) -> None:
-        """The phrase's story ended: its record, and one phrase less to wait for."""
+    def _settle(self, phrase: Phrase, story: Story, received_at: float, reply: Any = None) -> None:
+        """The phrase's story ended: its record, its answer out loud, and one phrase less to wait for."""
         log_story(_LOGGER, phrase, story, received_at)
+        if self._voice is not None:
+            self._voice.answer(story.decision, reply)
         self._outstanding -= 1
         self._changed.set()
 
@@ -283,6 +295,22 @@ class Assistant:
             await asyncio.wait_for(wait(), timeout)
         except asyncio.TimeoutError:
             _LOGGER.warning("Stopping with %d phrase(s) still waiting for the server", _made(self._link).pending)
+
+
+def _voice(settings: Settings) -> Any:
+    """The client's voice (loads Piper: about 2 s), the one `va.say` speaks with."""
+    from va.client.speech.voice import Voice, make_current
+
+    voice = Voice(settings.speech, settings.sounds)
+    make_current(voice)
+    return voice
+
+
+def _close_voice(voice: Any) -> None:
+    from va.client.speech.voice import make_current
+
+    make_current(None)
+    voice.close()
 
 
 def _made(part: Optional[T]) -> T:

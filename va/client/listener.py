@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, List, Optional
 
 from va.client.endpoint import Discarded, Endpointer, Ended, Event
 from va.client.microphone import SAMPLE_RATE, SAMPLE_WIDTH, AudioUnavailable, Source, sr
@@ -104,6 +104,7 @@ class Listener:
         clock: Callable[[], float] = time.monotonic,
         on_progress: Optional[Callable[[Event], None]] = None,
         marks: tuple = (),
+        gate: Optional[Callable[[bytes, float], List[bytes]]] = None,
     ) -> None:
         """``settings`` is the ``microphone`` section; ``marks`` the quiet lengths (s) at which
         ``on_progress`` hears a ``Quiet``. The callbacks are called on the listening thread."""
@@ -113,6 +114,8 @@ class Listener:
         self._on_end = on_end
         self._on_progress = on_progress
         self._clock = clock
+        self.gate = gate
+        """What the listener hears of each frame while va plays (va.client.speech.gate); None: all."""
         self._recognizer = sr.Recognizer()
         self._recognizer.dynamic_energy_threshold = settings.dynamic_energy
         self._detector: Optional[Detector] = None
@@ -216,7 +219,8 @@ class Listener:
                 self.exhausted = True
                 _LOGGER.debug("End of the audio input")
                 return
-            self._hear(frame, now)
+            for heard in self.gate(frame, now) if self.gate is not None else (frame,):
+                self._hear(heard, now)
 
     def _hear(self, frame: bytes, now: float) -> None:
         cut, self._cut = self._cut, None

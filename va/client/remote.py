@@ -131,7 +131,8 @@ class Remote:
 
     def hello(self, settings: Any, registry: Any) -> Hello:
         vocabulary = tuple(registry.vocabulary())
-        return Hello(settings.keyword, vocabulary, client_name(settings), grammar_of(registry), settings.client.area, relay=True)
+        return Hello(settings.keyword, vocabulary, client_name(settings), grammar_of(registry), settings.client.area,
+                     relay=True, threshold=settings.commands.threshold)
 
     def interpret(self, text: str, registry: Any, settings: Any) -> Any:
         """va.language.matching.interpret, aware of the other clients (va.language.targeting)."""

@@ -31,7 +31,6 @@ FRAME_SAMPLES = 480
 """30 ms at 16 kHz: a size every detector takes."""
 FRAME_BYTES = FRAME_SAMPLES * 2
 FRAME_SECONDS = FRAME_SAMPLES / RATE
-VADS = ("energy", "webrtc", "micro")
 
 
 class VadUnavailable(SetupError, RuntimeError):

@@ -19,7 +19,6 @@ import signal
 import traceback
 from typing import Any, Callable
 
-ISOLATIONS = ("thread", "process")
 _KILL_GRACE = 0.5  # after the timeout: the runner reports the timeout first, then the child dies
 
 

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from dataclasses import field
 from typing import Any, Callable
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 
 class Invalid(Exception):
-    """A value check failed: `allowed` says what would be accepted (item: list index)."""
+    """A value check failed: `allowed` says what would be accepted (item: list index; shown: how
+    the value reads in the error when it must not be echoed whole, e.g. with a secret in it)."""
 
-    def __init__(self, allowed: str, value: Any, item: int | None = None) -> None:
+    def __init__(self, allowed: str, value: Any, item: int | None = None, shown: str | None = None) -> None:
         super().__init__(allowed)
-        self.allowed, self.value, self.item = allowed, value, item
+        self.allowed, self.value, self.item, self.shown = allowed, value, item, shown
 
 
 # --- value checks: each takes the safe_load value and returns the typed one or raises Invalid
@@ -118,6 +119,9 @@ def server_urls(value: Any) -> tuple[str, ...]:
             raise Invalid(allowed, url, where) from None
         if parts.scheme not in ("ws", "wss") or not parts.hostname:
             raise Invalid(allowed, url, where)
+        if "token" in parse_qs(parts.query):  # proxies and servers log URLs: the token goes in a header
+            raise Invalid(allowed + " without ?token= (set `token:` instead; it is sent as a header)",
+                          url, where, repr(parts._replace(query="token=***").geturl()))
     return tuple(url.strip() for url in items)
 
 

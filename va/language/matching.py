@@ -29,7 +29,7 @@ from thefuzz import fuzz
 from va.language.arguments import Parameter, bind
 from va.language.grammar_registry import args_from_wire
 from va.language.sentences import SentenceMatch, match_sentence
-from va.language.words import NAME_FILLER, Token, join_raw, tokenize
+from va.language.words import NAME_FILLER, Token, join_raw, tokenize, without_filler
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -226,7 +226,7 @@ def _rank(match: _Match[Any]) -> tuple:
 def _match_phrase(words: Sequence[Token], phrase: str, command: C) -> _Match[C]:
     norms = [token.norm for token in words]
     size = len(phrase.split())
-    bare_phrase = _without_filler(phrase.split())
+    bare_phrase = without_filler(phrase.split())
     result = _Match(command, phrase, 0, 0)
     leading = 0
     while leading < min(len(norms), _MAX_LEADING_FILLER) and norms[leading] in NAME_FILLER:
@@ -237,16 +237,12 @@ def _match_phrase(words: Sequence[Token], phrase: str, command: C) -> _Match[C]:
                 break
             said = norms[skip : skip + length]
             score = fuzz.ratio(" ".join(said), phrase)
-            bare_said = _without_filler(said)
+            bare_said = without_filler(said)
             if bare_phrase and bare_said:
                 score = max(score, fuzz.ratio(bare_said, bare_phrase))
             if score > result.score:
                 result = _Match(command, phrase, score, skip + length)
     return result
-
-
-def _without_filler(words: Sequence[str]) -> str:
-    return " ".join(word for word in words if word not in NAME_FILLER)
 
 
 def from_reading(reading: Any, registry: Commands[C]) -> Interpretation[C] | None:

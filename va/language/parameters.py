@@ -2,7 +2,9 @@
 
 `parameters_of(function)` gives each parameter its `kind`, how words become its value: int,
 float, bool, choice (a Literal or an Enum) or str (anything else, and unannotated). Optional[X]
-reads like X. `va.language.arguments.bind` fills them from the words said.
+reads like X. A number may declare the values it takes with ``Annotated[int, Range(0, 100)]``:
+the server's grammar reading (va.server.recognition) then takes only a reading in range.
+`va.language.arguments.bind` fills them from the words said.
 """
 
 from __future__ import annotations
@@ -11,9 +13,17 @@ import enum
 import inspect
 import typing
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Optional
 
 REQUIRED = inspect.Parameter.empty
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a number parameter takes, both ends included: ``Annotated[int, Range(0, 100)]``."""
+
+    min: Optional[float] = None
+    max: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -24,6 +34,8 @@ class Parameter:
     annotation: Any = str
     default: Any = REQUIRED
     kind: str = "str"
+    range: Range = Range()
+    """The values a number takes (``Annotated[int, Range(...)]``); unbounded by default."""
 
     @property
     def required(self) -> bool:
@@ -44,6 +56,9 @@ class Parameter:
             kind = "|".join(choice_label(choice) for choice in self.choices)
         else:
             kind = self.kind
+        if self.range != Range():
+            low, high = ("" if end is None else f"{end:g}" for end in (self.range.min, self.range.max))
+            kind += f" {low}..{high}"
         text = f"{self.name}: {kind}"
         if not self.required:
             default = self.default.name.lower() if isinstance(self.default, enum.Enum) else self.default
@@ -64,20 +79,29 @@ def choice_label(choice: Any) -> str:
 def parameters_of(function: Callable) -> tuple[Parameter, ...]:
     """The function's parameters with resolved type hints (*args and **kwargs are left out)."""
     try:
-        hints = typing.get_type_hints(function)
+        hints = typing.get_type_hints(function, include_extras=True)
     except Exception:  # an unresolvable annotation must not stop the command loading
         hints = {}
     parameters = []
     for param in inspect.signature(function).parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
-        annotation = hints.get(param.name, param.annotation)
-        annotation = _unwrap_optional(annotation)
+        annotation, extras = _unwrap_annotated(hints.get(param.name, param.annotation))
+        annotation, more = _unwrap_annotated(_unwrap_optional(annotation))
         kind = _kind_of(annotation)
         if annotation is REQUIRED:
             annotation = str  # unannotated parameters take words
-        parameters.append(Parameter(param.name, annotation, param.default, kind))
+        ranges = [extra for extra in extras + more if isinstance(extra, Range)]
+        number_range = ranges[-1] if ranges and kind in ("int", "float") else Range()
+        parameters.append(Parameter(param.name, annotation, param.default, kind, number_range))
     return tuple(parameters)
+
+
+def _unwrap_annotated(annotation: Any) -> tuple[Any, tuple]:
+    """Annotated[int, Range(0, 9)] -> (int, (Range(0, 9),)); anything else -> (it, ())."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        return annotation.__origin__, tuple(annotation.__metadata__)
+    return annotation, ()
 
 
 def _unwrap_optional(annotation: Any) -> Any:

@@ -17,12 +17,12 @@ from typing import Any, Optional, Sequence
 from thefuzz import fuzz
 
 from va.language.arguments import Unfit, value_at
-from va.language.words import Token, join_raw
+from va.language.words import NAME_FILLER, Token, join_raw
 from va.language.grammar import template_parts
 
 WORD_SCORE = 70
 """Fuzz ratio a said word needs to count as a template word."""
-_SKIPPABLE = frozenset("please a an the can could would will you just um uh er kindly".split())
+_SKIPPABLE = NAME_FILLER  # the same filler the name matcher skips
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,13 @@ def _chunk_tokens(raw: str) -> list[Token]:
 
 
 def join_raw(tokens: Sequence[Token]) -> str:
+    """The words as written ("GitHub.com"), pieces split off a word left out."""
     return " ".join(token.raw for token in tokens if token.raw)
+
+
+def without_filler(words: Sequence[str]) -> str:
+    """Normalised words without `NAME_FILLER`, joined: how two names compare bare."""
+    return " ".join(word for word in words if word not in NAME_FILLER)
 
 
 def norms(text: str) -> str:

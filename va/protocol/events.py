@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple
 
 from va.language.grammar import Grammar, GrammarError
+from va.language.grammar_limits import size_error
 from va.protocol.base import (
     MAX_NAME_CHARS, SAMPLE_RATE, SAMPLE_WIDTH, Event, ProtocolError, RequestId, check_pcm, optional_str, printable,
     read_id, read_rate, read_version, with_id,
@@ -74,6 +75,12 @@ class Hello(Event):
     """It understands the events of va.protocol.relay: put it in the directory, send it runs."""
     stream: int = 0
     """The version of streamed audio (va.protocol.stream) it can send; 0: none."""
+    threshold: Optional[float] = None
+    """Its ``commands.threshold``: the fuzzy score a command name needs in the server's readings
+    (None, from clients that predate it: the server's default)."""
+    left_out: Optional[str] = None
+    """Why the grammar it came with was left out (too big: va.language.grammar_limits), for the
+    server to tell the client; not sent."""
 
     def prompt(self) -> Optional[str]:
         """The vocabulary as a decoding prompt, e.g. ``"computer, set timer, what time is it."``."""
@@ -91,6 +98,8 @@ class Hello(Event):
             message["relay"] = True
         if self.stream:
             message["stream"] = self.stream
+        if self.threshold is not None:
+            message["threshold"] = self.threshold
         return message
 
     @classmethod
@@ -98,15 +107,28 @@ class Hello(Event):
         commands = message.get("commands", [])
         if not isinstance(commands, list) or not all(isinstance(name, str) for name in commands):
             raise ProtocolError("hello 'commands' must be a list of strings")
-        grammar = None
-        if message.get("grammar") is not None:
+        grammar, left_out = None, None
+        too_big = size_error(message.get("grammar"))
+        if too_big:  # the client is welcome; its grammar is not read
+            left_out = f"hello 'grammar' left out, {too_big}: transcripts come without readings"
+        elif message.get("grammar") is not None:
             try:
                 grammar = Grammar.from_dict(message["grammar"])
             except GrammarError as error:
                 raise ProtocolError(f"hello 'grammar': {error}") from None
         keyword, client, area = (optional_str(message, key) for key in ("keyword", "client", "area"))
         client, area = (printable(name, MAX_NAME_CHARS) if name is not None else None for name in (client, area))
-        return cls(keyword, tuple(commands), client, grammar, area, message.get("relay") is True, read_version(message))
+        return cls(keyword, tuple(commands), client, grammar, area, message.get("relay") is True, read_version(message),
+                   _threshold(message), left_out)
+
+
+def _threshold(message: Mapping[str, Any]) -> Optional[float]:
+    value = message.get("threshold")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100:
+        raise ProtocolError("hello 'threshold' must be a number from 0 to 100")
+    return float(value)
 
 
 @dataclass(frozen=True)

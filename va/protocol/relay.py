@@ -18,14 +18,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple
 
-from va.protocol.base import Event, ProtocolError
+from va.protocol.base import MAX_ID_CHARS, Event, ProtocolError
 
 OUTCOMES = ("ok", "error", "refused", "offline")
 """ok: it ran (``value`` is what it returned); error: it ran and failed, or could not be run
 (``error`` says why); refused: the target's rules said no (``error`` says which); offline: the
 target was not connected, or left before answering, within the request's time-to-live."""
 MAX_TTL = 3600.0
-MAX_ID_LENGTH = 128
 
 
 @dataclass(frozen=True)
@@ -190,8 +189,8 @@ def _with_set(message: Dict[str, Any], event: Any, names: Tuple[str, ...]) -> Di
 
 def _request_id(message: Mapping[str, Any]) -> str:
     request_id = message.get("id")
-    if not isinstance(request_id, str) or not 0 < len(request_id) <= MAX_ID_LENGTH:
-        raise ProtocolError(f"'id' must be a string of 1 to {MAX_ID_LENGTH} characters")
+    if not isinstance(request_id, str) or not 0 < len(request_id) <= MAX_ID_CHARS:
+        raise ProtocolError(f"'id' must be a string of 1 to {MAX_ID_CHARS} characters")
     return request_id
 
 

@@ -26,7 +26,6 @@ VERSION = 1
 END, CHECK, CANCEL = 1, 2, 4
 _HEADER = struct.Struct(">BBI")
 _FLAGS = END | CHECK | CANCEL
-MAX_ID = 2**32 - 1
 
 
 @dataclass(frozen=True)

@@ -224,7 +224,7 @@ class SpeechServer:
         token = self.settings.token
         if token and not authorized(request, token):
             self._bursts[0].hit(peer(connection))
-            return unauthorized(connection)
+            return unauthorized(connection, request)
         if len(self.conversations.clients) >= self._max_clients:
             self._bursts[1].hit(self._max_clients)
             return server_full(connection)

@@ -34,6 +34,8 @@ class Client:
     grammar: Any = None
     """The client's commands from its hello (a va.language.grammar.GrammarRegistry; None: it sent
     none, and its replies carry no reading)."""
+    threshold: Optional[float] = None
+    """The fuzzy score a command name needs in its readings (its hello's; None: the default)."""
     streams: Any = None
     """Its streamed requests (va.server.stream.Streams) when its hello asked for streaming."""
     frames: int = 0

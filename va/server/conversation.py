@@ -85,12 +85,16 @@ class Conversations:
         client.prompt = hello.prompt()
         client.keyword = hello.keyword
         client.grammar = GrammarRegistry(hello.grammar) if hello.grammar is not None else None
+        client.threshold = hello.threshold
         _LOGGER.debug("%s says hello; prompt %r", client, client.prompt)
         engine = self._server.worker.engine
         if hello.stream >= 1 and client.streams is None:
             client.streams = Streams()
         ready = Ready(engine.name, engine.model, 1 if client.streams is not None else 0)
         await asyncio.wait({self._answer(client, seq, ready)})  # ready first
+        if hello.left_out:
+            _LOGGER.info("%s: %s", client, hello.left_out)
+            await client.send(Error(hello.left_out), None)
         await self._server.relay.hello(client, hello)
 
     def _on_stream(self, client: Client, seq: int, frame: bytes) -> None:

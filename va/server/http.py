@@ -19,17 +19,19 @@ def request_path(request: Request) -> str:
 
 
 def authorized(request: Request, token: str) -> bool:
-    """True when the request carries `Authorization: Bearer <token>` or `?token=<token>`."""
+    """True when the request carries `Authorization: Bearer <token>`. A token in the URL
+    (``?token=``) is not taken: proxies and servers log URLs, so it would leak."""
     scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer":
-        offered: Optional[str] = credentials.strip()
-    else:
-        offered = next(iter(parse_qs(urlsplit(request.path).query).get("token", [])), None)
+    if scheme.lower() != "bearer":
+        return False
     # compare_digest: the time taken must not tell how much of the token was right
-    return offered is not None and hmac.compare_digest(offered.encode(), token.encode())
+    return hmac.compare_digest(credentials.strip().encode(), token.encode())
 
 
-def unauthorized(connection: ServerConnection) -> Response:
+def unauthorized(connection: ServerConnection, request: Request) -> Response:
+    if "token" in parse_qs(urlsplit(request.path).query):
+        why = "missing token: a token in the URL is not accepted (URLs get logged); send Authorization: Bearer <token>\n"
+        return connection.respond(http.HTTPStatus.UNAUTHORIZED, why)
     return connection.respond(http.HTTPStatus.UNAUTHORIZED, "missing or wrong token\n")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from typing import Any, Callable, Optional
 
@@ -26,6 +27,8 @@ def judge_for(config: ServerSettings, client: Client, partial: bool = False) -> 
         return None
     grammar, keyword = client.grammar, client.keyword
     settings = RecognizerSettings(margin=config.reject_margin)
+    if client.threshold is not None:
+        settings = dataclasses.replace(settings, threshold=client.threshold)
 
     def judge(transcription: Any, utterance: Any) -> Reading:
         guided = None if partial and ends_open(transcription.text) else utterance

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from typing import Any, Mapping
 
@@ -41,10 +42,38 @@ def setup_logging(debug: bool, identifier: str = IDENTIFIER) -> logging.Handler:
     if handler is None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(_PriorityFormatter() if under_systemd() else logging.Formatter(STDERR_FORMAT))
+    handler.addFilter(HideSecrets())
     logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, handlers=[handler], force=True)
     # websockets logs every connection open/close at INFO: noise in the journal of a busy server
     logging.getLogger("websockets").setLevel(logging.DEBUG if debug else logging.WARNING)
     return handler
+
+
+_SECRETS = (
+    re.compile(r"(?i)(authorization:\s*(?:\w+\s+)?)\S+"),  # websockets' --debug lines show the handshake's headers
+    re.compile(r"(?i)([?&;]token=)[^&;#\s'\"]+"),  # a token in a URL's query
+)
+
+
+def hide_secrets(text: str) -> str:
+    """``text`` with the token of an Authorization header or a ``?token=`` query replaced by ***."""
+    for pattern in _SECRETS:
+        text = pattern.sub(r"\1***", text)
+    return text
+
+
+class HideSecrets(logging.Filter):
+    """Keeps tokens out of every log line, whichever library wrote it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format string is the formatter's to report
+            return True
+        hidden = hide_secrets(message)
+        if hidden != message:
+            record.msg, record.args = hidden, None
+        return True
 
 
 def journal_handler(identifier: str = IDENTIFIER, **fields: Any) -> logging.Handler | None:

@@ -10,10 +10,9 @@ protocol (va.stt.base). Engines are not thread-safe.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
-from typing import Any, Callable
+from typing import Callable
 
 from va.config.settings import ENGINES, ServerSettings
 from va.protocol import SAMPLE_RATE
@@ -23,7 +22,7 @@ _LOGGER = logging.getLogger(__name__)
 
 _WARMUP_SECONDS = 1.0
 
-__all__ = ["ENGINES", "Engine", "EngineError", "Transcription", "create_engine", "engine_settings"]
+__all__ = ["ENGINES", "Engine", "EngineError", "Transcription", "create_engine"]
 
 
 def create_engine(settings: ServerSettings) -> Engine:
@@ -57,7 +56,3 @@ def warm_up(engine: Engine) -> None:
     noise = np.random.default_rng(0).standard_normal(int(SAMPLE_RATE * _WARMUP_SECONDS)) * 0.01
     engine.transcribe(noise.astype(np.float32))
 
-
-def engine_settings(settings: ServerSettings, **changes: Any) -> ServerSettings:
-    """A copy of ServerSettings with some fields changed, e.g. speech_window=False (benchmarks)."""
-    return dataclasses.replace(settings, **changes)

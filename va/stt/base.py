@@ -25,7 +25,6 @@ _LOGGER = logging.getLogger(__name__)
 
 HOP = 160  # samples per mel frame (10 ms)
 FULL_FRAMES = 3000  # Whisper's 30 s window
-FULL_SECONDS = FULL_FRAMES * HOP / SAMPLE_RATE
 # Measured with tiny.en on 189 spoken commands (fixtures, bench corpus, synthetic): a window of
 # speech + 1 s made the decoder repeat the phrase in about a quarter of them; an 8 s minimum in 7
 # (decoded again with 10 s, where 1 still looped), 10 s in 1. Word errors: 8.2% with 8 s and the

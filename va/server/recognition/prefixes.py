@@ -23,6 +23,7 @@ from thefuzz import fuzz
 from va.language.grammar import template_parts
 from va.language.matching import LEAD_INS, _match_phrase, after_keyword
 from va.language.words import NAME_FILLER, Token, tokenize
+from va.language.words import join_raw as _raw, without_filler as _bare
 
 MAX_OPENER = 3
 """Most words heard between the keyword and a command's name that stay in its prefix."""
@@ -101,10 +102,6 @@ def _fillers(norms: Sequence[str]) -> int:
     return count
 
 
-def _bare(words: Sequence[str]) -> str:
-    return " ".join(word for word in words if word not in NAME_FILLER)
-
-
 def spoken_part(text: str, keyword: str) -> Sequence[Tuple[int, str]]:
     """A decoded reading as the matcher should read it: the text, then the text without 1, 2, ...
     MAX_OPENER words after the keyword (the opener), as (words dropped, text)."""
@@ -136,10 +133,6 @@ def _opening(sentence: str) -> str:
             break
         words.append(text)
     return " ".join(words)
-
-
-def _raw(tokens: Sequence[Token]) -> str:
-    return " ".join(token.raw for token in tokens if token.raw)
 
 
 def _join(lead: str, phrase: str) -> str:
