@@ -43,11 +43,17 @@ pytestmark = [
 SHIPPED = Path(__file__).resolve().parent.parent / "deploy" / "mosquitto.conf"
 
 
-def loopback_config(shipped: str, port: int, passwords: Optional[Path] = None) -> str:
+SHIPPED_ACL = SHIPPED.with_name("mosquitto.acl")
+_PLACED = ("password_file", "listener", "allow_anonymous", "acl_file", "certfile", "keyfile", "tls_version")
+"""The shipped lines that name files or ports of the broker box: the tests put their own."""
+
+
+def loopback_config(shipped: str, port: int, passwords: Optional[Path] = None, acl: Optional[Path] = None) -> str:
     """The shipped config on 127.0.0.1:`port` with `passwords` as its password file (None:
-    anonymous), nothing kept on disk."""
-    lines = [line for line in shipped.splitlines() if not line.startswith(("password_file", "listener", "allow_anonymous"))]
+    anonymous) and `acl` as its ACL file (None: none), no TLS, nothing kept on disk."""
+    lines = [line for line in shipped.splitlines() if not line.startswith(_PLACED)]
     access = [f"password_file {passwords}", "allow_anonymous false"] if passwords else ["allow_anonymous true"]
+    access += [f"acl_file {acl}"] if acl else []
     user = ["user root"] if os.geteuid() == 0 else []  # as root it would read the files as user mosquitto
     return "\n".join([f"listener {port} 127.0.0.1", *access, *user, "persistence false", *lines]) + "\n"
 
@@ -60,8 +66,10 @@ class Mosquitto:
 
     ATTEMPTS = 5
 
-    def __init__(self, tmp_path: Path, users: Optional[Dict[str, str]] = None) -> None:
-        """`users`: name -> password, in a password file made with mosquitto_passwd (None: anonymous)."""
+    def __init__(self, tmp_path: Path, users: Optional[Dict[str, str]] = None, acl: Optional[Path] = None) -> None:
+        """`users`: name -> password, in a password file made with mosquitto_passwd (None: anonymous);
+        `acl`: an ACL file (deploy/mosquitto.acl)."""
+        self.acl = acl
         self.config = tmp_path / "mosquitto.conf"
         self.passwords = tmp_path / "mosquitto.passwd" if users else None
         if self.passwords is not None:
@@ -71,7 +79,7 @@ class Mosquitto:
         self.log = tmp_path / "mosquitto.log"
         for _ in range(self.ATTEMPTS):
             self.port = _unused_port()
-            self.config.write_text(loopback_config(SHIPPED.read_text(), self.port, self.passwords))
+            self.config.write_text(loopback_config(SHIPPED.read_text(), self.port, self.passwords, self.acl))
             if self._started():
                 break
         else:

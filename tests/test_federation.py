@@ -96,9 +96,9 @@ def test_a_run_crosses_servers_once_even_when_delivered_twice(broker):
             await one.hub.on_event(living, run)
             await one.hub.on_event(living, run)  # the origin asks again after a reconnection
             envelope = {"from": one.federation.id, "event": json.loads(Run("r1", "turn_on", target="kitchen", origin="living-room").to_json())}
-            one.federation.link.publish(f"t/servers/{two.federation.id}/inbox", json.dumps(envelope).encode())  # QoS 1 twice
+            one.federation.link.publish(f"t/servers/{two.federation.id}/inbox/{one.federation.id}", json.dumps(envelope).encode())  # QoS 1 twice
             await until(lambda: kitchen.got(Run), "the run in the kitchen")
-            ttl = [json.loads(p)["event"].get("ttl") for p in sent if b'"type": "run"' in p][0]  # then the test's copy
+            ttl = [json.loads(p)["event"].get("ttl") for p in sent if json.loads(p)["event"]["type"] == "run"][0]  # then the test's copy
             assert 0 < ttl <= 5.0  # the time the origin has left, not the other server's default (10 s)
             await asyncio.sleep(0.5)  # time for a second delivery, if there were one
             assert [(r.id, r.origin, r.args) for r in kitchen.got(Run)] == [("r1", "living-room", {"device": "the radio"})]
@@ -162,3 +162,91 @@ def test_the_broker_lets_in_only_its_users(tmp_path, caplog):
         asyncio.run(scenario())
     finally:
         mosquitto.stop()
+
+
+def test_with_the_broker_key_a_forged_entry_or_withdrawal_is_dropped_and_no_token_is_on_the_broker(broker, tmp_path, caplog):
+    """An open broker (no ACL: the layer under it is off), servers sealing with the broker key:
+    a forged entry that claims the kitchen, and an empty message that withdraws the kitchen's
+    server, are dropped and logged; the kitchen stays listed and gets the run, and neither the
+    token nor anything unsealed travels on the broker."""
+    key_file = tmp_path / "broker.key"
+    key_file.write_text("the-household-broker-key\n")
+    sniffed: List[tuple] = []
+
+    async def scenario() -> None:
+        async with Server(broker.port, key_file=str(key_file)) as one, Server(broker.port, key_file=str(key_file)) as two:
+            sniffer = Server(broker.port)  # no key: an anonymous broker client
+            sniffer.federation.link._subscriptions = ("#",)  # the edge: what paho subscribes to
+            sniffer.federation._handle = lambda kind, value: _record(sniffed, kind, value)  # type: ignore[method-assign]
+            await sniffer.federation.start()
+            living, kitchen = await one.join("living-room"), await two.join("kitchen")
+            await until(lambda: one.lists("kitchen"), "the kitchen at server one")
+            forged = {"server": "evil", "clients": [{"name": "kitchen", "online": True, "commands": ["turn on"]}]}
+            sniffer.federation.link.publish("t/servers/evil/clients", json.dumps(forged).encode(), retain=True)
+            sniffer.federation.link.publish(f"t/servers/{two.federation.id}/clients", b"", retain=True)
+            await until(lambda: "dropped 1 message(s) from the broker" in caplog.text, "the forgery dropped")
+            await asyncio.sleep(0.5)
+            await one.hub.on_event(living, Run("r1", "turn_on", {"device": "the radio"}, target="kitchen", ttl=5.0, token="the-token"))
+            await until(lambda: kitchen.got(Run), "the run in the kitchen")
+            assert one.hub.directory.online("kitchen").server == two.federation.id  # the real one, throughout
+            await sniffer.federation.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), WAIT))
+    assert "on t/servers/evil/clients: not signed with the broker key" in caplog.text, caplog.text
+    payloads = b"".join(payload for kind, (topic, payload) in sniffed if kind == "message")
+    assert payloads and b"the-token" not in payloads and b"the-household-broker-key" not in payloads
+    sealed = [json.loads(payload) for kind, (topic, payload) in sniffed if kind == "message" and "/inbox/" in topic]
+    assert sealed and all(set(message) == {"signed", "mac"} for message in sealed), sealed
+
+
+async def _record(sniffed: List[tuple], kind: str, value: Any) -> None:
+    if kind == "message":
+        sniffed.append((kind, value))
+
+
+def test_over_tls_with_the_shipped_acl_each_server_is_its_broker_user_and_a_wrong_password_is_refused(tmp_path, caplog):
+    """deploy/mosquitto.conf's TLS listener and deploy/mosquitto.acl: two servers reach each
+    other's clients over mqtts:// (the broker's certificate checked against server.broker.ca),
+    each named by its broker user; a server with a wrong password is refused and never listed."""
+    import shutil
+    import subprocess
+
+    from test_broker_e2e import SHIPPED_ACL
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is needed to make a certificate")
+    cert, key = tmp_path / "broker.pem", tmp_path / "broker.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
+    mosquitto = Mosquitto(tmp_path, {"va1": "one", "va2": "two"}, SHIPPED_ACL)
+    mosquitto.stop()
+    lines = mosquitto.config.read_text().splitlines()
+    mosquitto.config.write_text("\n".join([lines[0], f"certfile {cert}", f"keyfile {key}", *lines[1:]]) + "\n")
+    mosquitto.start()
+    (tmp_path / "household.key").write_text("broker-key\n")
+
+    def server(user: str, password: str) -> Server:
+        settings = BrokerSettings(url=f"mqtts://127.0.0.1:{mosquitto.port}", username=user, password=password,
+                                  ca=str(cert), key_file=str(tmp_path / "household.key"))
+        made = Server.__new__(Server)
+        made.hub = RelayHub(lambda client, event: client.send(event, None))
+        made.federation = Federation(made.hub, settings)
+        return made
+
+    async def scenario() -> None:
+        async with server("va1", "one") as one, server("va2", "two") as two:
+            await one.join("living-room")
+            await two.join("kitchen")
+            await until(lambda: one.lists("kitchen") and two.lists("living-room"), "each other's clients over TLS")
+            assert (one.federation.id, two.federation.id) == ("va1", "va2")
+            intruder = server("va2", "guessed-x9")
+            intruder.federation.link.start(lambda kind, value: None)
+            await until(lambda: "refused the connection" in caplog.text, "the wrong password refused")
+            intruder.federation.link.stop()
+
+    try:
+        asyncio.run(asyncio.wait_for(scenario(), WAIT))
+    finally:
+        mosquitto.stop()
+    assert "guessed-x9" not in caplog.text

@@ -72,11 +72,11 @@ def assert_heard(text: str, entry: dict) -> None:
     assert score[entry["text"]] >= 0.8, (entry["file"], text)
 
 
-def settings_for(wyoming_port=0, **server) -> Settings:
+def settings_for(wyoming_port=0, partial_every=0.0, **server) -> Settings:
+    """One transcript per utterance unless `partial_every` asks for streamed ones."""
     base = Settings()
-    config = dataclasses.replace(
-        base.server, host="127.0.0.1", port=0, wyoming=WyomingSettings(port=wyoming_port), **server
-    )
+    wyoming = WyomingSettings(port=wyoming_port, partial_every=partial_every)
+    config = dataclasses.replace(base.server, host="127.0.0.1", port=0, wyoming=wyoming, **server)
     return dataclasses.replace(base, server=config)
 
 

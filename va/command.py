@@ -23,6 +23,19 @@ takes only a value in range ("set volume to family" is read as 70, not 170):
 
     def set_volume(percent: Annotated[int, Range(0, 100)]) -> str: ...
 
+A free-text parameter may name the values it usually takes (devices, artists, sites): the
+recognizer listens for them first, and any other words are still taken as said:
+
+    from typing import Annotated
+    from va.command import Values
+
+    def turn_on(device: Annotated[str, Values("kitchen lights", "bedroom fan")]) -> str: ...
+
+    def _artists():               # a function of the module, called each time the commands load
+        return sorted(path.name for path in MUSIC.iterdir())
+
+    def play_music(artist: Annotated[str, Values(_artists)]) -> str: ...
+
 Settings reach a module through an optional module-level hook, called once each time the registry
 loads the module (so again after a reload):
 
@@ -38,9 +51,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, TypeVar, overload
 
-from va.language.parameters import Range
+from va.language.parameters import Range, Values
 
-__all__ = ["Range", "command", "info_of"]
+__all__ = ["Range", "Values", "command", "info_of"]
 
 ATTRIBUTE = "__va_command__"
 SETUP_HOOK = "setup"

@@ -21,9 +21,26 @@ import numpy as np
 RATE = 16000
 SPEECH_DBFS = -26.0
 """Active-speech level every talker is brought to before mixing."""
-TALKER_DIR = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
+SOUNDS = Path("/usr/share/asterisk/sounds")
+TALKER_DIR = SOUNDS / "en_US_f_Allison"
 """Real recorded speech (Allison Smith, CC-BY-SA-3.0), Debian package asterisk-core-sounds-en-wav."""
 _NOT_SPEECH = ("tt-monkeys",)
+TALKERS: Dict[str, Tuple[Path, str, str]] = {
+    "allison": (TALKER_DIR, "*.wav", "asterisk-core-sounds-en-wav"),
+    "armelle": (SOUNDS / "fr", "*.gsm", "asterisk-prompt-fr-armelle"),
+    "paola": (SOUNDS / "it_IT_f_Menardi", "*.wav", "asterisk-prompt-it-menardi-wav"),
+    "carlo": (SOUNDS / "it_IT_m_Carlo", "*.wav", "asterisk-core-sounds-it-wav"),
+    "june": (SOUNDS / "fr_CA_f_June", "*.wav", "asterisk-core-sounds-fr-wav"),
+    "ivrvoice-ru": (SOUNDS / "ru_RU_f_IvrvoiceRU", "*.wav", "asterisk-core-sounds-ru-wav"),
+    "july": (SOUNDS / "es", "*.gsm", "asterisk-prompt-es-co"),
+}
+"""Real recorded people: (folder, files, Debian package). Allison Smith (en-US), Armelle Desjardins
+(fr, GPL-2+), Paola Dal Zot (it, CC-BY-SA-3.0), Carlo Flora (it, CC-BY-SA-3.0), June Wallack (fr-CA,
+CC-BY-SA-3.0), the ivrvoice.ru speaker (ru, CC-BY-SA-3.0), July E. Jimenez (es-CO, GPL-2)."""
+MUSIC_DIR = Path("/usr/share/asterisk/moh")
+"""Music on hold (CC-BY-SA-3.0), Debian package asterisk-moh-opsound-wav: the TV's music."""
+TV_MUSIC_DB = -6.0
+"""The TV's music against its talker (active speech level)."""
 
 
 def _read_wav(path: Path) -> np.ndarray:
@@ -100,24 +117,41 @@ def noise_bed(color: str, seconds: int = 60) -> np.ndarray:
         return to_level(_read_wav(target), SPEECH_DBFS, stationary=True)
 
 
-@lru_cache(maxsize=1)
-def talker_bed() -> Tuple[np.ndarray, Tuple[str, ...]]:
+@lru_cache(maxsize=None)
+def talker_bed(talker: str = "allison") -> Tuple[np.ndarray, Tuple[str, ...]]:
     """The real talker's longer prompts, in a fixed shuffled order with short gaps: (audio, file names)."""
-    if not TALKER_DIR.is_dir():
-        raise SystemExit(f"{TALKER_DIR} missing: apt-get install asterisk-core-sounds-en-wav")
-    names = sorted(p.name for p in TALKER_DIR.glob("*.wav") if not p.name.startswith(_NOT_SPEECH))
+    folder, pattern, package = TALKERS[talker]
+    if not folder.is_dir():
+        raise SystemExit(f"{folder} missing: apt-get install {package}")
+    names = sorted(p.name for p in folder.glob(pattern) if not p.name.startswith(_NOT_SPEECH))
     random.Random(5).shuffle(names)
     pieces: List[np.ndarray] = []
     used = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
-            audio = _sox_to_16k(TALKER_DIR / name, Path(tmp) / "t.wav")
+            audio = _sox_to_16k(folder / name, Path(tmp) / "t.wav")
             if len(audio) < 2 * RATE:
                 continue
             pieces += [to_level(trim(audio), SPEECH_DBFS), np.zeros(int(RATE * (0.15 + 0.05 * (len(used) % 5))),
                                                                     np.float32)]
             used.append(name)
     return np.concatenate(pieces), tuple(used)
+
+
+@lru_cache(maxsize=None)
+def music(track: str) -> np.ndarray:
+    """A music-on-hold track at 16 kHz, at speech level (its mean power)."""
+    path = MUSIC_DIR / f"{track}.wav"
+    if not path.is_file():
+        raise SystemExit(f"{path} missing: apt-get install asterisk-moh-opsound-wav")
+    with tempfile.TemporaryDirectory() as tmp:
+        return to_level(_sox_to_16k(path, Path(tmp) / "m.wav"), SPEECH_DBFS, stationary=True)
+
+
+def tv(talker: np.ndarray, track: np.ndarray) -> np.ndarray:
+    """A TV: the talker's speech over music TV_MUSIC_DB below it, at speech level."""
+    bed = to_level(talker, SPEECH_DBFS) + track[: len(talker)] * 10 ** (TV_MUSIC_DB / 20)
+    return to_level(bed.astype(np.float32), SPEECH_DBFS)
 
 
 def segment(bed: np.ndarray, length: int, rng: random.Random) -> Tuple[np.ndarray, int]:

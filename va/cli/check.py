@@ -37,6 +37,7 @@ def cli_check(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  {line}" if line else line)
     problems.extend(f"{failure.source}: {failure.error}" for failure in registry.failures)
     _print_remote(settings, registry)
+    problems.extend(_identity_problems(settings))
     print("ok" if not problems else f"{len(problems)} problem{'s' if len(problems) > 1 else ''}")
     return 1 if problems else 0
 
@@ -114,4 +115,32 @@ def _file_problems(settings: Any) -> list:
         if not Path(path).expanduser().exists():  # the client only warns: the folder may come later
             problems.append(f"commands.paths: {path} does not exist")
             print(f"error: {problems[-1]}")
+    return problems
+
+
+def _identity_problems(settings: Any) -> list:
+    """Who a name is (va.server.household.identities): keys, and whether names are verified."""
+    from va.config.checks import masked
+    from va.protocol.keys import read_key
+
+    clients, broker = settings.server.clients, settings.server.broker
+    if clients:
+        print(f"server.clients: {len(clients)} with keys of their own ({', '.join(clients)}): their names are verified")
+    else:
+        door = "anyone with the token" if settings.token else "anyone who reaches the server"
+        print(f"warning: server.clients is empty: client names are not verified ({door} may use any name; docs/keys.md)")
+    problems = []
+    for key, path in (("client.key_file", settings.client.key_file), ("server.broker.key_file", broker.key_file)):
+        try:
+            if read_key(path) is not None:
+                print(f"{key}: {path}")
+        except OSError as error:
+            problems.append(f"{key}: cannot read it: {error}")
+            print(f"error: {problems[-1]}")
+    if broker.url is not None:
+        print(f"server.broker: {masked(broker.url)}" + (f" as {broker.username}" if broker.username else " (anonymous)"))
+        if broker.key_file is None:
+            print("warning: server.broker.key_file is not set: messages on the broker are not signed (docs/keys.md)")
+        if not broker.url.startswith("mqtts:"):
+            print("warning: server.broker.url is not mqtts://: the broker password and the messages travel in clear")
     return problems

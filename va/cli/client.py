@@ -19,6 +19,20 @@ _LOGGER = logging.getLogger(__name__)
 PACE_ENV = "VA_INPUT_PACE"
 """Plays ``--input`` files at this speed (1 = real time) instead of as fast as they can be read."""
 
+START_ENV = "VA_INPUT_AT"
+"""With VA_INPUT_PACE: the wall-clock time (Unix seconds) at which ``--input`` begins to play, so
+that several clients on one machine hear one room at once (bench.household)."""
+
+
+def _start_at() -> Optional[float]:
+    value = os.environ.get(START_ENV)
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise AudioUnavailable(f"{START_ENV} must be a Unix time in seconds, not {value!r}") from None
+
 
 def _pace() -> Optional[float]:
     value = os.environ.get(PACE_ENV)
@@ -37,7 +51,7 @@ def cli_client(args: argparse.Namespace, settings: Settings) -> int:
     """`va client`: listen on the microphone (or play --input files) and run what is said."""
     try:
         if getattr(args, "input", None):
-            source = FileSource.for_settings(args.input, settings.microphone, pace=_pace())
+            source = FileSource.for_settings(args.input, settings.microphone, pace=_pace(), start_at=_start_at())
         else:
             source = open_microphone(settings.microphone)
     except AudioUnavailable as error:

@@ -26,6 +26,7 @@ _SUBCOMMANDS = {
     "devices": ("va.client.microphone", "cli_devices", "list the audio input devices"),
     "say": ("va.cli.say", "cli_say", "speak a text with the configured voice (speech:), or write it to a WAV file"),
     "install": ("va.service.install", "cli_install", "install the systemd units, user and /etc/va/config.yaml"),
+    "key": ("va.cli.key", "cli_key", "make a client's own key (or the broker key) and print the config lines it needs"),
 }
 
 
@@ -62,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     parsers["install"].add_argument(
         "--server", action="store_true", help="also enable va-server (the server runs on this machine)"
     )
+    parsers["key"].add_argument("name", nargs="?", help="the client's name (client.name)")
+    parsers["key"].add_argument("--out", metavar="FILE", help="where to write the key (default: NAME.key here)")
+    parsers["key"].add_argument("--broker", action="store_true", help="the household's broker key (server.broker.key_file)")
+    parsers["key"].add_argument("--force", action="store_true", help="replace the key in FILE (rotation)")
     return parser
 
 

@@ -24,14 +24,14 @@ from typing import Any, Callable, Optional, TypeVar
 
 from va.client.link import LinkOptions, Reply, ServerLink
 from va.client.link_task import close_link, wait_connected
-from va.client.decide import after_running, answered, before_running
+from va.client.decide import after_running, answered, before_running, decision, stood_down
 from va.client.early import judge
 from va.client.listener import Listener, Phrase
 from va.client.live import HANDLED, LivePhrases
 from va.client.remote import Remote, answer_record, client_name
 from va.client.microphone import FileSource, Source
 from va.client.record import Story, log_story
-from va.language.matching import Interpretation, from_reading
+from va.language.matching import Interpretation
 from va.protocol import Error, Hello, Transcript
 from va.commands.registry import Registry, load_registry
 from va.config.settings import Settings
@@ -210,6 +210,8 @@ class Assistant:
 
     def _early(self, reply: Transcript) -> bool:
         """Whether the phrase read so far runs now (va.client.early)."""
+        if reply.answered_by is not None:  # another client answers it (arbitration)
+            return False
         text = reply.text.strip()
         found = self._interpret(text, reply)
         verdict = judge(text, found, reply.reading, self._settings)
@@ -222,6 +224,9 @@ class Assistant:
             return
         text = reply.text.strip()
         self.last_transcript = text
+        if reply.answered_by is not None:
+            self._settle(phrase, stood_down(text, client_name(self._settings), reply.answered_by), received_at)
+            return
         result = self._interpret(text, reply)
         heard = _Heard(phrase, text, received_at, result)
         if result.target is not None and result.command is not None and not self._dry_run:
@@ -238,10 +243,7 @@ class Assistant:
 
     def _interpret(self, text: str, reply: Transcript) -> Interpretation:
         """The transcript matched here, or the server's reading of it with this client's grammar."""
-        result = self._remote.interpret(text, self._registry, self._settings)
-        if result.target is None and reply.reading is not None:
-            result = from_reading(reply.reading, self._registry) or result
-        return result
+        return decision(self._remote.interpret(text, self._registry, self._settings), reply.reading, self._registry)
 
     def _answered(self, heard: _Heard, answer: Any) -> None:
         record = answer_record(client_name(self._settings), heard.result, answer)
@@ -283,7 +285,7 @@ class Assistant:
 
     def _hello(self) -> Hello:
         hello = self._remote.hello(self._settings, self._registry)
-        return dataclasses.replace(hello, stream=1 if self._settings.client.stream else 0)
+        return dataclasses.replace(hello, stream=1 if self._settings.client.stream else 0, arbitration=True)
 
     async def _until(self, condition: Callable[[], bool], timeout: float) -> None:
         async def wait() -> None:

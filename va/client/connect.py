@@ -27,6 +27,9 @@ class LinkOptions:
 
     token: Optional[str] = None
     """Sent as a bearer token (None: no authentication)."""
+    key_file: Optional[str] = None
+    """This client's own key (client.key_file), read at each connection (a rotated key is taken
+    up without a restart) and sent in the X-VA-Key header; None: no key."""
     queue_size: int = 32
     """Most phrases waiting for the server; the oldest are dropped beyond that."""
     min_delay: float = 0.5
@@ -44,13 +47,17 @@ class LinkOptions:
     def from_settings(cls, settings: Any, ssl_context: Any = None) -> "LinkOptions":
         """From va.config.Settings."""
         client = settings.client
-        return cls(settings.token, client.queue_size, client.reconnect_min_delay, client.reconnect_max_delay,
-                   settings.server.max_message_bytes, ssl_context)
+        return cls(settings.token, client.key_file, client.queue_size, client.reconnect_min_delay,
+                   client.reconnect_max_delay, settings.server.max_message_bytes, ssl_context)
 
 
 async def open_connection(url: str, token: Optional[str], options: LinkOptions, level: int) -> Optional[ClientConnection]:
     """The websocket to ``url``, or None (why is logged at ``level``; a malformed URL at ERROR)."""
-    headers = {"Authorization": f"Bearer {token}"} if token else None
+    try:
+        headers = credentials(token, options.key_file)
+    except OSError as error:
+        _LOGGER.error("Cannot connect to %s: cannot read client.key_file: %s", url, error)
+        return None
     try:
         return await connect(
             url,
@@ -62,10 +69,22 @@ async def open_connection(url: str, token: Optional[str], options: LinkOptions, 
         )
     except InvalidStatus as error:
         status = error.response.status_code
-        why = "the token was refused (HTTP 401)" if status == 401 else f"HTTP {status}"
+        what = "the key (client.key_file)" if options.key_file else "the token"
+        why = f"{what} was refused (HTTP 401)" if status == 401 else f"HTTP {status}"
         _LOGGER.log(level, "Cannot connect to %s: %s", url, why)
     except InvalidURI as error:
         _LOGGER.error("Cannot connect to %s: %s", url, error)
     except (OSError, InvalidHandshake, asyncio.TimeoutError) as error:
         _LOGGER.log(level, "Cannot connect to %s: %s", url, error or type(error).__name__)
     return None
+
+
+def credentials(token: Optional[str], key_file: Optional[str]) -> Optional[dict]:
+    """The headers that prove who connects: the bearer token and this client's own key."""
+    from va.protocol.keys import KEY_HEADER, read_key
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    key = read_key(key_file)
+    if key is not None:
+        headers[KEY_HEADER] = key
+    return headers or None

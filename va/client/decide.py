@@ -1,6 +1,7 @@
 """What a transcript leads to: nothing (and why), a dry run, or a command to run; and how a run ended.
 
-Pure: the assistant calls these on the event loop and logs the ``Story`` they tell.
+Pure: the assistant calls these on the event loop and logs the ``Story`` they tell; bench.recognition
+calls ``decision`` to judge the server's replies the way the client does.
 """
 
 from __future__ import annotations
@@ -9,8 +10,18 @@ from typing import Any, Optional
 
 from va.client.record import Story
 from va.commands.runner import Outcome
-from va.language.matching import Interpretation
+from va.language.matching import Interpretation, from_reading
 from va.language.parameters import format_call
+
+
+def decision(matched: Interpretation, reading: Any, registry: Any) -> Interpretation:
+    """What the client makes of a reply: ``matched`` is its own reading of the transcript
+    (va.language.matching); the server's reading (va.protocol.Reading or None) decides instead
+    where there is one that fits ``registry`` (accepted: run it; rejected: nothing runs), unless
+    the transcript names another client's command (``matched.target``)."""
+    if matched.target is None and reading is not None:
+        return from_reading(reading, registry) or matched
+    return matched
 
 
 def before_running(text: str, result: Interpretation, dry_run: bool) -> Optional[Story]:
@@ -22,6 +33,11 @@ def before_running(text: str, result: Interpretation, dry_run: bool) -> Optional
         call = format_call(result.command.name, result.args)
         return Story("dry-run", f"would run {call}{where}", text, result.command, result.args)
     return None
+
+
+def stood_down(text: str, me: str, answered_by: str) -> Story:
+    """The end of the story of a phrase another client heard too and answers (arbitration)."""
+    return Story("stood-down", f"also heard by {me}; {answered_by} answered", text)
 
 
 def answered(text: str, result: Interpretation, record: tuple, done_at: float) -> Story:

@@ -13,6 +13,9 @@ speech, and the time it was read, and returns what happened:
   read: what a person waits is measured from there.
 - ``Discarded``: it ended with less than ``min_speech`` seconds of speech (a click, a cough).
 
+With a ``foreground`` (va.client.foreground), speech counts only when it is the foreground
+speaker's: the phrase ends when the person who said the keyword stops, while a TV goes on.
+
 Like SpeechRecognition's ``listen``, which it replaces, a phrase ends after ``pause`` of quiet and
 is dropped when shorter than 0.3 s; unlike it, it says what it sees while the phrase goes on.
 """
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import collections
 from dataclasses import dataclass, field
-from typing import Deque, List, Optional, Sequence, Union
+from typing import Any, Deque, List, Optional, Sequence, Union
 
 from va.client.vad import FRAME_BYTES, FRAME_SECONDS
 
@@ -88,6 +91,7 @@ class Endpointer:
         min_speech: float = 0.3,
         max_seconds: float = 10.0,
         start_frames: int = 1,
+        foreground: Optional[Any] = None,
     ) -> None:
         self._pause = _frames(pause)
         self._marks = sorted({_frames(mark) for mark in marks if 0 < mark < pause})
@@ -104,8 +108,11 @@ class Endpointer:
         self._quiet = 0
         self._voiced = 0
         self._last_loud = 0.0
+        self._foreground = foreground
 
     def feed(self, frame: bytes, speech: bool, now: float) -> List[Event]:
+        if self._foreground is not None:
+            speech = self._foreground.speech(frame, speech, self.active)
         if not self.active:
             return self._idle(frame, speech, now)
         self._pcm += frame

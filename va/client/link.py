@@ -30,6 +30,7 @@ from va.client.listener import Phrase
 from va.client.outbox import MAX_ATTEMPTS, Outbox, Reply
 from va.client.streams import Streams
 from va.protocol import AudioInput, Error, Hello, ProtocolError, Ready, Transcript, parse_server_message
+from va.protocol.heard import measure
 from va.protocol.stream import AudioChunk
 
 _LOGGER = logging.getLogger(__name__)
@@ -242,7 +243,8 @@ class ServerLink:
                 pending = self._outbox.next()  # clears ready when nothing is queued
                 if pending is None:
                     break
-                await connection.send(AudioInput(pending.phrase.pcm, id=pending.id).to_json())
+                loudness = measure(pending.phrase.pcm)  # for the household's arbitration
+                await connection.send(AudioInput(pending.phrase.pcm, id=pending.id, loudness=loudness).to_json())
 
     async def _receive(self, connection: ClientConnection) -> bool:
         """Read replies until the connection closes; True if any frame came."""

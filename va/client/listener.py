@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, List, Optional
 
 from va.client.endpoint import Discarded, Endpointer, Ended, Event
+from va.client.foreground import Foreground
 from va.client.microphone import SAMPLE_RATE, SAMPLE_WIDTH, AudioUnavailable, Source, sr
 from va.client.vad import FRAME_BYTES, FRAME_SAMPLES, Detector, make_detector, rms
 
@@ -122,6 +123,7 @@ class Listener:
         self._endpointer = Endpointer(
             settings.pause_threshold, marks, preroll=min(0.5, settings.pause_threshold),
             max_seconds=settings.phrase_time_limit, start_frames=1 if settings.vad == "energy" else 2,
+            foreground=Foreground(settings.foreground_drop) if settings.foreground_drop > 0 else None,
         )
         self._frames: Optional[_Frames] = None
         self._cut: Optional[int] = None

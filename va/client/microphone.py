@@ -171,7 +171,9 @@ class FileSource(_AudioSource):
         gap_seconds: float = 1.0,
         pace: Optional[float] = None,
         sleep: Callable[[float], None] = time.sleep,
+        start_at: Optional[float] = None,
     ) -> None:
+        """``start_at``: with ``pace``, the wall-clock time (time.time()) its first sample plays."""
         _require_speech_recognition()
         self.paths = [str(path) for path in paths]
         self.label = f"{len(self.paths)} audio file(s)"
@@ -180,20 +182,25 @@ class FileSource(_AudioSource):
         self._pcm = lead + b"".join(decode_file(path) + gap for path in self.paths)
         self._pace = pace
         self._sleep = sleep
+        self._start_at = start_at
         self.stream: Optional[_PcmStream] = None
 
     @classmethod
-    def for_settings(cls, paths: Sequence[str], microphone: Any, pace: Optional[float] = None) -> FileSource:
+    def for_settings(cls, paths: Sequence[str], microphone: Any, pace: Optional[float] = None,
+                     start_at: Optional[float] = None) -> FileSource:
         """Silence that suits the settings: calibration gets its own, and each gap ends a phrase."""
         return cls(
             paths,
             lead_seconds=microphone.calibrate_seconds + 1.0,
             gap_seconds=max(1.0, microphone.pause_threshold + 0.25),
             pace=pace,
+            start_at=start_at,
         )
 
     def __enter__(self) -> FileSource:
         self.stream = _PcmStream(self._pcm, self._pace, self._sleep)
+        if self._start_at is not None and self._pace:
+            self.stream.started += self._start_at - time.time()
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -212,13 +219,13 @@ class _PcmStream:
         self._position = 0
         self._pace = pace
         self._sleep = sleep
-        self._started = time.monotonic()
+        self.started = time.monotonic()
 
     def read(self, size: int) -> bytes:
         chunk = bytes(self._pcm[self._position : self._position + size * SAMPLE_WIDTH])
         self._position += len(chunk)
         if self._pace and chunk:
-            due = self._started + self._position / (SAMPLE_RATE * SAMPLE_WIDTH) / self._pace
+            due = self.started + self._position / (SAMPLE_RATE * SAMPLE_WIDTH) / self._pace
             self._sleep(max(0.0, due - time.monotonic()))
         return chunk
 

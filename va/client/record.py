@@ -1,7 +1,8 @@
 """The one record a phrase leaves, when its story ends.
 
 One INFO (or WARNING) record per phrase, with the journald fields VA_TRANSCRIPT, VA_DECISION
-(no-keyword, no-match, ran, failed, dry-run, error, dropped, and for another client's command
+(no-keyword, no-match, ran, failed, dry-run, error, dropped, stood-down (another client that heard
+it too answered it), and for another client's command
 refused or offline), VA_COMMAND, VA_ARGS (JSON), VA_ORIGIN and VA_TARGET (this client and the one
 addressed, when the phrase named another client: va.client.remote) and the latencies from the
 phrase's last loud audio (what a person waits after their last word), in ms:

@@ -176,9 +176,11 @@ async def fetch_directory(settings: Any, timeout: float = 3.0) -> Optional[Direc
     from va.client.tls import client_ssl_context
     from va.protocol import ProtocolError, parse_server_message
 
-    headers = {"Authorization": f"Bearer {settings.token}"} if settings.token else None
+    from va.client.connect import credentials
+
     for url in settings.server_url:
         try:
+            headers = credentials(settings.token, settings.client.key_file)
             context = client_ssl_context(settings) if url.startswith("wss:") else None  # client.tls.ca, as the client
             async with connect(url, additional_headers=headers, ssl=context, open_timeout=timeout, proxy=None) as connection:
                 await connection.send(DirectoryQuery().to_json())

@@ -4,6 +4,9 @@ client's own rules, and answered.
 - **Permission, closed by default.** ``remote.allow`` maps an origin's name (or "*", anyone) to
   the names of the commands it may run here ("*": all of them). Nothing else runs.
 - **Token.** With ``token`` set, a request must carry the same token.
+- **Verified origins.** A client with a key of its own (``client.key_file``) runs a request only
+  when the server verified its origin by the origin's key (``verified``): with keys, a holder of
+  the shared token cannot speak for a name in ``remote.allow``.
 - **Exactly once.** A request id (per origin) runs once: a request sent again after a reconnect
   gets the answer of the first (or, while it still runs, the answer when it is done). The newest
   REMEMBERED ids are kept, far more than can arrive within a time-to-live.
@@ -78,6 +81,7 @@ class RemoteRunner:
 
     def configure(self, settings: Any, name: str, dry_run: bool = False) -> None:
         self._allow, self._token, self.name, self._dry_run = settings.remote.allow, settings.token, name, dry_run
+        self._verified_only = settings.client.key_file is not None
 
     def on_run(self, run: Run, registry: Any, loop: Any) -> None:
         key = (run.origin, run.id)
@@ -102,6 +106,8 @@ class RemoteRunner:
     def _refusal(self, run: Run, command: Any) -> Optional[str]:
         if self._token and not hmac.compare_digest((run.token or "").encode(), self._token.encode()):
             return "missing or wrong token"
+        if self._verified_only and run.verified is not True:
+            return f"{run.origin} is not verified by a key of its own (this client has one: it takes requests from verified clients only)"
         if not permitted(self._allow, run.origin or "", run.command):
             return f"remote.allow does not let {run.origin} run {run.command} on {self.name}"
         if command is None:

@@ -25,7 +25,7 @@ from va.command import SETUP_HOOK, info_of
 from va.config.settings import CommandSettings
 from va.commands.loader import load_file, load_named_module, python_files
 from va.language.grammar import template_error
-from va.language.parameters import Parameter, format_call, parameters_of
+from va.language.parameters import VALUES_ATTRIBUTE, Parameter, format_call, parameters_of
 from va.language.words import norms
 
 _LOGGER = logging.getLogger(__name__)
@@ -141,6 +141,8 @@ def commands_in(module: ModuleType, label: str) -> list[Command]:
             continue
         if value.__module__ != module.__name__:
             continue  # imported into the module, not defined there
+        if getattr(value, VALUES_ATTRIBUTE, False):
+            continue  # it lists a parameter's known values (va.command.Values)
         commands.append(_command(value, label))
     return commands
 

@@ -125,6 +125,15 @@ def server_urls(value: Any) -> tuple[str, ...]:
     return tuple(url.strip() for url in items)
 
 
+def masked(url: str) -> str:
+    """``url`` fit for a log line or an error: a password in it replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{parts.username}:***@{host}").geturl()
+
+
 def broker_url(value: Any) -> str | None:
     allowed = "null (off) or an mqtt:// or mqtts:// URL with a host, e.g. mqtt://127.0.0.1:1883"
     if value is None:
@@ -165,6 +174,11 @@ def energy(value: Any) -> float | None:
     return float(value)
 
 
+def auto_positive(value: Any) -> float | None:
+    """'auto' or null (None: chosen at run time) or a positive number."""
+    return energy(value)
+
+
 def allow(value: Any) -> dict[str, tuple[str, ...]]:
     allowed = "a mapping of client names (or \"*\") to lists of command names"
     if value is None:
@@ -176,6 +190,24 @@ def allow(value: Any) -> dict[str, tuple[str, ...]]:
         if not isinstance(names, list) or not all(isinstance(n, str) and (n == "*" or n.isidentifier()) for n in names):
             raise Invalid(allowed + f" (under {origin!r}: a list like [turn_on, what_time_is_it])", value)
         result[origin.strip()] = tuple(names)
+    return result
+
+
+def client_keys(value: Any) -> dict[str, str]:
+    """`server.clients`: client name -> "sha256:" and the 64 hex digits of its key's hash (`va key`)."""
+    allowed = 'a mapping of client names to key hashes, as `va key NAME` prints them ("sha256:" and 64 hex digits)'
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise Invalid(allowed, value)
+    result = {}
+    for name, digest in value.items():
+        hexdigits = digest[7:] if isinstance(digest, str) and digest.startswith("sha256:") else ""
+        if not isinstance(name, str) or not name.strip() or len(hexdigits) != 64 or hexdigits.strip("0123456789abcdefABCDEF"):
+            raise Invalid(allowed + f" (under {name!r})", "a key hash")
+        result[name.strip()] = digest.lower()
+    if len(set(result.values())) < len(result):
+        raise Invalid(allowed + ": each client its own key (two names have the same hash)", "a key hash")
     return result
 
 

@@ -137,6 +137,8 @@ class _Reader:
             if invalid.item is not None and isinstance(node, yaml.SequenceNode):
                 key, where = f"{key}[{invalid.item}]", node.value[invalid.item]
             shown = invalid.shown or _describe_node(where, self.loader)
+            if key.rsplit(".", 1)[-1] in _SECRETS and shown not in ("''", "null", "a mapping", "an empty list"):
+                shown = "a secret (not shown)"
             raise self.error(where, f"{key} must be {invalid.allowed}, got {shown}") from None
 
     def cross_check(self, result: Any, node: yaml.Node, prefix: str) -> None:
@@ -160,6 +162,10 @@ def _line(node: yaml.Node) -> int:
     return node.start_mark.line + 1
 
 
+_SECRETS = ("token", "password", "clients")
+"""Keys whose values an error message never quotes."""
+
+
 def _describe_node(node: yaml.Node, loader: yaml.SafeLoader) -> str:
     """How a YAML value reads in an error message: 'lots', 12, null, a list, a mapping."""
     if isinstance(node, yaml.MappingNode):
@@ -171,6 +177,13 @@ def _describe_node(node: yaml.Node, loader: yaml.SafeLoader) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str) and "@" in value and "://" in value:  # a URL's password is never quoted
+        from va.config.checks import masked
+
+        try:
+            return repr(masked(value))
+        except ValueError:
+            return "a URL (not shown: it may hold a password)"
     return repr(value)
 
 

@@ -60,6 +60,24 @@ class WyomingSettings:
     zeroconf: bool = setting(False, checks.flag)
     """Announce the endpoint over mDNS (_wyoming._tcp) so Home Assistant discovers it; needs the
     zeroconf package and a host other than loopback."""
+    commands_client: str | None = setting(None, checks.optional_text)
+    """A client's name (its client.name): Home Assistant's text runs that client's commands there,
+    through the relay, under that client's remote.allow; null: none (va.server.homeassistant.handler)."""
+    server_commands: bool = setting(False, checks.flag)
+    """Home Assistant's text may also run this server's own command modules (its `commands:`
+    section), on the server, under the server's remote.allow."""
+    origin: str = setting("home-assistant", checks.text)
+    """The name Home Assistant's requests come from: what remote.allow must list to let it run a command."""
+    partial_every: float = setting(0.0, checks.number(low=0))
+    """Seconds (of audio, and of time) between two partial transcripts streamed while a client
+    still sends audio (transcript-chunk events, advertised in info); 0: off, one transcript at the
+    end. Off by default: Home Assistant reads only the final transcript, and each partial is a
+    decode on the shared worker (made only when the worker is idle)."""
+    max_connections: int = setting(32, checks.whole(1))
+    """Most Wyoming connections at once; past it a new one gets an error event and is closed."""
+    max_buffered_bytes: int = setting(64 * 1024 * 1024, checks.whole(1 << 20))
+    """Most bytes of audio all Wyoming connections may hold at once (utterances being received,
+    frames being read); past it a connection gets a "server busy" error and is closed."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +92,29 @@ class BrokerSettings:
     username: str | None = setting(None, checks.optional_text)
     """Broker user (mosquitto's password_file); null: anonymous."""
     password: str | None = setting(None, checks.optional_text)
-    """That user's password."""
+    """That user's password. With a username, the user name is this server's id on the broker
+    (the shipped ACL, deploy/mosquitto.acl, gives each user its own topics only)."""
+    key_file: str | None = setting(None, checks.optional_text)
+    """A file holding the household's broker key (`va key --broker`), the same on every server:
+    each message on the broker is signed with it, and unsigned or forged ones are dropped; null:
+    unsigned (anyone who may publish on the broker can speak for a server)."""
+    ca: str | None = setting(None, checks.optional_text)
+    """PEM file of the CA that signed the broker's certificate (mqtts:// with a private CA); null: the system's."""
+
+
+@dataclass(frozen=True)
+class ArbitrationSettings:
+    """`server.arbitration:` a phrase heard by several clients runs once, on the one addressed or
+    the one that heard it best (va.server.household.arbitration)."""
+
+    enabled: bool = setting(True, checks.flag)
+    """Arbitrate; off: every client acts on what it heard (clients that cannot hear each other)."""
+    window: float = setting(0.15, checks.number(low=0, high=2))
+    """Seconds after a phrase came that its reply waits for the other clients to send theirs: the
+    most arbitration adds to the answering client's reply (0: decide on what already came)."""
+    max_wait: float = setting(1.0, checks.number(low=0, high=5))
+    """Seconds a reply waits at most for the reading of a client that heard the phrase better, or
+    of the client it addresses (the waiting one then usually stands down, or relays it there)."""
 
 
 @dataclass(frozen=True)
@@ -122,15 +162,25 @@ class ServerSettings:
     recognition: str = setting("grammar", checks.choice("grammar", "free"))
     """grammar: for clients that send their command grammar, find the most likely valid command
     judged against the audio and send it as the reply's reading; free: the transcript only."""
-    reject_margin: float = setting(11.0, checks.number(positive=True))
+    reject_margin: float | None = setting(None, checks.auto_positive)
     """How many nats (natural-log units) a guided reading may lie below the free transcript's
-    likelihood and still be accepted; larger accepts more, and more false activations."""
+    likelihood and still be accepted; larger accepts more, and more false activations. auto (null):
+    the value measured for the loaded model (va.server.recognition.calibration; tiny.en: 11)."""
+    keyword_floor: float | None = setting(None, checks.auto_positive)
+    """How many nats the keyword opening a guided reading may cost at most; larger accepts more.
+    auto (null): the value measured for the loaded model (tiny.en: 10)."""
     tls: TlsSettings = section(TlsSettings)
     """TLS certificate and key."""
     wyoming: WyomingSettings = section(WyomingSettings)
     """Wyoming endpoint for Home Assistant (same model and worker)."""
     broker: BrokerSettings = section(BrokerSettings)
     """MQTT broker shared by the servers behind a balancer (commands across their clients)."""
+    clients: dict = field(default_factory=dict, metadata={"check": checks.client_keys})
+    """Client name -> the hash of its own key ("sha256:...", printed by `va key NAME`): that client
+    connects with its key (client.key_file) instead of the token, and only it may use its name.
+    Empty: names are not verified (any holder of the token may use any name)."""
+    arbitration: ArbitrationSettings = section(ArbitrationSettings)
+    """One answer per phrase in a household of clients that hear each other."""
 
 
 @dataclass(frozen=True)
@@ -161,6 +211,10 @@ class MicrophoneSettings:
     pause_threshold (va.client.early); 0 turns early decisions off."""
     early_check: float = setting(0.06, checks.number(low=0))
     """Seconds of quiet after which the server reads the phrase so far (work ahead for early_pause)."""
+    foreground_drop: float = setting(8.0, checks.number(low=0))
+    """dB below the loudest voice of the phrase (the person who said the keyword) at which speech
+    is someone else's (a TV, another person): the phrase ends when that person stops
+    (va.client.foreground); 0 turns it off (any speech keeps the phrase going)."""
 
 
 @dataclass(frozen=True)
@@ -193,6 +247,10 @@ class ClientSettings:
     """This client's name for the others ("computer, kitchen, ..."); null: the host name."""
     area: str | None = setting(None, checks.optional_text)
     """Where it is ("kitchen"): the others may address it by its area too."""
+    key_file: str | None = setting(None, checks.optional_text)
+    """A file holding this client's own key (`va key NAME` makes it; the server lists its hash in
+    server.clients): sent when connecting, it proves the client's name. With a key, requests from
+    other clients run here only when the server verified their origin by its key too. null: no key."""
     tls: ClientTlsSettings = section(ClientTlsSettings)
     """Certificates trusted for wss:// server URLs."""
 

@@ -2,9 +2,9 @@
 
 A `Grammar` lists every command the client can run: its function name, every spoken name and
 alias, each parameter's kind (``int``, ``float``, ``bool``, ``choice`` with its choices, ``text``;
-a number may carry ``min``/``max``) and its sentence templates. It travels in the hello as
-``{"version": 1, "commands": [...]}`` (see `Grammar.to_dict`), so the server can look for the
-most likely reading that is a valid command.
+a number may carry ``min``/``max``, a text its known ``values``) and its sentence templates. It
+travels in the hello as ``{"version": 1, "commands": [...]}`` (see `Grammar.to_dict`), so the
+server can look for the most likely reading that is a valid command.
 
 A sentence template is a spoken form with slots in any order, e.g.
 ``"set a {minutes} minute timer"`` or ``"timer for {minutes} minutes"``: words are matched as
@@ -42,6 +42,9 @@ class ParamSpec:
     min: Optional[float] = None
     max: Optional[float] = None
     choices: tuple[str, ...] = ()
+    values: tuple[str, ...] = ()
+    """Known values of a text parameter: the recognizer judges them against the audio; any other
+    words are still a valid value."""
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.name, "kind": self.kind, "required": self.required}
@@ -49,6 +52,8 @@ class ParamSpec:
             data.update({key: value for key, value in (("min", self.min), ("max", self.max)) if value is not None})
         if self.kind == "choice":
             data["choices"] = list(self.choices)
+        if self.kind == "text" and self.values:
+            data["values"] = list(self.values)
         return data
 
     @classmethod
@@ -60,7 +65,11 @@ class ParamSpec:
         choices = data.get("choices", []) if kind == "choice" else []
         if not isinstance(choices, list) or not all(isinstance(choice, str) for choice in choices):
             raise GrammarError(f"parameter {name!r}: choices must be a list of strings")
-        return cls(name, kind, bool(data.get("required", True)), _bound(data, "min"), _bound(data, "max"), tuple(choices))
+        values = data.get("values", []) if kind == "text" else []
+        if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
+            raise GrammarError(f"parameter {name!r}: values must be a list of strings")
+        required, low, high = bool(data.get("required", True)), _bound(data, "min"), _bound(data, "max")
+        return cls(name, kind, required, low, high, tuple(choices), tuple(values))
 
     def accepts(self, value: Any) -> bool:
         """Whether a bound number lies in [min, max] (anything else: True)."""

@@ -30,9 +30,10 @@ def _spec_of(command: Any) -> CommandSpec:
 def _param_spec(parameter: Any) -> ParamSpec:
     kind = "text" if parameter.kind == "str" else parameter.kind
     choices = tuple(choice_label(choice) for choice in parameter.choices)
+    values = tuple(getattr(parameter, "values", ())) if kind == "text" else ()
     number_range = getattr(parameter, "range", None)
     low, high = (number_range.min, number_range.max) if number_range is not None else (None, None)
-    return ParamSpec(parameter.name, kind, parameter.required, low, high, choices)
+    return ParamSpec(parameter.name, kind, parameter.required, low, high, choices, values)
 
 
 def args_to_wire(parameters: Sequence[Any], args: Mapping[str, Any]) -> dict[str, Any]:
@@ -120,4 +121,5 @@ def _parameter(spec: ParamSpec) -> Any:
     if spec.kind == "choice":
         annotation = typing.Literal.__getitem__(spec.choices) if spec.choices else str
     kind = "str" if spec.kind == "text" or annotation is str else spec.kind
-    return Parameter(spec.name, annotation, REQUIRED if spec.required else None, kind, Range(spec.min, spec.max))
+    values = spec.values if kind == "str" else ()
+    return Parameter(spec.name, annotation, REQUIRED if spec.required else None, kind, Range(spec.min, spec.max), values)

@@ -5,17 +5,31 @@ float, bool, choice (a Literal or an Enum) or str (anything else, and unannotate
 reads like X. A number may declare the values it takes with ``Annotated[int, Range(0, 100)]``:
 the server's grammar reading (va.server.recognition) then takes only a reading in range.
 `va.language.arguments.bind` fills them from the words said.
+
+A str parameter may name the values it usually takes, its known values:
+``device: Annotated[str, Values("kitchen lights", "bedroom fan")]``, or ``Values(_devices)`` with a
+function of the module that returns them (called each time the commands load). They travel in the
+grammar, and the server's recognizer judges them against the audio (va.server.recognition); any
+other words are still taken as said.
 """
 
 from __future__ import annotations
 
 import enum
 import inspect
+import logging
 import typing
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Iterable, Mapping, Optional, Union
+
+_LOGGER = logging.getLogger(__name__)
 
 REQUIRED = inspect.Parameter.empty
+VALUES_ATTRIBUTE = "__va_values__"
+MAX_VALUES = 1000
+"""Most known values a parameter keeps (the grammar travels in every hello)."""
+SHOWN_VALUES = 5
+"""Known values `describe` lists before "..."."""
 
 
 @dataclass(frozen=True)
@@ -24,6 +38,45 @@ class Range:
 
     min: Optional[float] = None
     max: Optional[float] = None
+
+
+class Values:
+    """The values a free-text (str) parameter usually takes, for `typing.Annotated`:
+
+        Annotated[str, Values("kitchen lights", "bedroom fan")]
+        Annotated[str, Values(_artists)]     # a function of the module, called at each load
+
+    Any other words are still accepted: these are what the recognizer listens for first."""
+
+    def __init__(self, *values: Union[str, Iterable[str], Callable[[], Iterable[str]]]) -> None:
+        self._sources = values
+        for source in values:
+            if inspect.isfunction(source):
+                setattr(source, VALUES_ATTRIBUTE, True)  # a source of values, never a command itself
+
+    def resolve(self, owner: str = "") -> tuple[str, ...]:
+        """The values as one deduplicated tuple of non-empty strings; a function that fails or
+        returns something else is logged and gives none (the command still loads)."""
+        found: list[str] = []
+        for source in self._sources:
+            try:
+                found += _strings(source() if callable(source) else source)
+            except Exception as error:  # a user's function: its failure costs its values only
+                _LOGGER.warning("known values of %s: %s: %s", owner or "a parameter", type(error).__name__, error)
+        return tuple(dict.fromkeys(value.strip() for value in found if value.strip()))[:MAX_VALUES]
+
+    def __repr__(self) -> str:
+        return f"Values({', '.join(map(repr, self._sources))})"
+
+
+def _strings(source: Any) -> list[str]:
+    if isinstance(source, str):
+        return [source]
+    values = list(source)
+    wrong = [value for value in values if not isinstance(value, str)]
+    if wrong:
+        raise TypeError(f"values must be strings, got {wrong[0]!r}")
+    return values
 
 
 @dataclass(frozen=True)
@@ -36,6 +89,8 @@ class Parameter:
     kind: str = "str"
     range: Range = Range()
     """The values a number takes (``Annotated[int, Range(...)]``); unbounded by default."""
+    values: tuple[str, ...] = ()
+    """Known values of a str parameter (`Values`); any other words are still taken."""
 
     @property
     def required(self) -> bool:
@@ -60,6 +115,9 @@ class Parameter:
             low, high = ("" if end is None else f"{end:g}" for end in (self.range.min, self.range.max))
             kind += f" {low}..{high}"
         text = f"{self.name}: {kind}"
+        if self.values:
+            shown = ", ".join(self.values[:SHOWN_VALUES]) + (", ..." if len(self.values) > SHOWN_VALUES else "")
+            text += f" ({shown})"
         if not self.required:
             default = self.default.name.lower() if isinstance(self.default, enum.Enum) else self.default
             text += f" = {default!r}"
@@ -93,7 +151,9 @@ def parameters_of(function: Callable) -> tuple[Parameter, ...]:
             annotation = str  # unannotated parameters take words
         ranges = [extra for extra in extras + more if isinstance(extra, Range)]
         number_range = ranges[-1] if ranges and kind in ("int", "float") else Range()
-        parameters.append(Parameter(param.name, annotation, param.default, kind, number_range))
+        known = [extra for extra in extras + more if isinstance(extra, Values)]
+        values = known[-1].resolve(f"{function.__name__}({param.name})") if known and kind == "str" else ()
+        parameters.append(Parameter(param.name, annotation, param.default, kind, number_range, values))
     return tuple(parameters)
 
 

@@ -18,7 +18,9 @@ MAX_ID_CHARS = 128
 MAX_NAME_CHARS = 256
 """A hello's ``client`` and ``area`` are cut to this length (the relay lists names of 64 at most)."""
 _MAX_ERROR_CHARS = 300
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]")
+"""Control, line-breaking, bidi and zero-width characters: escaped wherever a peer's text is
+printed (``kitchen\\u200b`` must not read as ``kitchen``, a right-to-left mark must not reorder a line)."""
 
 RequestId = Union[str, int, None]
 Frame = Union[str, bytes]
@@ -39,8 +41,8 @@ class ProtocolError(ValueError):
 
 
 def printable(text: str, limit: int) -> str:
-    """``text`` fit for one log line: at most ``limit`` characters, control characters escaped
-    (a newline in a client's name must not forge a log line)."""
+    """``text`` fit for one log line: at most ``limit`` characters, control, bidi and zero-width
+    characters escaped (a newline in a client's name must not forge a log line)."""
     escaped = _UNPRINTABLE.sub(lambda match: repr(match.group())[1:-1], text[: limit + 1])
     return escaped if len(escaped) <= limit and len(text) <= limit else escaped[: limit - 3] + "..."
 

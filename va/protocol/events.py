@@ -9,10 +9,15 @@ from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple
 
 from va.language.grammar import Grammar, GrammarError
 from va.language.grammar_limits import size_error
+from va.protocol.heard import Loudness, read_loudness
 from va.protocol.base import (
     MAX_NAME_CHARS, SAMPLE_RATE, SAMPLE_WIDTH, Event, ProtocolError, RequestId, check_pcm, optional_str, printable,
     read_id, read_rate, read_version, with_id,
 )  # fmt: skip
+
+
+MAX_HEARD_BY = 16
+"""A transcript's ``heard_by`` lists at most this many clients."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,8 @@ class AudioInput(Event):
     """Sample rate of ``pcm`` in Hz."""
     id: RequestId = None
     """Echoed in the reply."""
+    loudness: Optional[Loudness] = None
+    """The speech level and SNR the client measured (``"level"``, ``"snr"``, dB); None: it sent none."""
 
     @property
     def duration(self) -> float:
@@ -37,6 +44,8 @@ class AudioInput(Event):
         message: Dict[str, Any] = {"type": self.TYPE, "data": base64.b64encode(self.pcm).decode("ascii")}
         if self.rate != SAMPLE_RATE:
             message["rate"] = self.rate
+        if self.loudness is not None:
+            message["level"], message["snr"] = self.loudness.level, self.loudness.snr
         return with_id(message, self.id)
 
     @classmethod
@@ -49,7 +58,7 @@ class AudioInput(Event):
             pcm = base64.b64decode(data.encode("ascii"), validate=True)
         except (binascii.Error, UnicodeEncodeError):
             raise ProtocolError("'data' is not valid base64", request_id) from None
-        return cls(check_pcm(pcm, request_id), read_rate(message, request_id), request_id)
+        return cls(check_pcm(pcm, request_id), read_rate(message, request_id), request_id, read_loudness(message))
 
     @classmethod
     def from_binary(cls, frame: bytes) -> AudioInput:
@@ -81,6 +90,9 @@ class Hello(Event):
     left_out: Optional[str] = None
     """Why the grammar it came with was left out (too big: va.language.grammar_limits), for the
     server to tell the client; not sent."""
+    arbitration: bool = False
+    """It stands down when a transcript says another client answers (``answered_by``): the server
+    may arbitrate its phrases with the other clients' (va.server.household.arbitration)."""
 
     def prompt(self) -> Optional[str]:
         """The vocabulary as a decoding prompt, e.g. ``"computer, set timer, what time is it."``."""
@@ -100,6 +112,8 @@ class Hello(Event):
             message["stream"] = self.stream
         if self.threshold is not None:
             message["threshold"] = self.threshold
+        if self.arbitration:
+            message["arbitration"] = True
         return message
 
     @classmethod
@@ -119,7 +133,7 @@ class Hello(Event):
         keyword, client, area = (optional_str(message, key) for key in ("keyword", "client", "area"))
         client, area = (printable(name, MAX_NAME_CHARS) if name is not None else None for name in (client, area))
         return cls(keyword, tuple(commands), client, grammar, area, message.get("relay") is True, read_version(message),
-                   _threshold(message), left_out)
+                   _threshold(message), left_out, message.get("arbitration") is True)
 
 
 def _threshold(message: Mapping[str, Any]) -> Optional[float]:
@@ -199,11 +213,17 @@ class Transcript(Event):
     reading: Optional[Reading] = None
     partial: bool = False
     """The phrase so far, read while it may still go on (a streamed check): no request ends with it."""
+    answered_by: Optional[str] = None
+    """Another client heard the same phrase and answers it: this one runs nothing (arbitration)."""
+    heard_by: Tuple[str, ...] = ()
+    """With ``answered_by``: every client that heard the phrase."""
 
     def to_dict(self) -> Dict[str, Any]:
         message: Dict[str, Any] = {"type": self.TYPE, "data": self.text}
         if self.partial:
             message["partial"] = True
+        if self.answered_by is not None:
+            message["answered_by"], message["heard_by"] = self.answered_by, list(self.heard_by)
         for name in ("duration", "processing_ms", "no_speech_prob", "avg_logprob"):
             value = getattr(self, name)
             if value is not None:
@@ -220,8 +240,13 @@ class Transcript(Event):
             if isinstance(message.get(name), (int, float))
         }
         reading = Reading.from_dict(message["reading"]) if "reading" in message else None
+        answered_by = message.get("answered_by")
+        heard_by = message.get("heard_by")
+        heard = tuple(printable(name, MAX_NAME_CHARS) for name in heard_by[:MAX_HEARD_BY] if isinstance(name, str)) if isinstance(heard_by, list) else ()
         return cls(str(message.get("data", "")), message.get("id"), **numbers, reading=reading,
-                   partial=message.get("partial") is True)
+                   partial=message.get("partial") is True,
+                   answered_by=printable(answered_by, MAX_NAME_CHARS) if isinstance(answered_by, str) else None,
+                   heard_by=heard)
 
 
 @dataclass(frozen=True)

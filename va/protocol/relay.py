@@ -4,7 +4,10 @@
   ``va match`` ask it without joining). Server -> client: the connected clients and what each can
   run, pushed to every client that said ``"relay": true`` in its hello, whenever it changes.
 - ``run`` (origin -> server): ``{"id", "target", "command", "args", "ttl", "token"?}``; the server
-  forwards it to the target as ``{"id", "origin", "command", "args", "token"?}``.
+  forwards it to the target as ``{"id", "origin", "command", "args", "token"?, "verified"?}``:
+  ``verified`` is true when the server (or, across servers, the signed word of the server that
+  holds the origin) authenticated the origin by its own key (va.server.household.identities).
+  ``origin`` and ``verified`` are the server's: whatever an origin puts there is replaced.
 - ``run_result`` (target -> server): ``{"id", "outcome", "value"?, "error"?}``; the server forwards
   it to the origin with ``"target"``. ``outcome`` is one of OUTCOMES.
 
@@ -18,13 +21,20 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple
 
-from va.protocol.base import MAX_ID_CHARS, Event, ProtocolError
+from va.protocol.base import MAX_ID_CHARS, Event, ProtocolError, printable
 
 OUTCOMES = ("ok", "error", "refused", "offline")
 """ok: it ran (``value`` is what it returned); error: it ran and failed, or could not be run
 (``error`` says why); refused: the target's rules said no (``error`` says which); offline: the
 target was not connected, or left before answering, within the request's time-to-live."""
 MAX_TTL = 3600.0
+MAX_NAME_LENGTH = 64
+"""A client's name or area in the directory and in a run (a hello's longer name is not listed)."""
+MAX_COMMAND_LENGTH = 128
+MAX_ARGS = 32
+MAX_TEXT_LENGTH = 1000
+"""An argument's or a result's string value (a 3 MB argument must not make a 6 MB log line)."""
+MAX_ERROR_LENGTH = 300
 
 
 @dataclass(frozen=True)
@@ -49,8 +59,10 @@ class Peer:
 
     @classmethod
     def from_dict(cls, entry: Any) -> Peer:
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"]:
-            raise ProtocolError("a directory entry needs a 'name'")
+        """An entry as a hello would give it: a name and area of at most MAX_NAME_LENGTH printable
+        characters (a name with a newline, a bidi or a zero-width character is refused, not listed)."""
+        if not isinstance(entry, dict) or not valid_name(entry.get("name")):
+            raise ProtocolError(f"a directory entry needs a 'name' of 1 to {MAX_NAME_LENGTH} printable characters")
         commands = entry.get("commands", [])
         if not isinstance(commands, list) or not all(isinstance(name, str) for name in commands):
             raise ProtocolError("directory 'commands' must be a list of strings")
@@ -58,7 +70,7 @@ class Peer:
         area = entry.get("area")
         return cls(
             entry["name"],
-            area if isinstance(area, str) and area else None,
+            area if valid_name(area) else None,
             entry.get("online", True) is not False,
             tuple(commands),
             grammar if isinstance(grammar, dict) else None,
@@ -114,11 +126,14 @@ class Run(Event):
     ttl: Optional[float] = None
     """Seconds the request may wait for its target to be connected; then it is "offline"."""
     token: Optional[str] = field(default=None, repr=False)
-    """The origin's shared secret; a target with a token set refuses requests without it."""
+    """The shared secret; a target with a token set refuses requests without it. The server puts
+    its own there on the way to the target (never on the broker)."""
+    verified: Optional[bool] = None
+    """Set by the server (never taken from the origin): the origin proved its name with its key."""
 
     def to_dict(self) -> Dict[str, Any]:
         message = {"type": self.TYPE, "id": self.id, "command": self.command, "args": self.args}
-        return _with_set(message, self, ("target", "origin", "ttl", "token"))
+        return _with_set(message, self, ("target", "origin", "ttl", "token", "verified"))
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), default=repr)  # args may hold values JSON cannot write
@@ -127,16 +142,21 @@ class Run(Event):
     def from_dict(cls, message: Mapping[str, Any]) -> Run:
         request_id = _request_id(message)
         command = message.get("command")
-        if not isinstance(command, str) or not command:
-            raise ProtocolError("run needs a 'command'", request_id)
+        if not isinstance(command, str) or not command.isidentifier() or len(command) > MAX_COMMAND_LENGTH:
+            raise ProtocolError(f"run needs a 'command': a Python name of at most {MAX_COMMAND_LENGTH} characters", request_id)
         args = message.get("args", {})
-        if not isinstance(args, dict) or not all(_scalar(value) for value in args.values()):
-            raise ProtocolError("run 'args' must map names to strings, numbers, booleans or null", request_id)
+        if not _arguments(args):
+            raise ProtocolError(f"run 'args' must map at most {MAX_ARGS} Python names to strings (of at most "
+                                f"{MAX_TEXT_LENGTH} characters), numbers, booleans or null", request_id)
         ttl = message.get("ttl")
         if ttl is not None and (not _number(ttl) or not 0 <= ttl <= MAX_TTL):
             raise ProtocolError(f"run 'ttl' must be a number of seconds from 0 to {MAX_TTL:g}", request_id)
         texts = {name: _text(message, name, request_id) for name in ("target", "origin", "token")}
-        return cls(request_id, command, dict(args), ttl=None if ttl is None else float(ttl), **texts)
+        for name in ("target", "origin"):
+            if texts[name] is not None and not valid_name(texts[name]):
+                raise ProtocolError(f"run {name!r} must be a client name of 1 to {MAX_NAME_LENGTH} printable characters", request_id)
+        verified = message.get("verified") is True
+        return cls(request_id, command, dict(args), ttl=None if ttl is None else float(ttl), verified=verified or None, **texts)
 
 
 @dataclass(frozen=True)
@@ -168,12 +188,14 @@ class RunResult(Event):
         if outcome not in OUTCOMES:
             raise ProtocolError(f"run_result 'outcome' must be one of {', '.join(OUTCOMES)}", request_id)
         value = message.get("value")
+        value = value if _scalar(value) else repr(value)
+        error, target = _text(message, "error", request_id), _text(message, "target", request_id)
         return cls(
             request_id,
             outcome,
-            value if _scalar(value) else repr(value),
-            _text(message, "error", request_id),
-            _text(message, "target", request_id),
+            printable(value, MAX_TEXT_LENGTH) if isinstance(value, str) else value,
+            printable(error, MAX_ERROR_LENGTH) if error is not None else None,
+            printable(target, MAX_NAME_LENGTH) if target is not None else None,
         )
 
 
@@ -199,6 +221,20 @@ def _text(message: Mapping[str, Any], key: str, request_id: str) -> Optional[str
     if value is not None and not isinstance(value, str):
         raise ProtocolError(f"{key!r} must be a string", request_id)
     return value
+
+
+def valid_name(name: Any) -> bool:
+    """A client's name or area as the directory lists it: 1 to MAX_NAME_LENGTH characters, none
+    of which would be escaped in a log line (va.protocol.base.printable)."""
+    return isinstance(name, str) and 0 < len(name) <= MAX_NAME_LENGTH and printable(name, MAX_NAME_LENGTH) == name
+
+
+def _arguments(args: Any) -> bool:
+    return (
+        isinstance(args, dict) and len(args) <= MAX_ARGS
+        and all(isinstance(name, str) and name.isidentifier() and len(name) <= MAX_COMMAND_LENGTH for name in args)
+        and all(_scalar(value) and not (isinstance(value, str) and len(value) > MAX_TEXT_LENGTH) for value in args.values())
+    )  # fmt: skip
 
 
 def _number(value: Any) -> bool:

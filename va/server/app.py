@@ -23,9 +23,12 @@ from va.errors import SetupError
 from va.server.connection import Client
 from va.server.conversation import Conversations, peer
 from va.server.drain import close_clients, refuse_while_draining
-from va.server.household.federation import Federation, start_federation
+from va.server.household.answers import Answers
+from va.server.household.arbitration_broker import start_arbitration_broker
+from va.server.household.federation import Federation, RemoteClient, start_federation
 from va.server.http import authorized, json_response, request_path, server_full, ssl_context, unauthorized
 from va.server.limits import ACCEPT_BATCH, Burst, capped_connection, connection_limits, quiet_accept_errors
+from va.server.household.identities import KEY_HEADER, Identities
 from va.server.household.relay import RelayHub
 from va.server.transcriber import Transcriber
 from va.stt import create_engine
@@ -53,12 +56,19 @@ class SpeechServer:
         self._address: tuple = ("", 0)
         self._max_clients = 0  # set by start(): server.max_connections, or less if fds are short
         self._bursts = [Burst("refused %d connection(s) with a missing or wrong token, the last from %s"),
-                        Burst("refused %d connection(s): %d clients is the connection cap (server.max_connections)")]
+                        Burst("refused %d connection(s): %d clients is the connection cap (server.max_connections)"),
+                        Burst("refused %d connection(s) with a key that no client in server.clients has, the last from %s")]
         self._stopping = False
         self._stopped = asyncio.Event()
         self._started_at = time.monotonic()
-        self.relay = RelayHub(_push)
+        self.identities = Identities(settings.server.clients)
+        """Clients with keys of their own, and the names bound to them (va.server.household.identities)."""
+        self.relay = RelayHub(_push, _evict)
         """The directory of clients and the commands relayed between them (va.server.household.relay)."""
+        self.relay.token = settings.token
+        self.answers = Answers(settings.server.arbitration, "local", self._remote_names)
+        """One answer per phrase heard by several clients (va.server.household.answers)."""
+        self._arbitration_broker: Optional[Any] = None
         self.conversations = Conversations(self)
         """Every client's websocket (va.server.conversation)."""
         self.wyoming: Optional[Any] = None
@@ -102,7 +112,10 @@ class SpeechServer:
                 ssl=ssl_context(config.tls.cert, config.tls.key),
             )
             await self._start_wyoming(config)
-            self.federation = await start_federation(self.relay, config.broker)
+            self.federation = await start_federation(self.relay, config.broker, self.identities)
+            if self.federation is not None:
+                self.answers.server_id = self.federation.id
+                self._arbitration_broker = await start_arbitration_broker(self.answers, config.broker)
         except BaseException:  # port taken, bad certificate, cancelled: do not leave the worker behind
             if self._server is not None:
                 self._server.close()
@@ -119,8 +132,10 @@ class SpeechServer:
             from va.server.homeassistant.wyoming import WyomingEndpoint  # imported late: the wyoming package is optional
         except ImportError as error:
             raise SetupError(f"server.wyoming.port is set but {error}: pip install 'va[server]'") from error
+        from va.server.homeassistant.handler import CommandHandler
+
         assert self._transcriber is not None
-        self.wyoming = WyomingEndpoint(self._transcriber, config)
+        self.wyoming = WyomingEndpoint(self._transcriber, config, CommandHandler(self.settings, self.relay))
         await self.wyoming.start()
 
     async def run(self) -> None:
@@ -135,9 +150,11 @@ class SpeechServer:
             await self._stopped.wait()
             return
         self._stopping = True
-        self.relay.close()
+        await self.relay.close()
         if self.federation is not None:
             await self.federation.stop()
+        if self._arbitration_broker is not None:
+            await self._arbitration_broker.stop()
         if self._server is not None:
             if self.wyoming is not None:  # Home Assistant cannot be redirected: it retries later
                 await self.wyoming.stop()
@@ -174,8 +191,21 @@ class SpeechServer:
             self._transcriber.batch_size = max(1, new.batch_size)
         if self.wyoming is not None:
             self.wyoming.settings = dataclasses.replace(new, wyoming=old.wyoming)  # its address needs a restart
+            self.wyoming.handler.configure(settings)
+        self.answers.configure(new.arbitration)
         self.settings = settings
+        self.relay.token = settings.token
+        self._rotate_keys(new.clients)
         _LOGGER.info("settings reloaded: %s", self.status())
+
+    def _rotate_keys(self, clients: dict) -> None:
+        """New server.clients: a connection opened with a key that is no longer its client's is
+        closed (1008); the client reconnects with the key its key_file holds now."""
+        self.identities.configure(clients)
+        for client in list(self.conversations.clients):
+            if client.identity is not None and self.identities.holder_of(client.key_hash or "") != client.identity:
+                _LOGGER.warning("%s's key changed (server.clients): closing its connection opened with the old one", client.identity)
+                asyncio.ensure_future(client.connection.close(1008, "client key changed"))
 
     def status(self) -> str:
         if self._transcriber is None:
@@ -187,6 +217,10 @@ class SpeechServer:
             f"{engine.model} on {engine.device} ({engine.name}), "
             f"{clients} client{'' if clients == 1 else 's'}{wyoming}, {self.served} served"
         )
+
+    def _remote_names(self) -> set:
+        """The other servers' clients in the directory: they may hear what ours hear."""
+        return {peer.name for peer, client in self.relay.directory.connected() if isinstance(client, RemoteClient)}
 
     def healthy(self) -> bool:
         return self._transcriber is not None and self._transcriber.alive
@@ -221,14 +255,28 @@ class SpeechServer:
             return self._health(connection)
         if self._stopping:  # a balancer retries it on another server
             return refuse_while_draining(connection)
-        token = self.settings.token
-        if token and not authorized(request, token):
+        key = request.headers.get(KEY_HEADER)
+        if key is not None:  # a client with a key of its own: the key, not the token, lets it in
+            if not self._identify(connection, key):
+                self._bursts[2].hit(peer(connection))
+                return unauthorized(connection)
+        elif self.settings.token and not authorized(request, self.settings.token):
             self._bursts[0].hit(peer(connection))
             return unauthorized(connection, request)
         if len(self.conversations.clients) >= self._max_clients:
             self._bursts[1].hit(self._max_clients)
             return server_full(connection)
         return None
+
+    def _identify(self, connection: ServerConnection, key: str) -> bool:
+        """Remember which client's key opened ``connection`` (va.server.conversation reads it)."""
+        from va.server.household.identities import key_hash
+
+        digest = key_hash(key)
+        name = self.identities.holder_of(digest)
+        if name is not None:
+            connection.va_identity = (name, digest)  # type: ignore[attr-defined]
+        return name is not None
 
     def _health(self, connection: ServerConnection) -> Response:
         healthy = self.healthy() and not self._stopping
@@ -251,4 +299,12 @@ class SpeechServer:
 async def _push(client: Client, event: Any) -> None:
     """Send what is not a reply (the relay's events): no seq, not in the reply order."""
     await client.send(event, None)
+
+
+def _evict(client: Any, why: str) -> None:
+    """A relay member that does not read (va.server.household.outbox): drop its connection now,
+    without waiting on a closing handshake it would not read either."""
+    transport = getattr(getattr(client, "connection", None), "transport", None)
+    if transport is not None:
+        transport.abort()
 

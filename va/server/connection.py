@@ -38,6 +38,10 @@ class Client:
     """The fuzzy score a command name needs in its readings (its hello's; None: the default)."""
     streams: Any = None
     """Its streamed requests (va.server.stream.Streams) when its hello asked for streaming."""
+    identity: Optional[str] = None
+    """The client whose key opened this connection (va.server.household.identities); None: no key."""
+    key_hash: Optional[str] = dataclasses.field(default=None, repr=False)
+    """That key's hash, to let the connection go when the key is rotated."""
     frames: int = 0
     """Frames received so far: the next frame's ``seq`` is frames + 1."""
     _last: Optional[asyncio.Task] = None

@@ -8,6 +8,7 @@ relay's events go to va.server.household.relay.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any, Optional, Set
 
@@ -17,6 +18,7 @@ from websockets.exceptions import ConnectionClosed
 from va.language.grammar_registry import GrammarRegistry
 from va.protocol import AudioInput, Error, Hello, ProtocolError, Ready, parse_client_message
 from va.server.connection import Client
+from va.server.limits import Burst
 from va.server.replies import judge_for, transcript_reply
 from va.server.stream import StreamRequest, Streams
 from va.server.transcriber import Busy
@@ -35,9 +37,12 @@ class Conversations:
         self.clients: Set[Client] = set()
         self.replies: Set[asyncio.Task] = set()
         """Replies not sent yet (a draining server waits for them)."""
+        self._bad = Burst("answered %d bad message(s), the last from %s: %s", logging.INFO)
+        self._refused = Burst("refused %d hello(s) under a name bound to another key, the last from %s: %s")
 
     async def handle(self, connection: ServerConnection) -> None:
         client = Client(connection, peer(connection), self._server.settings.server.max_in_flight)
+        client.identity, client.key_hash = getattr(connection, "va_identity", (None, None))
         self.clients.add(client)
         _LOGGER.debug("%s connected", client)
         try:
@@ -49,6 +54,7 @@ class Conversations:
             if client.streams is not None:
                 client.streams.close()
             self.clients.discard(client)
+            self._server.answers.left(client)
             await self._server.relay.left(client)
             _LOGGER.debug("%s disconnected", client)
 
@@ -61,7 +67,7 @@ class Conversations:
         try:
             event = parse_client_message(frame)
         except ProtocolError as error:
-            _LOGGER.info("bad message from %s: %s", client, error.message)
+            self._bad.hit(client, error.message)  # escaped and bounded by ProtocolError; a flood is one line a minute
             self._answer(client, seq, Error(error.message, error.id))
             return
         if isinstance(event, Hello):
@@ -80,12 +86,16 @@ class Conversations:
         return task
 
     async def _on_hello(self, client: Client, seq: int, hello: Hello) -> None:
+        hello = await self._identified(client, seq, hello)
+        if hello is None:
+            return
         if hello.client:  # printable and short: va.protocol saw to it
             client.name = f"{hello.client}@{peer(client.connection)}"
         client.prompt = hello.prompt()
         client.keyword = hello.keyword
         client.grammar = GrammarRegistry(hello.grammar) if hello.grammar is not None else None
         client.threshold = hello.threshold
+        self._server.answers.hello(client, hello)
         _LOGGER.debug("%s says hello; prompt %r", client, client.prompt)
         engine = self._server.worker.engine
         if hello.stream >= 1 and client.streams is None:
@@ -97,8 +107,19 @@ class Conversations:
             await client.send(Error(hello.left_out), None)
         await self._server.relay.hello(client, hello)
 
+    async def _identified(self, client: Client, seq: int, hello: Hello) -> Optional[Hello]:
+        """The hello under the name this connection proved (None: refused, and the connection closed)."""
+        why = self._server.identities.refusal(client.identity, hello.client)
+        if why is None:
+            return hello if hello.client or client.identity is None else dataclasses.replace(hello, client=client.identity)
+        self._refused.hit(client, why)
+        await asyncio.wait({self._answer(client, seq, Error(why))})
+        await client.connection.close(1008, "name bound to another key")
+        return None
+
     def _on_stream(self, client: Client, seq: int, frame: bytes) -> None:
         """A frame of a streamed phrase (va.server.stream)."""
+        self._server.answers.streamed(client, frame)
         asked = client.streams.take(frame, self._server.settings.server.max_audio_seconds)
         if isinstance(asked, StreamRequest):
             client.streams.checking(asked.audio.id, self._on_audio(client, seq, asked.audio, asked.partial))
@@ -127,7 +148,8 @@ class Conversations:
             _LOGGER.log(logging.DEBUG if partial else logging.WARNING, "queue full: refused a request from %s", client)
             self._answer(client, seq, None if partial else Error("server busy", audio.id))  # a check goes without
             return None
-        self._answer(client, seq, transcript_reply(client, audio, future, partial))
+        reply = transcript_reply(client, audio, future, partial)
+        self._answer(client, seq, self._server.answers.settle(client, self._server.answers.heard(client, audio), reply))
         return future
 
 

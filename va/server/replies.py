@@ -11,7 +11,8 @@ from va.config.settings import ServerSettings
 from va.language.ending import ends_open
 from va.protocol import AudioInput, Error, Reading, Transcript
 from va.server.connection import Client
-from va.server.recognition.recognizer import RecognizerSettings, read
+from va.server.recognition.calibration import recognizer_settings
+from va.server.recognition.recognizer import read
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ def judge_for(config: ServerSettings, client: Client, partial: bool = False) -> 
     if config.recognition != "grammar" or client.grammar is None or not client.keyword:
         return None
     grammar, keyword = client.grammar, client.keyword
-    settings = RecognizerSettings(margin=config.reject_margin)
+    settings = recognizer_settings(config.model, config.reject_margin, config.keyword_floor)
     if client.threshold is not None:
         settings = dataclasses.replace(settings, threshold=client.threshold)
 

@@ -1,12 +1,10 @@
-"""What a Wyoming client sends, checked at the edge: frame sizes, audio formats, an utterance's
-audio (converted to s16 mono as it arrives, within the length limit) and the vocabulary that
+"""What a Wyoming client sends, checked at the edge: audio formats, an utterance's audio
+(converted to 16 kHz s16 mono as it arrives, within the length limit) and the vocabulary that
 `transcribe` may carry. Pure of the network: the endpoint (va.server.homeassistant.wyoming) feeds it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import warnings
 from typing import Any, List, Optional, Tuple
 
@@ -15,27 +13,13 @@ with warnings.catch_warnings():  # wyoming.audio imports audioop, deprecated sin
     from wyoming.audio import AudioChunk
 from wyoming.asr import Transcribe
 
-from va.stt.audio import pcm_to_mono16
+from va.protocol import SAMPLE_RATE
+from va.server.homeassistant.resampler import StreamResampler
+from va.stt.audio import float_to_pcm16, pcm_to_float
 
 MAX_RATE = 384000
 MAX_CHANNELS = 32
 PROMPT_CHARS = 1000  # Whisper keeps the last ~220 tokens of a prompt anyway
-
-
-class BoundedReader:
-    """The StreamReader that wyoming's async_read_event sees: an unauthenticated peer must not make
-    the server buffer a frame of gigabytes. The ValueError ends the read as malformed input does."""
-
-    def __init__(self, reader: asyncio.StreamReader, limit: int) -> None:
-        self._reader, self._limit = reader, limit
-
-    async def readline(self) -> bytes:
-        return await self._reader.readline()
-
-    async def readexactly(self, count: int) -> bytes:
-        if count > self._limit:
-            raise ValueError(f"frame of {count} bytes is over the {self._limit}-byte limit")
-        return await self._reader.readexactly(count)
 
 
 def format_problem(rate: Any, width: Any, channels: Any) -> Optional[str]:
@@ -46,15 +30,19 @@ def format_problem(rate: Any, width: Any, channels: Any) -> Optional[str]:
     return None
 
 
-@dataclasses.dataclass
 class Utterance:
-    """The audio of one utterance, kept as s16 mono at the rate the client sends."""
+    """The audio of one utterance, resampled to 16 kHz s16 mono as it arrives (never held at the
+    client's rate: va.server.homeassistant.resampler), within the length limit."""
 
-    format: Tuple[int, int, int]
-    """(rate, width, channels) of every chunk."""
-    max_seconds: float
-    chunks: List[bytes] = dataclasses.field(default_factory=list)
-    samples: int = 0
+    def __init__(self, audio_format: Tuple[int, int, int], max_seconds: float) -> None:
+        self.format = audio_format
+        """(rate, width, channels) of every chunk."""
+        self.max_seconds = max_seconds
+        self.samples = 0
+        """Samples received, at the client's rate."""
+        self.audio = bytearray()
+        """16 kHz s16 mono so far."""
+        self._resampler = StreamResampler(audio_format[0])
 
     @property
     def seconds(self) -> float:
@@ -64,16 +52,35 @@ class Utterance:
     def too_long(self) -> bool:
         return self.seconds > self.max_seconds
 
+    @property
+    def held(self) -> int:
+        """Bytes this utterance holds."""
+        return len(self.audio) + self._resampler.held
+
     def add(self, chunk: AudioChunk) -> None:
-        audio = pcm_to_mono16(chunk.audio, chunk.width, chunk.channels)
-        self.samples += len(audio) // 2
+        rate, width, channels = self.format
+        frames = len(chunk.audio) // (width * channels)
+        self.samples += frames
         if self.too_long:
-            self.chunks.clear()  # answered with an error at audio-stop; hold no memory meanwhile
+            self._drop()  # answered with an error at audio-stop; hold no memory meanwhile
+        elif rate == SAMPLE_RATE and width == 2 and channels == 1:
+            self.audio += chunk.audio[: frames * 2]
         else:
-            self.chunks.append(audio)
+            self.audio += float_to_pcm16(self._resampler.push(pcm_to_float(chunk.audio, width, channels)))
 
     def pcm(self) -> bytes:
-        return b"".join(self.chunks)
+        """The whole utterance at 16 kHz (the end of it resampled now)."""
+        if not self.too_long and self._resampler.rate != SAMPLE_RATE:
+            self.audio += float_to_pcm16(self._resampler.flush())
+        return bytes(self.audio)
+
+    def so_far(self) -> bytes:
+        """What is resampled so far (for a partial transcript)."""
+        return bytes(self.audio)
+
+    def _drop(self) -> None:
+        self.audio = bytearray()
+        self._resampler = StreamResampler(self.format[0])
 
 
 def vocabulary_prompt(transcribe: Transcribe) -> Optional[str]:

@@ -1,10 +1,13 @@
-"""What the Wyoming endpoint answers to `describe`: one ASR program (va) with the loaded model."""
+"""What the Wyoming endpoint answers to `describe`: one ASR program (va) with the loaded model,
+which streams its transcripts when `server.wyoming.partial_every` is set, and, when commands are
+set up for Home Assistant (va.server.homeassistant.handler), one `handle` program: Home
+Assistant then offers va as a conversation agent (it sends text, va answers handled or not)."""
 
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any, List, Optional
 
-from wyoming.info import AsrModel, AsrProgram, Attribution, Info
+from wyoming.info import AsrModel, AsrProgram, Attribution, HandleModel, HandleProgram, Info
 
 from va import __version__
 
@@ -17,8 +20,9 @@ _WHISPER_LANGUAGES = (
 ).split()
 
 
-def describe(engine: Any, language: str) -> Info:
-    """The `info` event for `engine` (the transcriber's) and the configured language."""
+def describe(engine: Any, language: str, streaming: bool = False, commands: Optional[str] = None) -> Info:
+    """The `info` event for `engine` (the transcriber's) and the configured language; `commands`
+    says whose commands Home Assistant's text runs (None: no handle program)."""
     model = AsrModel(
         name=str(engine.model), description=f"Whisper {engine.model} ({engine.name}, {engine.device})",
         attribution=_WHISPER, installed=True, version=None,
@@ -26,9 +30,18 @@ def describe(engine: Any, language: str) -> Info:
     )
     program = AsrProgram(
         name="va", description="va speech-to-text server (Whisper, batched)", attribution=_VA,
-        installed=True, version=__version__, models=[model],
+        installed=True, version=__version__, models=[model], supports_transcript_streaming=streaming,
     )
-    return Info(asr=[program])
+    return Info(asr=[program], handle=[_handle_program(commands, language)] if commands else [])
+
+
+def _handle_program(commands: str, language: str) -> HandleProgram:
+    """va's commands as a conversation agent: Home Assistant names the agent after the program."""
+    languages = [] if language in ("", "auto") else [language]  # none listed: Home Assistant offers it for all
+    model = HandleModel(name="va-commands", description=f"va commands of {commands}", attribution=_VA,
+                        installed=True, version=__version__, languages=languages)
+    return HandleProgram(name="va", description=f"va commands ({commands})", attribution=_VA, installed=True,
+                         version=__version__, models=[model])
 
 
 def _languages(model: str, language: str) -> List[str]:

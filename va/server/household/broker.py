@@ -25,6 +25,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from va.config.checks import masked
+
+__all__ = ["BrokerLink", "masked"]
+
 _LOGGER = logging.getLogger(__name__)
 
 KEEPALIVE = 10
@@ -38,21 +42,22 @@ Delivery = Callable[[str, Any], None]
 
 
 class BrokerLink:
-    def __init__(self, url: str, client_id: str, subscriptions: Sequence[str], will: str,
-                 credentials: Tuple[Optional[str], Optional[str]] = (None, None)) -> None:
+    def __init__(self, url: str, client_id: str, subscriptions: Sequence[str], will: Tuple[str, bytes],
+                 credentials: Tuple[Optional[str], Optional[str]] = (None, None), ca: Optional[str] = None) -> None:
+        """``will``: (topic, payload) the broker publishes, retained, when we drop without a goodbye."""
         self.url = url
         self.connected = False
         self._subscriptions = tuple(subscriptions)
         self._deliver: Optional[Delivery] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-        self._client.will_set(will, b"", qos=QOS, retain=True)
+        self._client.will_set(will[0], will[1], qos=QOS, retain=True)
         self._client.reconnect_delay_set(*RECONNECT_DELAYS)
         username, password = credentials
         if username is not None:
             self._client.username_pw_set(username, password)
         if urlsplit(url).scheme == "mqtts":
-            self._client.tls_set_context(ssl.create_default_context())
+            self._client.tls_set_context(ssl.create_default_context(cafile=ca))
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
@@ -90,7 +95,7 @@ class BrokerLink:
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
         if reason.is_failure:
-            _LOGGER.warning("the broker %s refused the connection: %s", self.url, reason)
+            _LOGGER.warning("the broker %s refused the connection: %s", masked(self.url), reason)
             return
         _no_delay(client.socket())
         for topic in self._subscriptions:

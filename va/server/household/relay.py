@@ -10,7 +10,12 @@
 - A request delivered on the target's live connection is running there: its answer is awaited
   beyond the time-to-live (the target's own command timeout bounds it), unless the target leaves.
 - The origin is whoever owns the name of the connection the request came on; a ``run`` never
-  chooses its own ``origin``.
+  chooses its own ``origin``. It reaches the target ``verified`` when that name was proved by a
+  key (va.server.household.identities), with the server's own token when it has one (the origin's otherwise; none on the broker).
+- Nothing here waits on a member: what is sent goes through va.server.household.outbox (one
+  bounded queue per member; a member that does not read is let go).
+- Limits count per connection, not per name (a connection may say hello under many names):
+  MAX_PENDING_PER_CONNECTION requests in flight, MAX_PENDING in all.
 """
 
 from __future__ import annotations
@@ -21,21 +26,25 @@ import logging
 from typing import Any, Awaitable, Callable, Dict, Optional, Set
 
 from va.protocol import Hello
-from va.protocol.relay import DirectoryQuery, Peer, Run, RunResult
+from va.protocol.relay import MAX_NAME_LENGTH, DirectoryQuery, Peer, Run, RunResult
 from va.server.household.directory import ClientDirectory
+from va.server.household.outbox import Outboxes
+from va.server.limits import Burst
 
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_TTL = 10.0
 MAX_TTL = 120.0
-MAX_PENDING_PER_ORIGIN = 64
-MAX_NAME_LENGTH = 64
+MAX_PENDING_PER_CONNECTION = 64
+MAX_PENDING = 1024
 
 
 @dataclasses.dataclass(eq=False)
 class _Pending:
     origin: str
     target: str
+    asker: Any
+    """The connection the request came on (its limits are counted against it)."""
     run: Run
     """As the target gets it: with ``origin``, without ``target`` and ``ttl``."""
     timer: Optional[asyncio.TimerHandle] = None
@@ -49,12 +58,16 @@ class _Pending:
 class RelayHub:
     """Directory and relay of one server; ``send(client, event)`` writes to a connection."""
 
-    def __init__(self, send: Callable[[Any, Any], Awaitable[None]]) -> None:
+    def __init__(self, send: Callable[[Any, Any], Awaitable[None]],
+                 evict: Callable[[Any, str], None] = lambda member, why: None) -> None:
+        """``send(client, event)`` writes to a connection; ``evict(client, why)`` closes one that does not read."""
         self.directory = ClientDirectory()
-        self._send = send
+        self._outboxes = Outboxes(send, evict, self.directory.snapshot)
         self._members: Set[Any] = set()
         self._pending: Dict[tuple, _Pending] = {}
-        self._tasks: Set[asyncio.Task] = set()
+        self._refused = Burst("refused %d run request(s), the last from %s: %s", logging.INFO)
+        self.token: Optional[str] = None
+        """The server's token: what a target that has one is sent with each request."""
         self.on_change: Optional[Callable[[], None]] = None
         """Called when the directory changed (va.server.household.federation publishes this server's part)."""
 
@@ -68,47 +81,61 @@ class RelayHub:
         self.directory.join(client, hello)
         self._members.add(client)
         for pending in self._for_target(hello.client):
-            await self._deliver(pending, client)
-        await self._broadcast()
+            self._deliver(pending, client)
+        self._broadcast()
 
-    async def joined(self, client: Any, peer: Peer) -> None:
-        """A client of another server (va.server.household.federation) joins: its waiting requests, then the directory."""
+    async def joined(self, client: Any, peer: Peer, broadcast: bool = True) -> None:
+        """A client of another server (va.server.household.federation) joins: its waiting requests,
+        then the directory (``broadcast``: now; else the caller calls ``changed()`` once for many)."""
         self.directory.add(client, peer)
         for pending in self._for_target(peer.name):
-            await self._deliver(pending, client)
-        await self._broadcast()
+            self._deliver(pending, client)
+        if broadcast:
+            self._broadcast()
 
-    async def left(self, client: Any) -> None:
+    async def left(self, client: Any, broadcast: bool = True) -> None:
         self._members.discard(client)
+        self._outboxes.close(client)
         name = self.directory.leave(client)
         if name is None:
             return
+        if self.directory.online(name) is not None:  # an older connection of that name took it back
+            for pending in self._for_target(name):
+                self._deliver(pending, self.directory.online(name))
         for pending in self._for_target(name):
-            pending.delivered_to = None
-            if pending.expired:
+            if pending.delivered_to is client:
+                pending.delivered_to = None
+            if pending.expired and pending.delivered_to is None:
                 self._answer(pending, "offline", f"{name} went offline before answering (it may have run)")
-        await self._broadcast()
+        if broadcast:
+            self._broadcast()
+
+    def changed(self) -> None:
+        """Tell every member the directory (after ``joined``/``left`` with ``broadcast=False``)."""
+        self._broadcast()
 
     async def on_event(self, client: Any, event: Any) -> None:
         if isinstance(event, DirectoryQuery):
-            await self._send(client, self.directory.snapshot())
+            self._outboxes.post(client, self.directory.snapshot())
         elif isinstance(event, Run):
-            await self._request(client, event)
+            self._request(client, event)
         elif isinstance(event, RunResult):
             self._result(client, event)
 
-    def close(self) -> None:
+    async def close(self, timeout: float = 2.0) -> None:
+        """The server stops: every request waiting is answered "offline", and sent (within ``timeout``)."""
         for pending in list(self._pending.values()):
             self._answer(pending, "offline", "the server is stopping" + (" (it may have run)" if pending.sent else ""))
+        await self._outboxes.flush(timeout)
 
     # -- requests -------------------------------------------------------------------------------
 
-    async def _request(self, client: Any, run: Run) -> None:
+    def _request(self, client: Any, run: Run) -> None:
         origin = self.directory.name_of(client)
-        why = self._refusal(origin, run)
+        why = self._refusal(origin, client, run)
         if why is not None or origin is None or run.target is None:
-            _LOGGER.info("refused a run request from %s: %s", origin or client, why)
-            await self._send(client, RunResult(run.id, "refused", error=why, target=run.target))
+            self._refused.hit(origin or client, why)
+            self._outboxes.post(client, RunResult(run.id, "refused", error=why, target=run.target))
             return
         key, name = (origin, run.id), run.target
         if key in self._pending:  # the origin reconnected and asks again: it is already on its way
@@ -116,25 +143,27 @@ class RelayHub:
         target = self.directory.online(name)
         if target is None:
             why = f"{name} is offline" if self.directory.known(name) else f"no client called {name} is connected"
-            await self._send(client, RunResult(run.id, "offline", error=why, target=name))
+            self._outboxes.post(client, RunResult(run.id, "offline", error=why, target=name))
             return
-        forwarded = dataclasses.replace(run, origin=origin, target=None, ttl=None)
-        pending = _Pending(origin, name, forwarded)
+        forwarded = dataclasses.replace(run, origin=origin, target=None, ttl=None, verified=_verified(client, run) or None)
+        pending = _Pending(origin, name, client, forwarded)
         ttl = min(run.ttl if run.ttl is not None else DEFAULT_TTL, MAX_TTL)
         pending.timer = asyncio.get_running_loop().call_later(ttl, self._expire, key)
         self._pending[key] = pending
-        await self._deliver(pending, target)
+        self._deliver(pending, target)
 
-    def _refusal(self, origin: Optional[str], run: Run) -> Optional[str]:
+    def _refusal(self, origin: Optional[str], client: Any, run: Run) -> Optional[str]:
         if origin is None:
             return "say hello with a client name and \"relay\": true first"
         if not run.target:
             return "a run request needs a 'target'"
-        if sum(pending.origin == origin for pending in self._pending.values()) >= MAX_PENDING_PER_ORIGIN:
-            return f"too many requests in flight (at most {MAX_PENDING_PER_ORIGIN})"
+        if sum(pending.asker is client for pending in self._pending.values()) >= MAX_PENDING_PER_CONNECTION:
+            return f"too many requests in flight (at most {MAX_PENDING_PER_CONNECTION} a connection)"
+        if len(self._pending) >= MAX_PENDING:
+            return f"too many requests in flight on this server (at most {MAX_PENDING})"
         return None
 
-    async def _deliver(self, pending: _Pending, target: Any) -> None:
+    def _deliver(self, pending: _Pending, target: Any) -> None:
         if pending.delivered_to is target:
             return
         pending.delivered_to, pending.sent = target, True
@@ -142,8 +171,10 @@ class RelayHub:
         run = pending.run
         if getattr(target, "takes_ttl", False) and pending.timer is not None:
             # a client of another server (va.server.household.federation): its server waits the time left, no more
-            run = dataclasses.replace(run, ttl=max(0.0, pending.timer.when() - asyncio.get_running_loop().time()))
-        await self._send(target, run)
+            run = dataclasses.replace(run, ttl=max(0.0, pending.timer.when() - asyncio.get_running_loop().time()), token=None)
+        elif self.token is not None:  # a local target: the server's own token (a keyed origin may have none)
+            run = dataclasses.replace(run, token=self.token)
+        self._outboxes.post(target, run)
 
     def _result(self, client: Any, result: RunResult) -> None:
         target = self.directory.name_of(client)
@@ -173,20 +204,24 @@ class RelayHub:
         if origin is None:
             _LOGGER.debug("%s left before the answer to %s came", pending.origin, pending.run.id)
             return
-        self._spawn(self._send(origin, RunResult(pending.run.id, outcome, value, error, pending.target)))
+        self._outboxes.post(origin, RunResult(pending.run.id, outcome, value, error, pending.target))
 
     # -- helpers --------------------------------------------------------------------------------
 
     def _for_target(self, name: str) -> list:
         return [pending for pending in self._pending.values() if pending.target == name]
 
-    async def _broadcast(self) -> None:
+    def _broadcast(self) -> None:
         if self.on_change is not None:
             self.on_change()
-        snapshot = self.directory.snapshot()
-        await asyncio.gather(*(self._send(member, snapshot) for member in list(self._members)))
+        self._outboxes.changed()
+        for member in self._members:
+            self._outboxes.post_directory(member)
 
-    def _spawn(self, coroutine: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+
+def _verified(client: Any, run: Run) -> bool:
+    """Whether the origin proved its name: by its key on this server, or (a client of another
+    server) by the signed word of that server (va.server.household.federation checked it)."""
+    if getattr(client, "vouched_by_server", False):
+        return run.verified is True
+    return getattr(client, "identity", None) is not None

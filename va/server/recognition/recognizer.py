@@ -18,16 +18,25 @@
    command (no keyword, another request, a conversation) stays far below.
 
 Free-text parameters keep working: what follows a forced "play music" is the decoder's own text.
+
+Known values (a text parameter's `values` in the grammar, va.command.Values): when the reading's
+free text is none of them, the nearest few (`settings.values`) are judged in its place, after the
+words the reading has before it ("Computer, open browser" + " wikipedia"). One wins when its
+sentence, plus `settings.value_bonus` nats, is at least as likely as the reading heard: a known
+value the audio supports is preferred, while words that sound like none of them stay as heard.
 Pure orchestration: the audio is reached only through the `Utterance` (va.stt.scoring).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
-from va.language.words import tokenize
+from thefuzz import fuzz
+
+from va.language.words import LEADING_FILLER, norms, tokenize
 from va.language.grammar_registry import GrammarCommand, GrammarRegistry, args_to_wire
 from va.language.matching import after_keyword, interpret
 from va.server.recognition.prefixes import guided_prefixes, keyword_text, spoken_part
@@ -36,6 +45,8 @@ from va.stt.scoring import Hypothesis, Utterance
 
 _LOGGER = logging.getLogger(__name__)
 
+ARTICLES = frozenset({"the", "a", "an", "my"})
+"""Words before a known value that do not make it another ("the bedroom fan" is "bedroom fan")."""
 CLOSING_TOKENS = 2
 """What a command without parameters needs written after its name: a closing mark, the end of text."""
 
@@ -52,6 +63,10 @@ class RecognizerSettings:
     """Beam endings per forced prefix (0: the greedy ending only)."""
     threshold: float = 75
     """Fuzzy score a name needs (the client's commands.threshold)."""
+    value_bonus: float = 6.0
+    """Nats by which a reading with a known value of a free-text parameter is preferred."""
+    values: int = 3
+    """Known values judged against the audio: those nearest to the words heard."""
 
 
 def read(
@@ -60,16 +75,22 @@ def read(
 ) -> Reading:
     free = interpret(transcript, grammar, keyword, settings.threshold)
     if free.command is not None and _in_range(free.command, free.args):
-        args = args_to_wire(free.command.parameters, free.args)
+        if utterance is not None:
+            known = _known_value((free.command, free.args, utterance.free), transcript, keyword, utterance, settings)
+            if known is not None:
+                return _accepted(known, utterance, f"the free transcript read {_free_text(free)}")
+        args = args_to_wire(free.command.parameters, _as_declared(free.command, free.args))
         return Reading(free.command.name, args, 0.0, True, f"the free transcript reads: {free.reason}")
     if utterance is None or not grammar.commands or not transcript.strip():
         return Reading(None, {}, 0.0, False, free.reason)  # no audio to judge, or Whisper heard no speech
     found = _best_guided(transcript, grammar, keyword, utterance, settings)
     if found is None:
         return Reading(None, {}, 0.0, False, f"{free.reason}; no guided reading is a valid command")
+    if not _rejection(found[2], utterance, settings):
+        found = _known_value(found, found[2].text, keyword, utterance, settings) or found
     command, args, hypothesis = found
     score = hypothesis.logprob - utterance.free.logprob
-    wire = args_to_wire(command.parameters, args)
+    wire = args_to_wire(command.parameters, _as_declared(command, args))
     rejection = _rejection(hypothesis, utterance, settings)
     if rejection:
         why = f"{free.reason}; the nearest reading, {command.name}{wire} from {hypothesis.text.strip()!r}, is rejected: {rejection}"
@@ -77,6 +98,120 @@ def read(
     why = (f"guided reading {hypothesis.text.strip()!r}, keyword {hypothesis.lead_logprob:.1f} "
            f"(free transcript did not read: {free.reason})")
     return Reading(command.name, wire, score, True, why)
+
+
+def _accepted(found: Tuple[Any, dict, Hypothesis], utterance: Utterance, instead: str) -> Reading:
+    command, args, hypothesis = found
+    score = hypothesis.logprob - utterance.free.logprob
+    why = f"known value in {hypothesis.text.strip()!r} ({instead})"
+    return Reading(command.name, args_to_wire(command.parameters, args), score, True, why)
+
+
+def _free_text(free: Any) -> str:
+    return ", ".join(f"{name}={value!r}" for name, value in free.args.items() if isinstance(value, str)) or "no text"
+
+
+def _known_value(
+    found: Tuple[Any, dict, Hypothesis], text: str, keyword: str, utterance: Utterance, settings: RecognizerSettings
+) -> Optional[Tuple[Any, dict, Hypothesis]]:
+    """The reading with a known value in place of its free text ("site='Repeated'" -> "wikipedia"),
+    when the audio supports it within `value_bonus` of the reading as heard; None otherwise."""
+    command, args, hypothesis = found
+    parameter = _open_value(command, args)
+    if parameter is None:
+        return None
+    heard = str(args[parameter.name])
+    start = _where(heard, text)
+    if start is None:
+        return None
+    lead = keyword_text(text, keyword, after_keyword(tokenize(text), keyword) is not None)
+    budget = CLOSING_TOKENS if parameter is command.parameters[-1] else None
+    article = _article(heard)
+    texts = [f"{head} {spelled}" for head in _heads(text[:start]) for value in nearest_values(heard, parameter.values, settings.values)
+             for spelled in _spellings(value, article)]
+    judged = utterance.continue_after(texts, lead, budget)
+    candidates = [(command, whole) for judged_one in judged for whole in (judged_one, judged_one.closed) if whole is not None]
+    best = _best_valid(candidates, keyword, settings)
+    if best is None or _open_value(command, best[1]) is not None or _rejection(best[2], utterance, settings):
+        return None
+    if best[2].logprob + settings.value_bonus < hypothesis.logprob:
+        return None
+    return command, _as_declared(command, best[1]), best[2]
+
+
+def _where(heard: str, text: str) -> Optional[int]:
+    """Where the words of a value start in the text they were read from, the last time they occur
+    (punctuation between them as the decoder wrote it: "the bedroom, fun"); None: not found."""
+    words = heard.split()
+    if not words:
+        return None
+    found = list(re.finditer(r"\W*".join(map(re.escape, words)), text))
+    return found[-1].start() if found else None
+
+
+def _heads(before: str) -> List[str]:
+    """What a known value is said after: the words before the value heard, and without the
+    prepositions that ended them ("open browser with" of "with a video" for "wikipedia")."""
+    words = before.split()
+    kept = list(words)
+    while kept and tokenize(kept[-1]) and all(token.norm in LEADING_FILLER for token in tokenize(kept[-1])):
+        kept.pop()
+    heads = [" " + " ".join(words)]
+    return heads + [" " + " ".join(kept)] if kept != words and len(kept) > 1 else heads
+
+
+def _spellings(value: str, article: str = "") -> List[str]:
+    """A value as declared and, when it is in lower case, as a name is written ("Miles Davis"):
+    the decoder writes names capitalised, and judges them so. After "the" when the words heard
+    had it ("the best lamp": "the desk lamp") and the value has no article of its own."""
+    titled = " ".join(word[:1].upper() + word[1:] for word in value.split())
+    forms = [value, titled] if value.islower() and titled != value else [value]
+    if article and norms(value).split()[0] not in ARTICLES:
+        forms = [f"{article} {form}" for form in forms]
+    return forms
+
+
+def _article(heard: str) -> str:
+    """"the" as written when the words heard open with it, else ""."""
+    first = heard.split()[0] if heard.split() else ""
+    return first if norms(first) == "the" else ""
+
+
+def _open_value(command: Any, args: dict) -> Any:
+    """The first text parameter with known values whose argument is none of them (None: none is)."""
+    for parameter in command.parameters:
+        values = getattr(parameter, "values", ())
+        if values and isinstance(args.get(parameter.name), str) and not _is_known(args[parameter.name], values):
+            return parameter
+    return None
+
+
+def _is_known(value: str, values: Sequence[str]) -> bool:
+    return _declared(value, values) is not None
+
+
+def _declared(value: str, values: Sequence[str]) -> Optional[str]:
+    """The known value the words are, as declared ("the Bedroom Fan." -> "bedroom fan"), else None."""
+    said = _bare(value)
+    return next((known for known in values if _bare(known) == said), None)
+
+
+def _bare(text: str) -> str:
+    words = norms(text).split()
+    return " ".join(words[1:] if len(words) > 1 and words[0] in ARTICLES else words)
+
+
+def _as_declared(command: Any, args: dict) -> dict:
+    """The arguments with each known value as declared."""
+    values = {parameter.name: parameter.values for parameter in command.parameters if getattr(parameter, "values", ())}
+    return {name: (_declared(value, values[name]) or value) if name in values and isinstance(value, str) else value
+            for name, value in args.items()}
+
+
+def nearest_values(heard: str, values: Sequence[str], count: int) -> List[str]:
+    """The `count` known values that read nearest to the words heard, nearest first."""
+    said = norms(heard)
+    return sorted(values, key=lambda value: -fuzz.ratio(said, norms(value)))[:count]
 
 
 def _best_guided(
@@ -187,14 +322,22 @@ def _rejection(hypothesis: Hypothesis, utterance: Utterance, settings: Recognize
 def _best_valid(
     candidates: List[Tuple[Any, Hypothesis]], keyword: str, settings: RecognizerSettings
 ) -> Optional[Tuple[Any, Dict[str, Any], Hypothesis]]:
+    """The most likely candidate that reads as a valid command, a known value counting
+    `settings.value_bonus` nats more."""
+    best, rank = None, float("-inf")
     for command, hypothesis in sorted(candidates, key=lambda candidate: -candidate[1].logprob):
+        if hypothesis.logprob + settings.value_bonus <= rank:
+            break  # sorted: nothing later can rank higher
         for _, text in spoken_part(hypothesis.text, keyword):  # as decoded, then without an opener
             reading = interpret(text, _Only(command), keyword, settings.threshold)
             if reading.command is not None:
                 break
         if reading.command is not None and _in_range(command, reading.args):
-            return command, reading.args, hypothesis
-    return None
+            known = any(getattr(p, "values", ()) for p in command.parameters) and _open_value(command, reading.args) is None
+            mine = hypothesis.logprob + (settings.value_bonus if known else 0.0)
+            if mine > rank:
+                best, rank = (command, reading.args, hypothesis), mine
+    return best
 
 
 def _values(command: Any) -> List[str]:
