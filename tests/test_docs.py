@@ -241,3 +241,18 @@ def test_a_plot_reads_numbers_ranges_and_shares_from_the_cells():
     widths = [float(width) for width in re.findall(r'<rect [^>]*width="([\d.]+)"', picture)]
     assert widths == [pytest.approx(380 * 100 / 300, abs=0.1), pytest.approx(380 * 200 / 300, abs=0.1)]
     assert "200-300" in picture
+
+
+def test_every_link_of_the_readme_points_at_a_file_and_heading_that_exist():
+    import markdown
+
+    text = (ROOT / "README.md").read_text()
+    links = re.findall(r"\]\(([^)\s]+)\)", text)
+    local = [link for link in links if not link.startswith(("http://", "https://"))]
+    assert len(local) >= 15
+    for link in local:
+        path, _, anchor = link.partition("#")
+        assert (ROOT / path).is_file(), link
+        if anchor:
+            page = markdown.markdown((ROOT / path).read_text(), extensions=["toc"])
+            assert f'id="{anchor}"' in page, link
