@@ -90,7 +90,7 @@ class Habits:
     def goes_on_after_number(self, command: str) -> bool:
         """Whether this command's phrases that ran went on after their last number ("… minutes")."""
         endings = self._endings.get(command)
-        return bool(endings) and not any(endings)
+        return endings is not None and len(endings) > 0 and not any(endings)
 
 
 def value_words(value: str) -> str:
@@ -167,7 +167,7 @@ def _cannot_grow_in_range(command: Any, args: dict) -> bool:
         return False
     parameter, value = numbers[-1]
     high = getattr(getattr(parameter, "range", None), "max", None)
-    grown = grows_to(value)
+    grown = grows_to(float(value)) if value is not None else None
     return high is not None and grown is not None and grown > high
 
 
