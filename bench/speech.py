@@ -106,7 +106,7 @@ def warm_and_cold(count: int, pulse: Any) -> tuple:
         output.close_stream()
         if kind == "warm":
             output.open(synthesizer.rate)
-            time.sleep(0.5)
+            time.sleep(2.0)  # past the stream's own start (0.7 to 0.8 s through ALSA's pulse plugin here)
         before = output.sounding_since
         clip = Clip(text, lambda text=text: synthesizer.pcm(text), synthesizer.rate)
         player.play(clip)

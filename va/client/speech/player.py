@@ -105,7 +105,7 @@ class Output:
             self._stream.stop_stream()
             self._stream.close()
             self._stream = None
-            self._rest = b""
+            self._rest, self._sounding = b"", False
 
     def close(self) -> None:
         self.close_stream()
