@@ -1,13 +1,14 @@
 """Where a phrase ends when another person talks on after the command (issue 20), and what runs.
 
-    .venv/bin/python -m bench.foreground [--split tune,dev|heldout] [--drop 10] [--recognize] [--json OUT]
+    .venv/bin/python -m bench.foreground [--split tune,dev|heldout|roomtune|roomheldout] [--drop 8] [--recognize]
+                                         [--quiet-room] [--json OUT]
 
 The talker clips of bench/corpus have the other voice over the whole clip and end 0.6 s after
 the command, so no end of speech can be judged on them. Here each talker clip's command is spoken
 again by its own voice (bench/corpus/sound.py: the same text, voice, speed and pitch; Piper's joe
 only where piper is installed), 0.4 s of quiet before it and 3 s after, and the real recorded
-talker of its split (tune and dev: the first third of the recordings, held out: the rest) runs
-over all of it at an SNR drawn from 6, 9, 12 and 15 dB. The true end of the command is known.
+talker of its split (tune and dev: the first third of Allison's recordings, held out: the rest;
+the room splits: the clip's own talker) runs over all of it at an SNR drawn from 6, 9, 12 and 15 dB. The true end of the command is known.
 
 Each clip goes frame by frame through the client's endpointer (va.client.endpoint, WebRTC VAD
 level 2 and pause 0.8 s, the defaults) without and with the foreground filter
@@ -16,8 +17,9 @@ level 2 and pause 0.8 s, the defaults) without and with the foreground filter
 a cut up to 0.3 s early loses none of the command); a phrase still going when the clip ends is "never".
 
 `--recognize`: the phrase each endpointer delivers (the whole clip when it never ended) goes to
-the bundled tiny.en and the grammar recognizer with the corpus' commands, as the server reads it,
-and the call is judged against the manifest (the bench.recognition rule).
+the bundled tiny.en and the grammar recognizer with the split's commands (bench.recognition's:
+commands.py, household.py for the room splits, household_known.py with `--values`), as the
+server reads it; what the client would run is judged against the manifest (bench.recognition).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import os
 import random
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -67,7 +70,8 @@ def make_clips(splits: Sequence[str], seed: int = 20, talker: bool = True) -> Li
         rate = sound.RATE
         audio = np.concatenate([np.zeros(int(LEAD * rate), np.float32), speech, np.zeros(int(TAIL * rate), np.float32)])
         snr = rng.choice(SNRS)
-        other, _ = make_corpus._talker(entry["split"], len(audio), rng)
+        talker_of = SimpleNamespace(split=entry["split"], extra={"talker": entry["talker"]} if "talker" in entry else {})
+        other, _ = make_corpus._talker(talker_of, len(audio), rng)
         mixed = sound.mix(audio, other, snr, stationary=False)[0] if talker else audio
         clips.append({"entry": entry, "audio": mixed, "end": LEAD + len(speech) / rate, "snr": snr if talker else None})
     return clips
@@ -88,10 +92,10 @@ def cut(audio: np.ndarray, foreground: Optional[Any]) -> tuple:
     return None, pcm
 
 
-def run(clips: Sequence[dict], drop: float, recognize: bool) -> List[dict]:
+def run(clips: Sequence[dict], drop: float, recognize: bool, values: bool = False) -> List[dict]:
     from va.client.foreground import Foreground
 
-    judge = _recognizer() if recognize else None
+    judge = _recognizer(values) if recognize else None
     results = []
     for clip in clips:
         for name, foreground in (("today", None), ("foreground", Foreground(drop))):
@@ -105,21 +109,29 @@ def run(clips: Sequence[dict], drop: float, recognize: bool) -> List[dict]:
     return results
 
 
-def _recognizer():
-    from bench.recognition import Client, same_call
+def _recognizer(values: bool):
+    """judge(pcm, entry): the phrase read by tiny.en and the grammar recognizer with the clip's
+    split's commands (bench.recognition's choice; `values`: household_known.py for the room
+    splits), decided by the client's own code and judged against the manifest."""
+    from bench.recognition import PATHS, Client, commands_for, same_call
     from va.config import ServerSettings
     from va.language.grammar_registry import GrammarRegistry, grammar_of
     from va.server.recognition.recognizer import read
     from va.stt import create_engine
 
-    client = Client()
-    grammar = GrammarRegistry(grammar_of(client.registry))
     engine = create_engine(dataclasses.replace(ServerSettings(), device="cpu"))
+    path = PATHS["values" if values else "new"]
+    clients: Dict[str, Any] = {}
 
     def judge(pcm: bytes, entry: dict) -> dict:
+        commands = commands_for(path, entry["split"]) or commands_for(PATHS["new"], entry["split"])
+        if commands not in clients:
+            client = Client(commands)
+            clients[commands] = (client, GrammarRegistry(grammar_of(client.registry)))
+        client, grammar = clients[commands]
         audio = np.frombuffer(pcm, "<i2").astype(np.float32) / 32768
         result, reading = engine.judge(audio, None, lambda text, utterance: read(text.text, grammar, "computer", utterance))
-        ran = client.from_reading(reading) if reading.accepted else None
+        ran = client.decide(SimpleNamespace(text=result.text, reading=reading))
         return {"transcript": result.text, "ran": ran, "ran_right": same_call(entry["expected"], ran)}
 
     return judge
@@ -146,13 +158,14 @@ def render(results: Sequence[dict], load: tuple) -> List[str]:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="End of speech with a talker after the command.")
     parser.add_argument("--split", default="tune,dev", help="comma-separated corpus splits (tune, dev, heldout)")
-    parser.add_argument("--drop", type=float, default=10.0, help="microphone.foreground_drop, dB")
+    parser.add_argument("--drop", type=float, default=8.0, help="microphone.foreground_drop, dB")
     parser.add_argument("--recognize", action="store_true", help="also read each delivered phrase with tiny.en")
+    parser.add_argument("--values", action="store_true", help="--recognize with the known values declared (room splits)")
     parser.add_argument("--quiet-room", action="store_true", help="no talker: does the filter cut a lone speaker short?")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     start = os.getloadavg()[0]
-    results = run(make_clips(args.split.split(","), talker=not args.quiet_room), args.drop, args.recognize)
+    results = run(make_clips(args.split.split(","), talker=not args.quiet_room), args.drop, args.recognize, args.values)
     lines = render(results, (start, os.getloadavg()[0]))
     print("\n".join(lines))
     if args.json:

@@ -284,8 +284,12 @@ def client_config(directory: Path, name: str, url: str) -> Path:
     return config
 
 
-def server_config(directory: Path, name: str, port: int, broker: Optional[int], arbitration: bool = True) -> Path:
-    server = {"host": "127.0.0.1", "port": port, "model": "tiny.en", "arbitration": {"enabled": arbitration}}
+def server_config(directory: Path, name: str, broker: Optional[int], arbitration: bool = True,
+                  max_wait: Optional[float] = None) -> Path:
+    """A server on a free port (it says which in its log)."""
+    server = {"host": "127.0.0.1", "port": 0, "model": "tiny.en", "arbitration": {"enabled": arbitration}}
+    if max_wait is not None:
+        server["arbitration"]["max_wait"] = max_wait
     if broker is not None:
         server["broker"] = {"url": f"mqtt://127.0.0.1:{broker}", "topic_prefix": "va-household"}
     config = directory / f"{name}.yaml"
@@ -294,7 +298,8 @@ def server_config(directory: Path, name: str, port: int, broker: Optional[int], 
 
 
 def play(directory: Path, trials: Sequence[Trial], clients: Sequence[str], servers: int = 1,
-         arbitration: bool = True, start_in: float = 12.0, pinned: Optional[Dict[str, int]] = None) -> Score:
+         arbitration: bool = True, start_in: float = 12.0, pinned: Optional[Dict[str, int]] = None,
+         max_wait: Optional[float] = None) -> Score:
     """Run the trials through real processes in ``directory``; the score. With two servers the
     clients connect through HAProxy, except those ``pinned`` to a server (its number) directly."""
     sys.path.insert(0, str(ROOT / "tests"))
@@ -304,10 +309,10 @@ def play(directory: Path, trials: Sequence[Trial], clients: Sequence[str], serve
 
     paths, starts = render(trials, clients, directory)
     broker = Mosquitto(directory) if servers > 1 else None
-    ports = [procs.free_port() for _ in range(servers)]
-    started = [procs.start_server(directory, server_config(directory, f"server{i}", port, broker and broker.port, arbitration),
-                                  port, name=f"server{i}") for i, port in enumerate(ports)]
-    balancer = Balancer(directory, procs.free_port(), ports) if servers > 1 else None
+    started = [procs.start_server(directory, server_config(directory, f"server{i}", broker and broker.port, arbitration, max_wait),
+                                  name=f"server{i}") for i in range(servers)]
+    ports = [server.port for server in started]
+    balancer = Balancer(directory, ports) if servers > 1 else None
     url = balancer.url if balancer else f"ws://127.0.0.1:{ports[0]}"
     at = time.time() + start_in
     (directory / "start_at").write_text(repr(at))
@@ -362,6 +367,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--seed", type=int, default=22)
     parser.add_argument("--off", action="store_true", help="arbitration off (server.arbitration.enabled: false)")
+    parser.add_argument("--max-wait", type=float, help="server.arbitration.max_wait (default: the setting's)")
     parser.add_argument("--keep", type=Path, help="keep the logs and WAVs here")
     parser.add_argument("--rescore", type=Path, help="score again the logs a run left in --keep DIR (same options)")
     args = parser.parse_args(argv)
@@ -371,8 +377,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     directory.mkdir(parents=True, exist_ok=True)
     clients = ROOMS[: args.clients]
     trials = make_trials(clients, args.trials, args.seed, directory)
-    result = play(directory, trials, clients, args.servers, not args.off)
-    label = f"{args.clients} clients, {args.servers} server{'s' if args.servers > 1 else ''}{' (off)' if args.off else ''}"
+    result = play(directory, trials, clients, args.servers, not args.off, max_wait=args.max_wait)
+    label = _label(args)
     print(HEADER)
     print(report(label, result))
     for note in result.notes:
@@ -380,6 +386,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.keep is None:
         shutil.rmtree(directory, ignore_errors=True)
     return 0
+
+
+def _label(args: argparse.Namespace) -> str:
+    servers = f"{args.servers} server{'s' if args.servers > 1 else ''}"
+    setting = " (off)" if args.off else f" (max_wait {args.max_wait:g})" if args.max_wait is not None else ""
+    return f"{args.clients} clients, {servers}{setting}"
 
 
 def _rescore(args: argparse.Namespace) -> int:
@@ -391,7 +403,7 @@ def _rescore(args: argparse.Namespace) -> int:
         _, starts = render(trials, clients, Path(scratch))
     result = score_logs(directory, trials, clients, at, starts)
     print(HEADER)
-    print(report(f"{args.clients} clients, {args.servers} server{'s' if args.servers > 1 else ''}{' (off)' if args.off else ''}", result))
+    print(report(_label(args), result))
     for note in result.notes:
         print("  ", note)
     return 0

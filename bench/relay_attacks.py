@@ -237,10 +237,10 @@ async def _answer(connection: Any) -> Dict[str, Any]:
 
 
 def start_server(directory: Path) -> tuple:
-    port = procs.free_port()
     config = directory / "server.yaml"
-    config.write_text(f"server: {{host: 127.0.0.1, port: {port}, model: tiny.en, max_connections: 512}}\n")
+    config.write_text("server: {host: 127.0.0.1, port: 0, model: tiny.en, max_connections: 512}\n")
     server = procs.start("server", ["-m", "va", "server", "--config", str(config)], directory)
+    port = procs.logged_port(server)
     procs.wait_health(server, port)
     return server, port
 

@@ -19,7 +19,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from test_broker_e2e import SHIPPED_ACL, Mosquitto
-from test_client_e2e import Process, environment, free_port, healthy, wait_until
+from procs import Process, environment, healthy, logged_port, wait_until
 from test_identities import TOKEN, closed, hello, next_of, run_request, write_config
 from test_remote_e2e import KITCHEN_RULES, _no_process_left_behind, ran, silence, start_client  # noqa: F401
 from va.protocol.keys import key_hash, make_key
@@ -60,14 +60,15 @@ class Intruder:
 
 
 def start_server(tmp_path: Path, name: str, broker: int, keys: Dict[str, str]) -> tuple:
-    port = free_port()
+    """A `va server` with its own broker user, the broker key and the clients' keys; (process, port)."""
     clients = "".join(f"    {client}: \"{key_hash(key)}\"\n" for client, key in keys.items())
     broker_settings = (f"  broker: {{url: 'mqtt://127.0.0.1:{broker}', username: {name}, password: {PASSWORDS[name]}, "
                        f"key_file: {tmp_path / 'broker.key'}}}\n")
-    config = write_config(tmp_path, port, name, server=broker_settings + f"  clients:\n{clients}")
+    config = write_config(tmp_path, 0, name, server=broker_settings + f"  clients:\n{clients}")
     process = Process(tmp_path, name, ["server", "--config", str(config)], environment(tmp_path))
-    wait_until(lambda: healthy(port), f"{name}'s /health", process.popen)
-    wait_until(lambda: "connected to the broker" in process.text(), "the broker connection", process.popen)
+    port = wait_until(lambda: logged_port(process), f"{name}'s port in its log", process)
+    wait_until(lambda: healthy(port), f"{name}'s /health", process)
+    wait_until(lambda: "connected to the broker" in process.text(), "the broker connection", process)
     return process, port
 
 

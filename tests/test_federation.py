@@ -19,6 +19,7 @@ from va.protocol import Hello
 from va.protocol.relay import Run, RunResult
 from va.server.household import federation as federation_module
 from va.server.household.federation import Federation, RemoteClient
+from va.server.household.inbound import MAX_REMOTE_CLIENTS
 from va.server.household.relay import RelayHub
 
 pytestmark = pytest.mark.skipif(Mosquitto.missing(), reason="mosquitto is not installed (bash setup.sh test installs it)")
@@ -250,3 +251,23 @@ def test_over_tls_with_the_shipped_acl_each_server_is_its_broker_user_and_a_wron
     finally:
         mosquitto.stop()
     assert "guessed-x9" not in caplog.text
+
+
+def test_entries_from_the_broker_are_checked_like_a_hello_and_bounded(broker, caplog):
+    """Names with a newline, a zero-width space or over 64 characters are not listed (and the
+    drop is logged once a burst); past 64 entries of one server, the rest are not listed."""
+    async def scenario() -> None:
+        async with Server(broker.port) as one, Server(broker.port) as other:
+            names = ["kitchen\u200b", "x\nINFO forged", "a" * 65, "porch", *(f"room-{index}" for index in range(70))]
+            entries = [{"name": name, "online": True, "commands": []} for name in names]
+            payload = json.dumps({"server": "evil", "clients": entries}).encode()
+            other.federation.link.publish("t/servers/evil/clients", payload, retain=True)
+            await until(lambda: one.lists("porch"), "the valid entry listed")
+            listed = {peer.name for peer, client in one.hub.directory.connected() if isinstance(client, RemoteClient)}
+            assert "porch" in listed and not listed & set(names[:3]), listed
+            assert len(listed) == MAX_REMOTE_CLIENTS - 3, len(listed)
+            other.federation.link.publish("t/servers/evil/clients", b"", retain=True)
+
+    asyncio.run(asyncio.wait_for(scenario(), WAIT))
+    assert "a directory entry needs a 'name' of 1 to 64 printable characters" in caplog.text, caplog.text
+    assert "\nINFO forged" not in caplog.text

@@ -19,7 +19,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from test_client_e2e import Process, free_port, start_server, wait_until
+from procs import Process, start_server, wait_until
 from test_remote_e2e import HOUSEHOLD, KITCHEN_RULES, ran, silence, start_client
 from va.protocol.keys import key_hash, make_key
 
@@ -59,10 +59,9 @@ def household(tmp_path: Path) -> Dict[str, Any]:
     keys = {name: make_key() for name in ("kitchen", "living-room")}
     for name, key in keys.items():
         (tmp_path / f"{name}.key").write_text(key + "\n")
-    port = free_port()
     clients = "".join(f"    {name}: \"{key_hash(key)}\"\n" for name, key in keys.items())
-    config = write_config(tmp_path, port, "server", server=f"  clients:\n{clients}")
-    return {"keys": keys, "port": port, "config": config}
+    config = write_config(tmp_path, 0, "server", server=f"  clients:\n{clients}")  # the server picks its port
+    return {"keys": keys, "config": config}
 
 
 def start_kitchen(tmp_path: Path, port: int, server: Process) -> Process:
@@ -109,7 +108,8 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
     tmp_path = tmp_path_factory.mktemp("home")
     setup = household(tmp_path)
     setup["tmp_path"] = tmp_path
-    setup["server"] = start_server(tmp_path, setup["config"], setup["port"])
+    setup["server"] = start_server(tmp_path, setup["config"])
+    setup["port"] = setup["server"].port
     setup["kitchen"] = start_kitchen(tmp_path, setup["port"], setup["server"])
     yield setup
     setup["kitchen"].stop(signal.SIGKILL)
@@ -200,7 +200,7 @@ def test_a_rotated_key_takes_over_at_a_reload_and_the_old_one_is_let_go(home):
         await next_of(old, "ready")
         config = setup["config"].read_text().replace(key_hash(keys["living-room"]), key_hash(new))
         setup["config"].write_text(config)
-        server.popen.send_signal(signal.SIGHUP)
+        server.send(signal.SIGHUP)
         with pytest.raises(ConnectionClosed):
             while True:
                 await asyncio.wait_for(old.recv(), WAIT)

@@ -122,6 +122,20 @@ def test_the_settings_va_check_accepts():
         parse_settings("server:\n  wyoming:\n    max_connections: 0\n")
 
 
+def test_va_check_says_whose_commands_home_assistant_runs(tmp_path):
+    import subprocess
+    import sys
+
+    config = tmp_path / "config.yaml"
+    config.write_text("commands:\n  modules: [clock]\nserver:\n  wyoming:\n    port: 10300\n"
+                      "    commands_client: kitchen\n    server_commands: true\n")
+    done = subprocess.run([sys.executable, "-m", "va", "check", "--config", str(config)], env=environment(tmp_path),
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert ("wyoming: Home Assistant's text runs kitchen's and this server's commands, as home-assistant "
+            "(their remote.allow must list home-assistant)") in done.stdout.splitlines()
+
+
 # -- a real client's command, through the relay ---------------------------------------------------
 
 

@@ -29,6 +29,8 @@ def cli_check(args: argparse.Namespace, settings: Settings) -> int:
     if server.wyoming.port is not None:
         exposed = "" if server.wyoming.host in ("127.0.0.1", "::1", "localhost") else " (no authentication: firewall it)"
         print(f"wyoming: listening on {server.wyoming.host}:{server.wyoming.port}{exposed}")
+        for line in _wyoming_commands(server.wyoming):
+            print(line)
     problems = _file_problems(settings) + _device_problems(server) + _vad_problems(settings.microphone)
     problems += _speech_problems(settings.speech)
     registry = load_registry(settings.commands)
@@ -145,3 +147,12 @@ def _identity_problems(settings: Any) -> list:
         if not broker.url.startswith("mqtts:"):
             print("warning: server.broker.url is not mqtts://: the broker password and the messages travel in clear")
     return problems
+
+
+def _wyoming_commands(wyoming: Any) -> list:
+    """Whose commands Home Assistant's text runs (docs/home-assistant.md), and what must allow it."""
+    places = [f"{wyoming.commands_client}'s" if wyoming.commands_client else "", "this server's" if wyoming.server_commands else ""]
+    if not any(places):
+        return []
+    return [f"wyoming: Home Assistant's text runs {' and '.join(filter(None, places))} commands, as {wyoming.origin} "
+            f"(their remote.allow must list {wyoming.origin})"]

@@ -211,10 +211,10 @@ class MicrophoneSettings:
     pause_threshold (va.client.early); 0 turns early decisions off."""
     early_check: float = setting(0.06, checks.number(low=0))
     """Seconds of quiet after which the server reads the phrase so far (work ahead for early_pause)."""
-    foreground_drop: float = setting(8.0, checks.number(low=0))
+    foreground_drop: float = setting(0.0, checks.number(low=0))
     """dB below the loudest voice of the phrase (the person who said the keyword) at which speech
     is someone else's (a TV, another person): the phrase ends when that person stops
-    (va.client.foreground); 0 turns it off (any speech keeps the phrase going)."""
+    (va.client.foreground); 0 (the default) turns it off: any speech keeps the phrase going."""
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ class Meter:
 def read_loudness(message: Mapping[str, Any]) -> Optional[Loudness]:
     """The ``level`` and ``snr`` a client sent, when it sent both as numbers in range; else None."""
     level, snr = message.get("level"), message.get("snr")
-    if not all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in (level, snr)):
+    if not isinstance(level, (int, float)) or not isinstance(snr, (int, float)) or bool in (type(level), type(snr)):
         return None
     if not (-120.0 <= level <= 10.0 and -60.0 <= snr <= 120.0):
         return None

@@ -259,7 +259,7 @@ class SpeechServer:
         if key is not None:  # a client with a key of its own: the key, not the token, lets it in
             if not self._identify(connection, key):
                 self._bursts[2].hit(peer(connection))
-                return unauthorized(connection)
+                return connection.respond(http.HTTPStatus.UNAUTHORIZED, "unknown client key (client.key_file)\n")
         elif self.settings.token and not authorized(request, self.settings.token):
             self._bursts[0].hit(peer(connection))
             return unauthorized(connection, request)

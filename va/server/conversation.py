@@ -85,8 +85,8 @@ class Conversations:
         task.add_done_callback(self.replies.discard)
         return task
 
-    async def _on_hello(self, client: Client, seq: int, hello: Hello) -> None:
-        hello = await self._identified(client, seq, hello)
+    async def _on_hello(self, client: Client, seq: int, said: Hello) -> None:
+        hello = await self._identified(client, seq, said)
         if hello is None:
             return
         if hello.client:  # printable and short: va.protocol saw to it

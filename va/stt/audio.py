@@ -93,13 +93,6 @@ def read_audio_file(path: Union[str, Path]) -> np.ndarray:
     return _decode_other(path)
 
 
-def pcm_to_mono16(raw: bytes, width: int, channels: int) -> bytes:
-    """PCM of any sample width (1-4 bytes) and channel count -> s16le mono (channels averaged)."""
-    if width == 2 and channels == 1:
-        return raw[: len(raw) // 2 * 2]
-    return float_to_pcm16(pcm_to_float(raw, width, channels))
-
-
 def pcm_to_float(raw: bytes, width: int, channels: int) -> np.ndarray:
     """Little-endian PCM (8-bit unsigned, 16/24/32-bit signed), interleaved -> float32 mono in [-1, 1)."""
     raw = raw[: len(raw) // (width * channels) * (width * channels)]  # whole frames only

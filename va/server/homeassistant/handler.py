@@ -31,7 +31,7 @@ from va.client.remote_target import RemoteRunner
 from va.language.grammar_registry import args_to_wire
 from va.language.matching import Interpretation, after_keyword, resolve
 from va.language.targeting import Target, address, commands_from_grammar
-from va.language.words import tokenize
+from va.language.words import Token, tokenize
 from va.protocol.relay import Peer, Run, RunResult
 from va.server.homeassistant.limits import shown
 
@@ -56,8 +56,8 @@ class Answer:
 def read(text: str, places: Sequence[Target], others: Sequence[Target], keyword: str, threshold: float) -> Interpretation:
     """The command `text` asks for: among `places` (the configured ones, in order), or among the
     clients the words name; `target` is the client's name, SERVER for the server's own."""
-    words = tokenize(text[:MAX_TEXT])
-    words = after_keyword(words, keyword) or words  # "computer, ..." said to Home Assistant too
+    said = tokenize(text[:MAX_TEXT])
+    words: Sequence[Token] = after_keyword(said, keyword) or said  # "computer, ..." said to Home Assistant too
     if not words:
         return Interpretation(False, reason="no words")
     named = address(words, [*places, *others])
@@ -142,13 +142,14 @@ class CommandHandler:
 
     async def handle(self, text: str) -> Answer:
         reading = read(text, self._places(), self._others(), self.settings.keyword, self.settings.commands.threshold)
-        if not reading.ok:
+        command = reading.command
+        if command is None:
             _LOGGER.info("Home Assistant asked '%s': not handled (%s)", shown(text), shown(reading.reason))
             client = self.settings.server.wyoming.commands_client
             if client and self._peer(client) is None:
                 return Answer(False, f"{client} is not connected.")
             return Answer(False, "va has no command for that.")
-        run = Run(uuid.uuid4().hex, reading.command.name, args_to_wire(reading.command.parameters, reading.args),
+        run = Run(uuid.uuid4().hex, command.name, args_to_wire(command.parameters, reading.args),
                   token=self.settings.token)
         result = await self._run(run, reading.target or SERVER)
         answer = _answer(result, reading.target or "the server", run.command)

@@ -71,6 +71,7 @@ class StreamResampler:
         """`resample` for a whole-number ratio (48 kHz, 384 kHz: every output on an input sample),
         without gathering each output's window into a matrix: a strided view of the input, one
         dot product per output (about ten times faster at 384 kHz)."""
+        assert self._decimator is not None
         kernel, half = self._decimator
         padded = np.pad(segment, (half, half + 2))
         start = first * self._down + 1  # output n reads padded[n * down + 1 ...] (taps from -half + 1)

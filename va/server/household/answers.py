@@ -1,10 +1,11 @@
 """The server's edge of the household's arbitration (va.server.household.arbitration).
 
-Clients whose hello says ``"arbitration": true`` and names them take part. Each request of theirs
-is a candidate when it comes (``heard``: its span and loudness); its reply waits here (``settle``)
-for the arbiter's verdict, at most ``server.arbitration.window`` for a client that answers; a
-client that stands down gets its transcript with ``answered_by`` and ``heard_by`` and runs nothing.
-Partial replies without an accepted reading pass at once (nothing runs early on them).
+Clients whose hello says ``"arbitration": true`` and names them take part. Each phrase of theirs
+is a candidate from its first audio on (``streamed``, or ``heard`` for a request sent whole): its
+span, and its loudness as measured so far. Its reply waits here (``settle``) for the arbiter's
+verdict (bounded by ``server.arbitration.window`` and ``max_wait``); a client that stands down
+gets its transcript with ``answered_by`` and ``heard_by`` and runs nothing. A partial reply that
+nothing could run early on (no accepted reading, or words that go on) passes at once.
 
 With ``share`` set (va.server.household.arbitration_broker), candidates, readings and decisions
 go to the other servers and theirs come in through ``on_remote``: every server weighs the same

@@ -17,7 +17,7 @@ import asyncio
 import logging
 import socket
 import ssl
-from typing import Any, Callable, Optional, Sequence, Tuple
+from typing import Any, Callable, Optional, Sequence, Tuple, Union
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
@@ -42,9 +42,11 @@ Delivery = Callable[[str, Any], None]
 
 
 class BrokerLink:
-    def __init__(self, url: str, client_id: str, subscriptions: Sequence[str], will: Tuple[str, bytes],
+    def __init__(self, url: str, client_id: str, subscriptions: Sequence[str], will: Union[str, Tuple[str, bytes]],
                  credentials: Tuple[Optional[str], Optional[str]] = (None, None), ca: Optional[str] = None) -> None:
-        """``will``: (topic, payload) the broker publishes, retained, when we drop without a goodbye."""
+        """``will``: (topic, payload) the broker publishes, retained, when we drop without a goodbye
+        (a topic alone: an empty payload, which clears the retained message there)."""
+        will = (will, b"") if isinstance(will, str) else will
         self.url = url
         self.connected = False
         self._subscriptions = tuple(subscriptions)

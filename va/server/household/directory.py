@@ -62,7 +62,7 @@ class ClientDirectory:
         replaced = previous.client if previous is not None and previous.client not in (None, client) else None
         if previous is not None:
             entry.older = [(older, kept) for older, kept in previous.older if older is not client]
-        if replaced is not None:
+        if replaced is not None and previous is not None:
             entry.older.append((replaced, previous.peer))
             _LOGGER.warning("two connections call themselves %r: the newer one gets its requests", name)
         elif previous is None or previous.client is None:

@@ -16,7 +16,7 @@ Each server (``server.broker.url`` set) holds one MQTT connection (va.server.hou
   with the origin standing for a RemoteClient, and sends the ``run_result`` back the same way.
 
 The broker is not a way in: with ``server.broker.key_file`` every message is sealed
-(va.server.household.sealed) and what is not sealed with that key, or is older than MAX_AGE, is
+(va.server.household.sealed) and what is not sealed with that key, or is older than two minutes, is
 dropped and logged; only a sealed ``gone`` withdraws a server's clients. With a username, the
 server's id is that user, and deploy/mosquitto.acl lets each user publish on its own topics only
 (its clients, and inboxes with its name last). No token ever travels on the broker.
@@ -44,11 +44,10 @@ from typing import Any, ClassVar, Dict, Optional, Tuple
 from va.errors import SetupError
 from va.protocol import ProtocolError
 from va.protocol.relay import Peer, Run, RunResult
-from va.server.household.directory import MAX_GRAMMAR_BYTES
 from va.server.household.identities import Identities, read_key
+from va.server.household.inbound import Inbound
 from va.server.household.relay import RelayHub
-from va.server.household.sealed import Unsealed, seal, unseal
-from va.server.limits import Burst
+from va.server.household.sealed import seal
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -57,10 +56,6 @@ HEARTBEAT = 20.0
 EXPIRY = 3 * HEARTBEAT
 """A server not heard of for that long is gone, with its clients (a will can be lost: a broker
 that restarts from its persistence file never saw that server die); its retained message expires then too."""
-MAX_AGE = 2 * EXPIRY
-"""Seconds a message may be old (clocks of one household agree that well): a replay is older."""
-MAX_REMOTE_CLIENTS = 64
-"""Entries of one other server that are listed; the rest are not."""
 
 
 @dataclasses.dataclass(eq=False)  # identity hash, like a connection
@@ -104,7 +99,7 @@ class Federation:
         prefix = settings.topic_prefix.strip("/")
         self._clients_topic = f"{prefix}/servers/{{}}/clients"
         self._inbox_topic = f"{prefix}/servers/{{}}/inbox/{{}}"
-        self._dropped = Burst("dropped %d message(s) from the broker, the last on %s: %s")
+        self._inbound = Inbound(self._key, self.identities)
         self._remote: Dict[Tuple[str, str], RemoteClient] = {}
         self._published: Optional[tuple] = None
         self._seen: Dict[str, float] = {}
@@ -206,63 +201,24 @@ class Federation:
             elif topic == self._clients_topic.format(parts[-2]):
                 await self._clients(topic, parts[-2], payload)
 
-    def _opened(self, topic: str, payload: bytes, sender: str, dated: bool = True) -> Optional[Dict[str, Any]]:
-        """The message on ``topic``, sealed with our key, from ``sender``, fresh; None (logged) if not."""
-        try:
-            message = unseal(self._key, topic, payload)
-            said = message.get("server", message.get("from"))
-            if said != sender:
-                raise Unsealed(f"it says it is from {said!r}")
-            age = time.time() - message.get("t", 0) if isinstance(message.get("t", 0), (int, float)) else MAX_AGE + 1
-            if dated and self._key is not None and not -MAX_AGE < age < MAX_AGE:
-                raise Unsealed(f"{age:.0f} s old (a replay?)")
-        except Unsealed as error:
-            self._dropped.hit(topic, error)
-            return None
-        return message
-
     async def _clients(self, topic: str, server: str, payload: bytes) -> None:
         if server == self.id:
             return
         if not payload:  # a retained message cleared (an older server's will, or anyone's)
             if self._key is not None:
-                self._dropped.hit(topic, "an empty message withdraws nothing: a sealed 'gone' does")
+                self._inbound.dropped.hit(topic, "an empty message withdraws nothing: a sealed 'gone' does")
                 return
             await self._server_clients(server, ())
             return
-        message = self._opened(topic, payload, server, dated=False)
+        message = self._inbound.opened(topic, payload, server, dated=False)
         if message is None:
             return
         if message.get("gone") is True:
             await self._server_clients(server, ())
             return
-        if self._opened(topic, payload, server) is None:
+        if self._inbound.opened(topic, payload, server) is None:
             return
-        await self._server_clients(server, self._entries(server, message))
-
-    def _entries(self, server: str, message: Dict[str, Any]) -> Tuple[Peer, ...]:
-        """The entries of ``server``'s message that may be listed: checked like a hello, bounded."""
-        entries = message.get("clients", [])
-        verified = message.get("verified", []) if self._key is not None else []
-        if not isinstance(entries, list) or not isinstance(verified, list):
-            self._dropped.hit(server, "'clients' and 'verified' must be lists")
-            return ()
-        if len(entries) > MAX_REMOTE_CLIENTS:
-            self._dropped.hit(server, f"{len(entries)} clients listed: the first {MAX_REMOTE_CLIENTS} are taken")
-        peers = []
-        for entry in entries[:MAX_REMOTE_CLIENTS]:
-            try:
-                peer = Peer.from_dict(entry)
-            except ProtocolError as error:
-                self._dropped.hit(server, f"an entry: {error}")
-                continue
-            if self.identities.keyed(peer.name) and peer.name not in verified:
-                self._dropped.hit(server, f"{peer.name} has a key here, and server {server} did not verify it")
-                continue
-            if peer.grammar is not None and len(json.dumps(peer.grammar)) > MAX_GRAMMAR_BYTES:
-                peer = dataclasses.replace(peer, grammar=None)
-            peers.append(peer)
-        return tuple(peers)
+        await self._server_clients(server, self._inbound.entries(server, message))
 
     async def _server_clients(self, server: str, peers: Tuple[Peer, ...]) -> None:
         """Make the directory list ``peers`` as the clients of ``server`` (none: it is gone)."""
@@ -292,14 +248,14 @@ class Federation:
             self.hub.changed()
 
     async def _inbox(self, topic: str, sender: str, payload: bytes) -> None:
-        message = self._opened(topic, payload, sender)
+        message = self._inbound.opened(topic, payload, sender)
         if message is None:
             return
         try:
             event = message["event"]
             parsed = Run.from_dict(event) if event.get("type") == Run.TYPE else RunResult.from_dict(event)
         except (ValueError, KeyError, TypeError, AttributeError, ProtocolError) as error:
-            self._dropped.hit(topic, error)
+            self._inbound.dropped.hit(topic, error)
             return
         if isinstance(parsed, Run) and self._key is None:
             parsed = dataclasses.replace(parsed, verified=None)  # unsealed: nobody's word

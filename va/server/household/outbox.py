@@ -6,7 +6,8 @@ writer sends its queue in order, each send bounded by SEND_TIMEOUT; a member who
 (MAX_QUEUED events unsent) or whose send times out is let go (``evict``: its connection is
 closed), and what was queued for it is dropped. The directory is not queued per change: a member
 is marked "owes the directory", and its writer sends the newest one once, after DIRECTORY_DELAY
-(a burst of joins costs each member one directory, not one per join), written as JSON once
+(a burst of joins costs each member one directory, not one per join; a member's first directory
+goes at once), written as JSON once
 for all the members that get the same one.
 """
 
@@ -50,6 +51,9 @@ class _Written:
 class _Box:
     events: Deque[Any] = dataclasses.field(default_factory=collections.deque)
     directory: bool = False
+    greeted: bool = False
+    """It was sent a directory: the next ones wait DIRECTORY_DELAY (the first goes at once, so a
+    client that just joined knows the others before its first phrase)."""
     wake: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
     task: Optional[asyncio.Task] = None
 
@@ -133,8 +137,9 @@ class Outboxes:
                     if not await self._one(member, box.events.popleft()):
                         return
                 if box.directory:
-                    await asyncio.sleep(DIRECTORY_DELAY)
-                    box.directory = False
+                    if box.greeted:
+                        await asyncio.sleep(DIRECTORY_DELAY)
+                    box.directory, box.greeted = False, True
                     if self._written is None:
                         self._written = _Written(self._directory())
                     if not await self._one(member, self._written):

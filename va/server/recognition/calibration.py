@@ -57,10 +57,12 @@ def recognizer_settings(model: str, margin: Optional[float], keyword_floor: Opti
 @lru_cache(maxsize=8)
 def calibration_of(model: str) -> Calibration:
     family = model_family(model)
-    if family not in CALIBRATIONS:
-        _LOGGER.info("No reject margin measured for model %s (%s): tiny.en's", model, family or "unknown")
-        return CALIBRATIONS[DEFAULT_FAMILY]
-    return CALIBRATIONS[family]
+    found = CALIBRATIONS.get(family or "", CALIBRATIONS[DEFAULT_FAMILY])
+    measured = "measured for it" if family in CALIBRATIONS else "tiny.en's: none measured for it"
+    _LOGGER.info("Model %s (%s): reject margin %g, keyword floor %g (%s; server.reject_margin and "
+                 "server.keyword_floor override)", model, family or "unknown family", found.margin,
+                 found.keyword_floor, measured)
+    return found
 
 
 def model_family(model: str) -> Optional[str]:
