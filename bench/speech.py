@@ -8,10 +8,6 @@
   `--replies` different replies, after the voice's own warm-up.
 - Memory and CPU: the process's RSS before and after loading the voice, and CPU seconds spent per
   second of speech made (psutil).
-- Warm or cold output stream, side by side: the same replies through a real PulseAudio null sink
-  (a server of the bench's own), alternately with the output stream opened when va starts (warm,
-  what the client does) and opened by the reply (cold); time from the command's return until the
-  device takes the first piece of sound.
 - A real `va client` (speech on, listening on that PulseAudio's null sink monitor, a `va server`
   with tiny.en beside it): its RSS and CPU idle for 10 s, then while it hears `--phrases` spoken
   commands and speaks each reply (CPU counted from "Saying" to "Played": made and played), and the time to the
@@ -89,36 +85,6 @@ def first_audio(count: int) -> tuple:
     return waits, before, loaded, process.memory_info().rss, cpu / spoken
 
 
-def warm_and_cold(count: int, pulse: Any) -> tuple:
-    """Seconds from asking to the device taking the first sound, with the stream warm and cold."""
-    from va.client.speech.player import Clip, Output, Player
-    from va.client.speech.tts import Synthesizer
-
-    import os
-
-    os.environ.update(pulse.env)  # PortAudio's default device: that server's null sink
-    synthesizer = Synthesizer("joe")
-    output = Output(None)
-    player = Player(output)
-    waits: dict = {"warm": [], "cold": []}
-    for index, text in enumerate(REPLIES[:count] * 2):
-        kind = "warm" if index % 2 == 0 else "cold"
-        output.close_stream()
-        if kind == "warm":
-            output.open(synthesizer.rate)
-            time.sleep(2.0)  # past the stream's own start (0.7 to 0.8 s through ALSA's pulse plugin here)
-        before = output.sounding_since
-        clip = Clip(text, lambda text=text: synthesizer.pcm(text), synthesizer.rate)
-        player.play(clip)
-        while player.played < index + 1:
-            time.sleep(0.01)
-        time.sleep(0.3)
-        if output.sounding_since != before:
-            waits[kind].append(output.sounding_since - clip.asked_at)
-    player.close()
-    return waits["warm"], waits["cold"]
-
-
 def client_usage(pulse: Any, folder: Path, phrases: int) -> dict:
     """A real `va client` on the PulseAudio: RSS and CPU idle and while speaking, first audio."""
     from procs import FIXTURES, Process, environment, start_server, wait_until, write_config
@@ -184,7 +150,6 @@ def main() -> None:
     from sound_server import PulseAudio
 
     with tempfile.TemporaryDirectory() as folder, PulseAudio(Path(folder) / "pulse") as pulse:
-        warm, cold = warm_and_cold(args.replies, pulse)
         usage = client_usage(pulse, Path(folder), args.phrases)
     end_load = open("/proc/loadavg").read().split()[0]
     lines = [f"# va's voice ({machine.describe()})", "", f"1-minute load average at the start: {load}, at the end: "
@@ -194,10 +159,7 @@ def main() -> None:
     lines += ["", f"- RSS: {before / 2**20:.0f} MiB before the voice, {loaded / 2**20:.0f} MiB with it loaded, "
               f"{after / 2**20:.0f} MiB after {len(waits)} replies",
               f"- CPU while speaking: {rtf:.2f} s of CPU per second of speech (one process, all its threads)", "",
-              "Through a real PulseAudio null sink, until the device takes the first sound:", ""]
-    lines += table(["output stream", "replies", "p50 ms", "p90 ms", "max ms"],
-                   [[kind, len(found), ms(percentile(found, 50) * 1000), ms(percentile(found, 90) * 1000),
-                     ms(max(found) * 1000)] for kind, found in (("warm (opened at start)", warm), ("cold (opened by the reply)", cold)) if found])
+              ]
     firsts = usage["firsts"]
     lines += ["", f"A real `va client` answering {usage['phrases']} spoken commands:", ""]
     lines += table(["", "RSS MiB", "CPU (cores)"],

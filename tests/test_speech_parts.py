@@ -56,6 +56,18 @@ def test_without_the_gate_a_phrase_begun_over_va_stops_it_when_it_reads_as_the_k
     assert player.stops == 1
 
 
+def test_without_the_gate_the_echo_of_vas_own_keyword_stops_nothing():
+    player = FakePlayer()
+    player.playing = True
+    interrupter = Interrupter(lambda: player.playing, player.stop, "computer",
+                              saying=lambda: "Computer, what time is it? It is ten past four.")
+    interrupter.progress(Started(1, b""))
+    interrupter.reading("Computer.")  # read from va's own echo
+    assert player.stops == 0
+    interrupter.reading("Computer, stop.")
+    assert player.stops == 1
+
+
 def test_without_the_gate_the_speech_rule_stops_va_when_any_phrase_begins_over_it():
     player = FakePlayer()
     interrupter = Interrupter(lambda: player.playing, player.stop, "computer", rule="speech")

@@ -3,8 +3,9 @@ so the listener hears the room while va speaks, and what stops va must come from
 
 Two rules, `speech.barge_in_on`:
 - ``keyword``: a phrase that started while va played stops it when a reading of that phrase (the
-  server's early reading at a short pause, or its final transcript) starts with the keyword. va's
-  own leftover echo, even when it becomes a phrase, stops nothing unless it reads as the keyword.
+  server's early reading at a short pause, or its final transcript) starts with the keyword, and
+  its words are not a stretch of what va is saying ("Computer." read from the echo of va's own
+  "Computer, what time is it?" once stopped va here).
 - ``speech``: any phrase that starts while va plays stops it at once (fast, but the echo left over
   after cancelling can start a phrase too: va then interrupts itself).
 
@@ -27,8 +28,10 @@ RULES = ("keyword", "speech")
 
 
 class Interrupter:
-    def __init__(self, playing: Callable[[], bool], stop: Callable[[], bool], keyword: str, rule: str = "keyword") -> None:
+    def __init__(self, playing: Callable[[], bool], stop: Callable[[], bool], keyword: str, rule: str = "keyword",
+                 saying: Callable[[], str] = lambda: "") -> None:
         self._playing = playing
+        self._saying = saying
         self._stop = stop
         self.keyword = keyword
         self.rule = rule
@@ -47,9 +50,16 @@ class Interrupter:
     def reading(self, text: str) -> None:
         """A reading of the phrase (early or final): the keyword in it stops va."""
         if self._over_va and self._playing() and after_keyword(tokenize(text), self.keyword) is not None:
+            if _words(text) in _words(self._saying()):
+                _LOGGER.info("Heard %r while va said it: its own echo, not a barge-in", text)
+                return
             self._interrupt(f"heard {text!r}")
 
     def _interrupt(self, why: str) -> None:
         if self._stop():
             self.barged_in += 1
             _LOGGER.info("Barge-in: %s while va spoke; stopping the reply", why)
+
+
+def _words(text: str) -> str:
+    return " " + " ".join(token.norm for token in tokenize(text)) + " "

@@ -2,7 +2,7 @@
 
 A clip is an iterator of 16-bit mono PCM pieces at one rate (a reply is made while it plays).
 `stop()` abandons the clip playing and those waiting (barge-in): the device then plays at most
-what is queued and buffered (about 0.1 s). `playing` and `ended_at` tell the microphone's
+what it has buffered, a piece of `PIECE_FRAMES`. `playing` and `ended_at` tell the microphone's
 gate when va's own sound may be in the room.
 """
 
@@ -20,11 +20,7 @@ from va.errors import SetupError
 _LOGGER = logging.getLogger(__name__)
 
 PIECE_FRAMES = 1024
-"""Frames written to the device at a time: about 46 ms at 22.05 kHz."""
-DEVICE_FRAMES = 4096
-"""Frames the device takes at a time (about 0.19 s): a buffer that short ran dry on a loaded machine."""
-QUEUED_PIECES = DEVICE_FRAMES // PIECE_FRAMES + 1
-"""Pieces waiting for the device (a stop drops them; the device's own buffer still plays)."""
+"""Frames written to the device at a time: about 46 ms at 22.05 kHz, the most a stop lets through."""
 
 
 @dataclass(frozen=True)
@@ -37,15 +33,13 @@ class Clip:
 
 
 class Output:
-    """A PortAudio output stream (PyAudio) that plays from the moment it opens until it closes:
-    a callback takes the pieces `write` queues and plays silence when there are none.
+    """A PortAudio output stream at one rate (PyAudio), opened on first use, reopened on a new rate.
 
-    A stream written to only while va speaks starts anew at each reply, and through ALSA's pulse
-    plugin on a loaded machine that start lost the reply's first half second or more (the first
-    writes sat in the buffer, the stream ran dry while the thread waited, and recovering dropped
-    what was queued: docs/speech.md). A stream that never runs dry has no such start, and the
-    first piece of a reply is heard one device buffer after it is written.
-    """
+    Written to only while va speaks, 1024 frames at a time: through ALSA's pulse plugin on a loaded
+    machine the buffer runs dry and the plugin's recovery drops what the server still holds, which
+    loses a reply's first clause now and then. A stream that always plays (a callback, silence
+    between replies, 4096 frames) kept it in full, but gated barge-in then failed at low load for
+    a reason not found: it was reverted (docs/speech.md, commit 843f173)."""
 
     def __init__(self, device: Union[int, str, None]) -> None:
         try:
@@ -57,55 +51,19 @@ class Output:
         self.index = output_device(self._audio, device)
         self._stream: Any = None
         self._rate = 0
-        self._pieces: "queue.Queue[bytes]" = queue.Queue(QUEUED_PIECES)
-        self._rest = b""
-        self._sounding = False
-        self.sounding_since = 0.0
-        """time.monotonic() when the device last took sound after silence (the bench reads it)."""
-
-    def open(self, rate: int) -> None:
-        """Start playing (silence) at `rate`: va's client does it when it starts, so a reply finds it warm."""
-        self.close_stream()
-        self._stream = self._audio.open(format=self._pyaudio.paInt16, channels=1, rate=rate, output=True,
-                                        output_device_index=self.index, frames_per_buffer=DEVICE_FRAMES,
-                                        stream_callback=self._callback)
-        self._rate = rate
 
     def write(self, pcm: bytes, rate: int) -> None:
-        """Queue `pcm`; blocks while QUEUED_PIECES wait, so the writer keeps the device's pace."""
         if self._stream is None or rate != self._rate:
-            self.open(rate)
-        self._pieces.put(pcm)
-
-    def drop(self) -> None:
-        """Forget the pieces not yet handed to the device (a stop)."""
-        while True:
-            try:
-                self._pieces.get_nowait()
-            except queue.Empty:
-                return
-
-    def _callback(self, _in: Any, frames: int, _time: Any, _status: int) -> tuple:
-        wanted = frames * 2
-        data = self._rest
-        while len(data) < wanted:
-            try:
-                data += self._pieces.get_nowait()
-            except queue.Empty:
-                break
-        data, self._rest = data[:wanted], data[wanted:]
-        if not data:
-            self._sounding = False
-        elif not self._sounding:
-            self._sounding, self.sounding_since = True, time.monotonic()
-        return data + bytes(wanted - len(data)), self._pyaudio.paContinue
+            self.close_stream()
+            self._stream = self._audio.open(format=self._pyaudio.paInt16, channels=1, rate=rate, output=True,
+                                            output_device_index=self.index, frames_per_buffer=PIECE_FRAMES)
+            self._rate = rate
+        self._stream.write(pcm)
 
     def close_stream(self) -> None:
         if self._stream is not None:
-            self._stream.stop_stream()
             self._stream.close()
             self._stream = None
-            self._rest, self._sounding = b"", False
 
     def close(self) -> None:
         self.close_stream()
@@ -149,8 +107,6 @@ class Player:
         """Abandon what plays and what waits; True when something was playing."""
         was = self.playing or not self._clips.empty()
         self._generation += 1
-        if hasattr(self._output, "drop"):
-            self._output.drop()
         while not self._clips.empty():
             try:
                 self._clips.get_nowait()

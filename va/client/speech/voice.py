@@ -36,17 +36,16 @@ class Voice:
                  keyword: str = "computer") -> None:
         self._sounds = sounds
         self.synthesizer = synthesizer or Synthesizer(speech.voice)
-        output = output or Output(speech.device)
-        if hasattr(output, "open"):
-            output.open(self.synthesizer.rate)  # warm: the first reply finds the stream playing
-        self.player = Player(output, speech.volume)
+        self.player = Player(output or Output(speech.device), speech.volume)
         self.gate: Optional[Gate] = None
         if speech.gate:
             self.gate = Gate(lambda: self.player.playing, lambda: self.player.ended_at, self.player.stop,
                              speech.gate_tail, speech.barge_in_db if speech.barge_in else None)
+        self._saying = ""  # the last reply asked for: its echo is no barge-in
         self.interrupter: Optional[Interrupter] = None
         if not speech.gate and speech.barge_in:  # an echo-cancelled microphone hears the person over va
-            self.interrupter = Interrupter(lambda: self.player.playing, self.player.stop, keyword, speech.barge_in_on)
+            self.interrupter = Interrupter(lambda: self.player.playing, self.player.stop, keyword, speech.barge_in_on,
+                                           lambda: self._saying)
 
     def progress(self, event: Any) -> None:
         """The listener's news (its thread): with the gate off, a phrase over va may stop it."""
@@ -62,6 +61,7 @@ class Voice:
         text = " ".join(str(text).split())
         if text:
             _LOGGER.info("Saying %r", text)
+            self._saying = text
             self.player.play(Clip(f"the reply {text[:60]!r}", lambda: self.synthesizer.pcm(text), self.synthesizer.rate))
 
     def sound(self, kind: str) -> None:
