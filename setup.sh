@@ -5,6 +5,8 @@
 #   bash setup.sh env    only the setup (what the two above share)
 #   bash setup.sh client a client-only box (a Raspberry Pi): Debian's prebuilt PyAudio and systemd-python,
 #                        a venv that sees them, va with the client extra; nothing compiles
+#   bash setup.sh docs   the documentation site (MkDocs Material) on http://127.0.0.1:8000, rebuilt as
+#                        docs/ changes; extra arguments go to `mkdocs serve` (e.g. -a 0.0.0.0:8000)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -39,7 +41,7 @@ setup_env() {
 }
 
 setup_client() {
-    # the README's "Raspberry Pi client" steps; Debian's python3 is the one that sees python3-pyaudio
+    # the Pi steps of docs/getting-started.md; Debian's python3 is the one that sees python3-pyaudio
     need_debs python3-venv python3-pyaudio python3-systemd
     if [ -x "$PY" ] && ! grep -qs "include-system-site-packages = true" "$VENV/pyvenv.cfg"; then
         echo "setup: $VENV exists and does not see Debian's packages; remove it or set VA_VENV" >&2
@@ -51,6 +53,12 @@ setup_client() {
 }
 
 case "$mode" in
+docs)
+    python3 -m venv --help >/dev/null 2>&1 || need_debs python3-venv
+    [ -x "$PY" ] || python3 -m venv "$VENV"
+    "$PY" -m pip install -q -e ".[docs]"
+    exec "$PY" -m mkdocs serve "$@"
+    ;;
 client)
     setup_client
     ;;
@@ -73,7 +81,7 @@ test)
     exec "$PY" -m pytest -q "$@"
     ;;
 *)
-    echo "usage: bash setup.sh [run|test|env|client] [ARGS...]" >&2
+    echo "usage: bash setup.sh [run|test|env|client|docs] [ARGS...]" >&2
     exit 2
     ;;
 esac

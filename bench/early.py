@@ -48,7 +48,11 @@ from bench.report import table
 
 CORPUS = procs.ROOT / "bench" / "corpus"
 CONDITIONS = ("clean", "noise", "talker", "reverb")
-SETS = {**{name: CORPUS / "manifest.json" for name in CONDITIONS}, "pauses": CORPUS / "pauses" / "manifest.json"}
+USER = CORPUS / "pauses" / "user"
+SETS = {**{name: CORPUS / "manifest.json" for name in CONDITIONS}, "pauses": CORPUS / "pauses" / "manifest.json",
+        "user": USER / "manifest.json", "user-pauses": USER / "pauses.json"}
+COMMANDS = {"user": CORPUS / "pauses" / "user_commands.py", "user-pauses": CORPUS / "pauses" / "user_commands.py"}
+"""The commands a set's clips say (default: bench/corpus/commands.py)."""
 _HEARD = re.compile(r"^(?P<stamp>\S+ \S+) .*Heard (?P<text>.*?): (?P<why>.*) \(after end of speech: (?P<timing>[^)]*); "
                     r"ending pause (?P<pause>[\d.]+) s\)")
 _MS = re.compile(r"(transcript|command started|done) (\d+) ms")
@@ -62,6 +66,8 @@ def clips(name: str, limit: Optional[int], splits: str = "tune,heldout") -> List
     entries = json.loads(SETS[name].read_text())
     if name in CONDITIONS:
         entries = [e for e in entries if e["condition"] == name and e["expected"] and e["split"] in splits.split(",")]
+    elif name in COMMANDS:
+        entries = [e for e in entries if e["split"] in splits.split(",")]
     if limit and limit < len(entries):
         entries = sorted(random.Random(12).sample(entries, limit), key=entries.index)
     for entry in entries:
@@ -70,14 +76,16 @@ def clips(name: str, limit: Optional[int], splits: str = "tune,heldout") -> List
 
 
 def run_client(entries: List[dict], early: bool, vad: str, logs: Path, room: bool = False,
-               check: Optional[float] = None) -> Dict[str, Any]:
+               check: Optional[float] = None, commands: Path = CORPUS / "commands.py",
+               microphone_extra: Optional[dict] = None) -> Dict[str, Any]:
     server, url = servers.start_va(logs, "faster-whisper", name="early")
     try:
         process = psutil.Process(server.pid)
         config = logs / "client.yaml"
-        microphone = {"vad": vad, "early_pause": 0.2 if early else 0, **({"early_check": check} if check else {})}
+        microphone = {"vad": vad, "early_pause": 0.2 if early else 0, **({"early_check": check} if check else {}),
+                      **(microphone_extra or {})}
         config.write_text(yaml.safe_dump({"server_url": url, "microphone": microphone, "client": {"stream": early},
-                                          "commands": {"modules": [], "paths": [str(CORPUS / "commands.py")]}}))
+                                          "commands": {"modules": [], "paths": [str(commands)]}}))
         command = ["-m", "va", "client", "--config", str(config), "--input", *[e["path"] for e in entries]]
         if room:
             joined, bed = build_room(entries, GAP_S, logs)
@@ -154,7 +162,8 @@ def judge(entries: List[dict], log: str, pause_threshold: float = 0.8) -> List[d
 def latency(args: argparse.Namespace) -> int:
     entries = clips(args.set, args.limit, args.split)
     with tempfile.TemporaryDirectory(prefix="va-early-") as tmp:
-        outcome = run_client(entries, args.early == "on", args.vad, Path(tmp), args.room, args.early_check)
+        outcome = run_client(entries, args.early == "on", args.vad, Path(tmp), args.room, args.early_check,
+                             _commands(args), _settings(args.set_microphone))
     results = judge(entries, outcome["log"])
     rows = [_row(f"{args.set} ({len(entries)} clips)", results, args, outcome, len(entries))]
     for split in ("tune", "heldout", "dev"):
@@ -173,6 +182,7 @@ def _row(name: str, results: List[dict], args: argparse.Namespace, outcome: Dict
     started = [r["started_ms"] for r in results if r["started_ms"] is not None]
     true = [r["true_ms"] for r in results if r["true_ms"] is not None]
     check = f", early_check {args.early_check:g}" if args.early_check else ""
+    check += "".join(f", {pair}" for pair in args.set_microphone) + (", known values" if args.commands else "")
     return [name, f"early {args.early}, {args.vad}{', room' if args.room else ''}{check}",
            f"{statistics.median(started):.0f}" if started else "n/a",
            f"{sorted(started)[int(len(started) * 0.9)]:.0f}" if started else "n/a",
@@ -180,6 +190,17 @@ def _row(name: str, results: List[dict], args: argparse.Namespace, outcome: Dict
            f"{sum(r['right'] for r in results)}/{len(results)}", str(sum(r["early"] for r in results)),
            str(sum(r["premature"] for r in results)), str(sum(r["runs"] > 1 for r in results)),
            f"{outcome['server_cpu_s'] * 1000 / played:.0f}", f"{outcome['load']:.1f}"]
+
+
+def _commands(args: argparse.Namespace) -> Path:
+    if args.commands == "known":
+        return CORPUS / "pauses" / "user_commands_known.py"
+    return COMMANDS.get(args.set, CORPUS / "commands.py")
+
+
+def _settings(pairs: List[str]) -> Dict[str, Any]:
+    """KEY=VALUE pairs as YAML values."""
+    return {key: yaml.safe_load(value) for key, value in (pair.split("=", 1) for pair in pairs)}
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -193,6 +214,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     late.add_argument("--room", action="store_true", help="the noise goes on between the clips (bench.room)")
     late.add_argument("--split", default="tune,heldout", help="the corpus' splits, comma-separated (also: dev)")
     late.add_argument("--limit", type=int)
+    late.add_argument("--commands", choices=("known",), help="user sets: the same commands with the known values of "
+                      "their free text declared (bench/corpus/pauses/user_commands_known.py)")
+    late.add_argument("--microphone", dest="set_microphone", action="append", default=[], metavar="KEY=VALUE",
+                      help="another microphone setting for the client (e.g. open_pause=0.5)")
     late.add_argument("--json")
     vad = sub.add_parser("vad")
     vad.add_argument("--split", default="heldout")

@@ -188,7 +188,7 @@ def test_a_killed_and_a_drained_server_lose_no_phrase_and_run_none_twice(tmp_pat
 
 @pytest.mark.parametrize("tls", ["terminated at haproxy", "passed through"])
 def test_wss_through_haproxy_with_tls_terminated_there_or_passed_through(tmp_path, balancer_factory, tls):
-    """The two TLS setups of the README: HAProxy holds the certificate and talks ws:// to the
+    """The two TLS setups of docs/scaling.md: HAProxy holds the certificate and talks ws:// to the
     server, or HAProxy passes TCP through (deploy/haproxy-tls-passthrough.cfg) to a wss:// server
     whose /health it checks over TLS. The client trusts a private CA (client.tls.ca)."""
     ca = trustme.CA()

@@ -216,7 +216,7 @@ def test_without_the_broker_the_other_servers_clients_read_offline_until_it_is_b
 
 @pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed (bash setup.sh test installs it)")
 def test_through_haproxy_the_two_clients_land_on_different_servers_and_it_runs_once(tmp_path, broker):
-    """The building of the README: HAProxy (deploy/haproxy.cfg) in front of both servers, a token.
+    """The building of docs/scaling.md: HAProxy (deploy/haproxy.cfg) in front of both servers, a token.
     leastconn puts the living room on the server the kitchen is not on; the test checks that it did."""
     from bench.haproxy import Balancer
 

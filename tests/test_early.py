@@ -22,7 +22,7 @@ import pytest
 from test_client import RECORDER, assist, client_settings, phrase_records, recorded, recorder  # noqa: F401
 from test_server import running
 from va.client.assistant import Assistant
-from va.client.early import judge, open_end
+from va.client.early import Habits, judge, open_end
 from va.client.endpoint import Audio, Discarded, Endpointer, Ended, Quiet, Resumed, Started
 from va.client.microphone import FileSource, decode_file
 from va.client.vad import FRAME_BYTES, FRAME_SECONDS
@@ -111,6 +111,73 @@ def test_only_a_command_that_cannot_go_on_runs_early(corpus_registry, text, earl
     assert verdict.early is early, verdict.why
 
 
+@pytest.fixture(scope="module")
+def user_registry():
+    """Commands as a new user writes them: free-text str and plain int parameters."""
+    return load_registry(dataclasses.replace(CommandSettings(), modules=(), paths=(str(PAUSES / "user_commands.py"),)))
+
+
+def wait_for(registry, text: str, settings: Settings = Settings(), habits: Any = None):
+    """Seconds of quiet after which ``text`` runs (None: the full pause)."""
+    verdict = judge(text, interpret(text, registry), None, settings, habits)
+    return verdict.wait if verdict.early else None
+
+
+@pytest.mark.parametrize("text, wait", [
+    ("computer set volume to seventy five", 0.2),  # "seventy five" cannot grow
+    ("computer set the volume to 75", 0.2),  # as Whisper writes it
+    ("computer add numbers ten and eight", 0.2),
+    ("computer add numbers ten and eighteen", None),  # Whisper writes "seventy" cut short as "17"
+    ("computer set a timer for twenty five minutes", 0.2),
+    ("computer set volume to seventy", None),  # "… five"
+    ("computer set volume to 70", None),
+    ("computer set volume to 7", None),  # tiny.en's "seventy" cut short
+    ("computer add numbers 3 and 4", None),  # "4" may be "forty" cut short
+    ("computer add numbers three and four", 0.2),  # said as a word, it is a four
+    ("computer set volume to one hundred", None),  # "… and five"
+    ("computer add numbers ten and", None),
+    ("computer turn on the kitchen lights", None),  # free text never heard: it could go on
+    ("computer lock screen", 0.2),
+])
+def test_a_number_runs_early_unless_it_can_grow(user_registry, text, wait):
+    assert wait_for(user_registry, text) == wait
+
+
+def test_free_text_runs_early_once_its_value_is_known_and_said_in_full(user_registry):
+    habits = Habits()
+    turn_on = user_registry.commands["turn on"]
+    assert wait_for(user_registry, "computer turn on the kitchen lights", habits=habits) is None
+    habits.learn("computer turn on the kitchen lights", turn_on, {"device": "the kitchen lights"})
+    assert wait_for(user_registry, "computer turn on kitchen lights", habits=habits) is None  # once may be misheard
+    habits.learn("computer turn on kitchen lights", turn_on, {"device": "kitchen lights"}, values=False)  # a pause inside
+    assert wait_for(user_registry, "computer turn on kitchen lights", habits=habits) is None
+    habits.learn("computer turn on kitchen lights", turn_on, {"device": "kitchen lights"})
+    assert wait_for(user_registry, "computer turn on kitchen lights", habits=habits) == 0.2
+    assert wait_for(user_registry, "computer turn on the kitchen", habits=habits) is None  # unknown
+    for _ in range(2):
+        habits.learn("computer turn on the kitchen", turn_on, {"device": "kitchen"})
+    assert wait_for(user_registry, "computer turn on the kitchen", habits=habits) is None  # "… lights"
+    assert wait_for(user_registry, "computer turn off the kitchen lights", habits=habits) == 0.2  # the same device
+    assert wait_for(user_registry, "computer play music by kitchen lights", habits=habits) is None  # not an artist
+
+
+def test_a_number_waits_where_the_command_went_on_after_it_before(user_registry):
+    habits = Habits()
+    assert wait_for(user_registry, "computer set a timer for five", habits=habits) == 0.2
+    habits.learn("computer set a timer for ten minutes", user_registry.commands["set timer"], {"minutes": 10})
+    assert wait_for(user_registry, "computer set a timer for five", habits=habits) is None  # "… minutes"
+    assert wait_for(user_registry, "computer set a timer for five minutes", habits=habits) == 0.2
+
+
+def test_open_pause_lets_a_command_that_could_grow_run_after_a_longer_quiet(user_registry):
+    settings = Settings()
+    settings = dataclasses.replace(settings, microphone=dataclasses.replace(settings.microphone, open_pause=0.5))
+    assert wait_for(user_registry, "computer set volume to seventy", settings) == 0.5
+    assert wait_for(user_registry, "computer play music by the beatles", settings) == 0.5
+    assert wait_for(user_registry, "computer play music by", settings) is None  # "by" leads on
+    assert wait_for(user_registry, "computer set volume to seventy five", settings) == 0.2
+
+
 def test_a_server_reading_must_agree_and_be_confident(corpus_registry):
     from va.protocol import Reading
 
@@ -176,13 +243,16 @@ async def until(condition, what: str) -> None:
         raise AssertionError(f"never: {what}") from None
 
 
-def held_run(engine, path: Path, hold_at: float, while_held, caplog, **client: Any) -> None:
+HOME = ROOT / "tests" / "client_commands" / "home.py"
+
+
+def held_run(engine, path: Path, hold_at: float, while_held, caplog, commands: Path = RECORDER, **client: Any) -> None:
     """The client hears ``path`` through a real server; ``while_held()`` (a coroutine) runs while
     the source is held at ``hold_at`` s of the file; then the rest plays."""
 
     async def scenario() -> None:
         async with running(engine) as server:
-            settings = client_settings(server.url, [str(RECORDER)], **client)
+            settings = client_settings(server.url, [str(commands)], **client)
             source = HeldSource(str(path), hold_at, settings.microphone)
             assistant = Assistant(settings, source)
             task = asyncio.ensure_future(assist(assistant))
@@ -255,3 +325,87 @@ def test_without_streaming_the_client_waits_for_the_pause_as_before(engine, reco
     held_run(engine, path, spoken_end(path) + 0.3, while_held, caplog, stream=False)
     assert [line["name"] for line in recorded(recorder)] == ["what_time_is_it"]
     assert len(phrase_records(caplog)) == 1
+
+
+@pytest.mark.slow
+def test_a_command_ending_in_a_number_that_cannot_grow_runs_at_the_short_pause(engine, recorder, caplog):  # noqa: F811
+    path = PAUSES / "user" / "clips" / "tune-06-espeak-us-m3-set-volume.flac"  # "… set the volume to thirty five"
+
+    async def while_held() -> None:  # 0.3 s into the quiet: before, every number waited for the full pause
+        await until(lambda: recorded(recorder), "the command ran while the pause was still short")
+
+    held_run(engine, path, spoken_end(path) + 0.3, while_held, caplog, commands=HOME)
+    assert [(line["name"], line["args"]) for line in recorded(recorder)] == [("set_volume", {"level": 35})]
+    assert len(phrase_records(caplog)) == 1
+
+
+def thrice(path: Path, out: Path, gap: float = 1.5) -> Path:
+    """The clip said three times, ``gap`` s of quiet between (a 16 kHz WAV)."""
+    import wave
+
+    from va.client.microphone import decode_file
+
+    pcm = decode_file(str(path))
+    with wave.open(str(out), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(16000)
+        wav.writeframes((bytes(int(gap * 16000) * 2)).join([pcm] * 3))
+    return out
+
+
+@pytest.mark.slow
+def test_free_text_heard_before_runs_at_the_short_pause_the_next_time(engine, recorder, caplog, tmp_path):  # noqa: F811
+    clip = PAUSES / "user" / "clips" / "tune-03-espeak-us-m3-turn-on.flac"  # "computer turn on the coffee machine"
+    path = thrice(clip, tmp_path / "thrice.wav")
+
+    async def while_held() -> None:  # 0.3 s into the quiet after the third: the first two taught the value
+        await until(lambda: len(recorded(recorder)) == 3, "the third one ran while the pause was still short")
+
+    held_run(engine, path, spoken_end(path) + 0.3, while_held, caplog, commands=HOME)
+    devices = [line["args"]["device"].lower().rstrip(".") for line in recorded(recorder)]
+    assert devices == ["the coffee machine"] * 3
+    assert len(phrase_records(caplog)) == 3
+
+
+@pytest.mark.slow
+def test_seventy_then_a_pause_then_five_runs_once_with_75(engine, recorder, caplog):  # noqa: F811
+    entry = next(e for e in json.loads((PAUSES / "user" / "pauses.json").read_text())
+                 if e["voice"] == "espeak-us-m3" and e["expected"]["command"] == "set_volume")  # joe's "five" is lost
+
+    async def while_held() -> None:  # 0.3 s after "seventy" (tiny.en reads "70" or "17"): either could grow
+        await until(lambda: any(r.getMessage().startswith("So far") for r in caplog.records), "the phrase so far was read")
+        assert recorded(recorder) == []
+
+    held_run(engine, PAUSES / "user" / entry["file"], entry["pause_at_s"] + 0.3, while_held, caplog, commands=HOME)
+    assert [(line["name"], line["args"]) for line in recorded(recorder)] == [("set_volume", {"level": 75})]
+    assert len(phrase_records(caplog)) == 1  # whole and once: tiny.en writes it "70. 5.", read as 75
+
+
+def test_declared_values_count_as_known_from_the_start():
+    """A str parameter's declared values (``Annotated[str, Values(...)]``, read as
+    ``Parameter.values``) are known before anything ran."""
+    from types import SimpleNamespace
+
+    from va.client.early import may_grow
+
+    device = SimpleNamespace(name="device", kind="str", required=True, default=None, choices=(),
+                             values=("Kitchen Lights", "kitchen"))
+    turn_on = SimpleNamespace(name="turn_on", parameters=(device,))
+    assert may_grow("computer turn on the kitchen lights", turn_on, {"device": "the kitchen lights"}, Habits()) is None
+    assert "may begin" in may_grow("computer turn on the kitchen", turn_on, {"device": "kitchen"}, Habits())
+    assert "not heard twice before" in may_grow("computer turn on the hall", turn_on, {"device": "hall"}, Habits())
+
+
+def test_a_number_that_could_only_grow_out_of_its_range_runs_early():
+    from types import SimpleNamespace
+
+    from va.client.early import may_grow
+    from va.language.parameters import Range
+
+    level = SimpleNamespace(name="level", kind="int", required=True, default=None, choices=(), range=Range(0, 70))
+    set_volume = SimpleNamespace(name="set_volume", parameters=(level,))
+    assert may_grow("computer set volume to seventy", set_volume, {"level": 70}, Habits()) is None  # 71 > 70
+    assert may_grow("computer set volume to sixty", set_volume, {"level": 60}, Habits()) is not None  # 61 fits
+    assert may_grow("computer set volume to 17", set_volume, {"level": 17}, Habits()) is not None  # may be 70: fits
+    assert may_grow("computer set volume to 18", set_volume, {"level": 18}, Habits()) is None  # 80 would not

@@ -66,6 +66,10 @@ def test_not_a_single_number(text):
         ("twenty zero", (20, 1)),
         ("4 and 5", (4, 1)),
         ("three point five seconds", (3.5, 3)),
+        ("70 5 percent", (75, 2)),  # "seventy … five" with a pause inside, as Whisper writes it
+        ("70 five", (75, 2)),
+        ("75 5", (75, 1)),
+        ("20 10", (20, 1)),
         ("three point", (3, 1)),
         ("minus", (None, 0)),
         ("", (None, 0)),

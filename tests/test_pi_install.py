@@ -1,6 +1,6 @@
-"""The README's "Raspberry Pi client" steps, word for word, in a fresh Debian 13 system.
+"""The Pi steps of docs/getting-started.md ("On each Pi"), word for word, in a fresh Debian 13 system.
 
-debootstrap builds the system (cached, see debian_root.py); the README's block installs the client
+debootstrap builds the system (cached, see debian_root.py); the page's block installs the client
 in it exactly as written; then `va client --input` in the chroot, as user va with warnings as
 errors, sends a spoken command to a real `va server` on the host (the chroot shares the host's
 loopback) and the command runs. Python is Debian 13's own: 3.13.
@@ -46,12 +46,12 @@ RAN = re.compile(r"Heard '[^']*': ran what_time_is_it\(\)")
 
 
 def readme_pi_block() -> str:
-    """The shell block after "On each Pi" in the README's Raspberry Pi section."""
-    text = (ROOT / "README.md").read_text()
-    section = text[text.index("### Raspberry Pi client"):]
+    """The shell block after "On each Pi" in docs/getting-started.md's "A Pi and a server elsewhere"."""
+    text = (ROOT / "docs" / "getting-started.md").read_text()
+    section = text[text.index("## A Pi and a server elsewhere"):]
     after = section[section.index("On each Pi"):]
     block = re.search(r"```sh\n(.*?)```", after, re.S)
-    assert block, "no sh block after 'On each Pi' in the README"
+    assert block, "no sh block after 'On each Pi' in docs/getting-started.md"
     return block.group(1)
 
 
@@ -71,7 +71,7 @@ def test_the_readme_pi_steps_give_a_client_that_runs_a_spoken_command(tmp_path, 
     with DebianRoot(suite, tmp_path / "root") as debian:
         times.append(f"{suite} base system (debootstrap, or unpacked from the cache): {debian.setup_seconds:.1f} s")
         debian.copy_in(ROOT, SOURCE, NOT_COPIED)
-        with timed("README block", times):
+        with timed("the Pi block of docs/getting-started.md", times):
             install = debian.run(f"cd {SOURCE}\n{block}")
         assert install.returncode == 0, install.stdout + install.stderr
         assert "not started" in install.stderr  # va install says what it could not do without systemd

@@ -25,7 +25,7 @@ from typing import Any, Callable, Optional, TypeVar
 from va.client.link import LinkOptions, Reply, ServerLink
 from va.client.link_task import close_link, wait_connected
 from va.client.decide import after_running, answered, before_running, decision, stood_down
-from va.client.early import judge
+from va.client.early import Habits, judge
 from va.client.listener import Listener, Phrase
 from va.client.live import HANDLED, LivePhrases
 from va.client.remote import Remote, answer_record, client_name
@@ -77,6 +77,7 @@ class Assistant:
         self._link: Optional[ServerLink] = None
         self._link_task: Optional[asyncio.Task[None]] = None
         self._live: Optional[LivePhrases] = None
+        self._habits = Habits()
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._voice: Any = None  # va.client.speech.voice.Voice when speech.enabled, made by start()
         self._changed = asyncio.Event()
@@ -97,7 +98,8 @@ class Assistant:
         microphone = self._settings.microphone
         self._listener = listener = Listener(self._source, microphone, self._hand_over, self._listener_ended,
                                              on_progress=self._progress,
-                                             marks=(microphone.early_check, microphone.early_pause),
+                                             marks=(microphone.early_check, microphone.early_pause,
+                                                    microphone.open_pause),
                                              gate=self._voice.gate if self._voice is not None else None)
         if self._settings.client.stream:
             self._live = LivePhrases(lambda: self._link, listener.cut, self._early, self._reply_now,
@@ -210,15 +212,15 @@ class Assistant:
         self._outstanding += 1
         self._on_reply(phrase, reply, received_at)
 
-    def _early(self, reply: Transcript) -> bool:
-        """Whether the phrase read so far runs now (va.client.early)."""
+    def _early(self, reply: Transcript) -> Optional[float]:
+        """After how much quiet the phrase read so far runs (va.client.early); None: the full pause."""
         if reply.answered_by is not None:  # another client answers it (arbitration)
-            return False
+            return None
         text = reply.text.strip()
         found = self._interpret(text, reply)
-        verdict = judge(text, found, reply.reading, self._settings)
+        verdict = judge(text, found, reply.reading, self._settings, self._habits)
         _LOGGER.debug("So far %r: %s", text, verdict.why)
-        return verdict.early
+        return verdict.wait if verdict.early else None
 
     def _on_reply(self, phrase: Phrase, reply: Reply, received_at: float) -> None:
         if isinstance(reply, Error):
@@ -240,6 +242,8 @@ class Assistant:
         if story is not None or result.command is None:  # before_running tells the story of no command
             self._settle(phrase, story or Story("no-match", result.reason, text), received_at)
             return
+        paused = self._live is not None and self._live.paused_inside(phrase.number)
+        self._habits.learn(text, result.command, result.args, values=not paused)  # (va.client.early)
         if self._voice is not None:
             self._voice.heard()
         future = self._runner.submit(result.command, result.args)

@@ -5,8 +5,9 @@ server's partial transcripts. For each phrase:
 
 - ``Started``/``Audio``: its audio goes to the server as it is heard (when the server streams).
 - ``Quiet`` at ``early_check`` s: the server is asked to read the phrase so far (CHECK).
-- the partial reply: va.client.early judges it; a complete, confident command runs as soon as the
-  quiet has lasted ``early_pause`` s (at once if it already has). The stream is cancelled and the
+- the partial reply: va.client.early judges it and says how much quiet it needs (``early_pause``
+  for a command that cannot go on, ``open_pause`` for one that could); it runs as soon as the
+  quiet has lasted that long (at once if it already has). The stream is cancelled and the
   listener told to stop hearing that phrase, so it runs once.
 - ``Resumed``: the phrase goes on: a check in flight, or a verdict waiting for ``early_pause``,
   is stale and dropped; the next quiet asks again at once (the server drops a check still
@@ -18,10 +19,11 @@ server's partial transcripts. For each phrase:
 
 from __future__ import annotations
 
+import collections
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, Optional, Tuple
 
 from va.client.endpoint import Audio, Discarded, Event, Quiet, Resumed, Started
 from va.client.listener import Phrase
@@ -46,20 +48,21 @@ class _Live:
     """Seconds of audio the current check reads (None: no check asked since the speech resumed)."""
     read: Optional[Tuple[Transcript, float]] = None
     """(transcript, received_at) of a check that nothing has been said after."""
-    early: bool = False
-    """Its check reads as a command to run early, once the quiet is long enough."""
+    wait: Optional[float] = None
+    """Seconds of quiet after which its check's reading runs (None: it waits for the full pause)."""
     acted: bool = False
 
 
 class LivePhrases:
-    """See the module's docstring. ``judge(text, reading) -> bool`` says whether to run early;
-    ``run(phrase, transcript, received_at)`` handles a reply exactly as a final one."""
+    """See the module's docstring. ``judge(transcript) -> Optional[float]`` says after how many
+    seconds of quiet it runs (None: not before the full pause); ``run(phrase, transcript,
+    received_at)`` handles a reply exactly as a final one."""
 
     def __init__(
         self,
         link: Callable[[], Any],
         cut: Callable[[int], None],
-        judge: Callable[[Transcript], bool],
+        judge: Callable[[Transcript], Optional[float]],
         run: Callable[[Phrase, Transcript, float], None],
         early_pause: float,
     ) -> None:
@@ -67,8 +70,10 @@ class LivePhrases:
         self._cut = cut
         self._judge = judge
         self._run = run
-        self._early_pause = early_pause - FRAME_SECONDS / 2 if early_pause > 0 else 0.0
+        self._enabled = early_pause > 0
+        self._hesitation = early_pause - FRAME_SECONDS / 2
         self._live: Dict[int, _Live] = {}
+        self._resumed: Deque[int] = collections.deque(maxlen=64)
         self.early = 0
         """Phrases run early so far."""
 
@@ -85,7 +90,9 @@ class LivePhrases:
         elif isinstance(event, Quiet):
             self._quiet(live, event)
         elif isinstance(event, Resumed):
-            live.quiet, live.read, live.early, live.checked = None, None, False, None
+            if live.quiet is not None and live.quiet.seconds >= self._hesitation:
+                self._resumed.append(event.number)
+            live.quiet, live.read, live.wait, live.checked = None, None, None, None
         elif isinstance(event, Discarded):
             self._forget(live)
 
@@ -97,6 +104,11 @@ class LivePhrases:
             return None
         return HANDLED if live.acted else live.stream
 
+    def paused_inside(self, number: int) -> bool:
+        """Whether phrase ``number`` went on after a quiet of ``early_pause`` or more (one of the
+        last 64 that did)."""
+        return number in self._resumed
+
     def partial(self, transcript: Transcript, received_at: float) -> None:
         live = next((each for each in self._live.values() if each.stream == transcript.id), None)
         if live is None or live.acted or live.checked is None or transcript.duration is None:
@@ -104,15 +116,19 @@ class LivePhrases:
         if abs(transcript.duration - live.checked) > 0.005:  # an older check: the phrase went on since
             return
         live.read = (transcript, received_at)
-        live.early = self._early_pause > 0 and self._judge(transcript)
-        if live.early and live.quiet is not None and live.quiet.seconds >= self._early_pause:
-            self._act(live, live.quiet)
+        wait = self._judge(transcript) if self._enabled else None
+        live.wait = None if wait is None else wait - FRAME_SECONDS / 2  # counted in whole frames
+        if live.quiet is not None:
+            self._act_if_due(live, live.quiet)
 
     def _quiet(self, live: _Live, quiet: Quiet) -> None:
         live.quiet = quiet
         if live.checked is None and live.stream is not None:  # the first mark of a quiet: read it so far
             self._check(live)
-        if live.early and quiet.seconds >= self._early_pause:
+        self._act_if_due(live, quiet)
+
+    def _act_if_due(self, live: _Live, quiet: Quiet) -> None:
+        if live.wait is not None and quiet.seconds >= live.wait:
             self._act(live, quiet)
 
     def _check(self, live: _Live) -> None:

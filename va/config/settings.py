@@ -211,6 +211,9 @@ class MicrophoneSettings:
     pause_threshold (va.client.early); 0 turns early decisions off."""
     early_check: float = setting(0.06, checks.number(low=0))
     """Seconds of quiet after which the server reads the phrase so far (work ahead for early_pause)."""
+    open_pause: float = setting(0.8, checks.number(low=0))
+    """Seconds of quiet after which a command that could still go on runs (free text not heard
+    before, a number such as "seventy"); at pause_threshold or more it waits for the full pause."""
     foreground_drop: float = setting(0.0, checks.number(low=0))
     """dB below the loudest voice of the phrase (the person who said the keyword) at which speech
     is someone else's (a TV, another person): the phrase ends when that person stops

@@ -64,7 +64,8 @@ def _parse_unsigned(words: list[str]) -> tuple[Number | None, int]:
         # "5 thousand": Whisper sometimes mixes digits and scale words.
         if len(words) > 1 and words[1] in SCALES and isinstance(value, int):
             return value * SCALES[words[1]], 2
-        return value, 1
+        unit = _unit_after_tens(value, words[1] if len(words) > 1 else "")
+        return (value + unit, 2) if unit else (value, 1)
     whole, used = _parse_integer_words(words)
     if whole is None:
         return None, 0
@@ -72,6 +73,15 @@ def _parse_unsigned(words: list[str]) -> tuple[Number | None, int]:
     if fraction is None:
         return whole, used
     return float(f"{whole}.{fraction}"), used + fraction_used
+
+
+def _unit_after_tens(value: Number, word: str) -> int:
+    """1-9 when ``word`` completes a written tens number: "70 5" is how Whisper writes "seventy …
+    five" said with a pause inside (it writes "75" for "seventy five"); else 0."""
+    if not isinstance(value, int) or not (20 <= value <= 90 and value % 10 == 0):
+        return 0
+    unit = int(word) if word.isdigit() and len(word) == 1 else UNITS.get(word, 0)
+    return unit if 0 < unit < 10 else 0
 
 
 def _word(words: list[str], index: int) -> str | None:
