@@ -12,6 +12,7 @@ one source of a PulseAudio or PipeWire server.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -31,6 +32,12 @@ load-module module-native-protocol-unix
 load-module module-null-sink sink_name=va_speech sink_properties=device.description=va-speech
 set-default-source va_speech.monitor
 """
+ECHO_SCRIPT = """\
+load-module module-null-sink sink_name=va_speaker sink_properties=device.description=va-speaker
+load-module module-loopback source=va_speaker.monitor sink=va_speech latency_msec=30 source_dont_move=true sink_dont_move=true
+load-module module-echo-cancel source_master=va_speech.monitor sink_master=va_speaker aec_method=webrtc source_name=va_ec_source sink_name=va_ec_sink aec_args="analog_gain_control=0 digital_gain_control=0"
+set-default-source va_ec_source
+set-default-sink va_ec_sink"""
 
 
 def unavailable(server: str = "PulseAudio") -> Optional[str]:
@@ -92,6 +99,19 @@ class PulseAudio:
 
     def pactl(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(["pactl", *args], env={**os.environ, **self.env}, capture_output=True, text=True, timeout=self.timeout)
+
+    def echo_cancel(self) -> Optional[str]:
+        """The room with a speaker and echo cancellation (WebRTC), as a user sets it up on a Pi: va
+        plays into `va_ec_sink`, which feeds the speaker `va_speaker`; the speaker's sound reaches the
+        room (`va_speech`, where `play()` puts a person) through a loopback, the acoustic path; the
+        microphone is `va_ec_source`, the room's monitor with what va played cancelled. Both are made
+        the defaults. None when it runs, else what failed (the module cannot cancel between a sink
+        and its own monitor, hence the second null sink)."""
+        for command in ECHO_SCRIPT.splitlines():
+            result = self.pactl(*re.findall(r'(?:[^\s"]|"[^"]*")+', command))  # aec_args="a=0 b=0" is one
+            if result.returncode != 0:
+                return f"pactl {command}: {result.stderr.strip() or result.stdout.strip()}"
+        return None
 
     def play(self, wav: Path) -> None:
         """Play a file into the virtual microphone, in real time; returns when it has been played."""

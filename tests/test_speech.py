@@ -65,9 +65,9 @@ def _runs(tmp_path: Path) -> list:
 class Recording:
     """`parecord` of the sink's monitor: what came out of va's speaker, and the command played in."""
 
-    def __init__(self, pulse: PulseAudio, path: Path) -> None:
+    def __init__(self, pulse: PulseAudio, path: Path, device: str = "va_speech.monitor") -> None:
         self.path = path
-        self._process = subprocess.Popen(["parecord", "--device=va_speech.monitor", "--rate=16000", "--channels=1",
+        self._process = subprocess.Popen(["parecord", f"--device={device}", "--rate=16000", "--channels=1",
                                           "--format=s16le", "--file-format=wav", str(path)], env={**pulse_env(pulse)})
         wait_until(lambda: path.exists() and path.stat().st_size > 16000, "parecord to be recording")
 
@@ -136,8 +136,9 @@ def test_the_reply_is_played_in_full_once_and_a_reply_with_the_keyword_runs_noth
     assert len(heard) >= 2, heard
     after_command = played[int(heard[0][1] * 16000):]
     expected, got = loud_seconds(_spoken(reply, tmp_path)), loud_seconds(after_command)
-    # once (not twice), and most of it: in 2 of about 8 runs on a loaded machine the sink's monitor
-    # lacked the reply's first clause (not understood yet: docs/speech.md)
+    # once (not twice), and most of it: on a loaded machine the output's buffer runs dry and the
+    # reply's first clause is lost now and then (va.client.speech.player.Output, docs/speech.md)
+    print(f"played {got / expected:.2f} of the reply's sound")
     assert 0.4 * expected <= got < 1.4 * expected, (heard, got, expected)
 
 

@@ -9,6 +9,8 @@ from array import array
 
 from procs import ROOT, environment, write_config
 
+from va.client.endpoint import Discarded, Started
+from va.client.speech.barge import Interrupter
 from va.client.speech.gate import BARGE_IN_FRAMES, LEARN_FRAMES, Gate
 from va.client.speech.sounds import KINDS, sound
 from va.client.speech.tts import clauses
@@ -33,6 +35,47 @@ class FakePlayer:
 
 def gate_for(player: FakePlayer) -> Gate:
     return Gate(lambda: player.playing, lambda: player.ended_at, player.stop, tail=0.3, barge_in_db=10.0)
+
+
+def test_without_the_gate_a_phrase_begun_over_va_stops_it_when_it_reads_as_the_keyword():
+    player = FakePlayer()
+    interrupter = Interrupter(lambda: player.playing, player.stop, "computer")
+    interrupter.progress(Started(1, b""))
+    interrupter.reading("Computer, what time is it?")
+    assert player.stops == 0  # begun before va spoke: an ordinary phrase
+    player.playing = True
+    interrupter.progress(Started(2, b""))
+    interrupter.reading("now I went from the west")  # va's own echo, left after cancelling
+    assert player.stops == 0
+    interrupter.reading("Computer, what")
+    assert player.stops == 1
+    player.playing = True
+    interrupter.progress(Started(3, b""))
+    interrupter.progress(Discarded(3, "too short"))
+    interrupter.reading("Computer")  # a late reading of a phrase no longer heard
+    assert player.stops == 1
+
+
+def test_without_the_gate_the_echo_of_vas_own_keyword_stops_nothing():
+    player = FakePlayer()
+    player.playing = True
+    interrupter = Interrupter(lambda: player.playing, player.stop, "computer",
+                              saying=lambda: "Computer, what time is it? It is ten past four.")
+    interrupter.progress(Started(1, b""))
+    interrupter.reading("Computer.")  # read from va's own echo
+    assert player.stops == 0
+    interrupter.reading("Computer, stop.")
+    assert player.stops == 1
+
+
+def test_without_the_gate_the_speech_rule_stops_va_when_any_phrase_begins_over_it():
+    player = FakePlayer()
+    interrupter = Interrupter(lambda: player.playing, player.stop, "computer", rule="speech")
+    interrupter.progress(Started(1, b""))
+    assert player.stops == 0
+    player.playing = True
+    interrupter.progress(Started(2, b""))
+    assert player.stops == 1
 
 
 def test_the_gate_hears_nothing_while_va_plays_and_for_its_tail():

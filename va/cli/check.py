@@ -85,7 +85,8 @@ def _speech_problems(speech: Any) -> list:
         problem = str(error) if isinstance(error, SetupError) else "speech needs piper-tts: pip install 'va[speech]'"
         print(f"error: {problem}")
         return [problem]
-    gate = f"gated while playing (+{speech.gate_tail:g} s)" if speech.gate else "not gated (an echo-cancelled microphone)"
+    gate = f"gated while playing (+{speech.gate_tail:g} s)" if speech.gate else (
+        f"not gated (an echo-cancelled microphone), barge-in: {speech.barge_in_on if speech.barge_in else 'off'}")
     print(f"speech: voice {speech.voice} ({path}), volume {speech.volume:g}, {gate}")
     return []
 

@@ -184,6 +184,8 @@ class Assistant:
         _made(self._loop).call_soon_threadsafe(self._heard, phrase)
 
     def _progress(self, event: Any) -> None:
+        if self._voice is not None:
+            self._voice.progress(event)
         if self._live is not None:
             _made(self._loop).call_soon_threadsafe(self._live.progress, event)
 
@@ -226,6 +228,8 @@ class Assistant:
             return
         text = reply.text.strip()
         self.last_transcript = text
+        if self._voice is not None:
+            self._voice.reading(text)
         if reply.answered_by is not None:
             self._settle(phrase, stood_down(text, client_name(self._settings), reply.answered_by), received_at)
             return
@@ -285,7 +289,13 @@ class Assistant:
         options = LinkOptions.from_settings(self._settings, self._ssl_context)
         return ServerLink(self._settings.server_url, self._hello(), self._on_reply, self._on_drop,
                           on_event=lambda event: self._remote.on_event(event, self._registry), options=options,
-                          on_partial=self._live.partial if self._live is not None else lambda reply, at: None)
+                          on_partial=self._partial)
+
+    def _partial(self, reply: Transcript, received_at: float) -> None:
+        if self._voice is not None:
+            self._voice.reading(reply.text)
+        if self._live is not None:
+            self._live.partial(reply, received_at)
 
     def _hello(self) -> Hello:
         hello = self._remote.hello(self._settings, self._registry)
@@ -307,7 +317,7 @@ def _voice(settings: Settings) -> Any:
     """The client's voice (loads Piper: about 2 s), the one `va.say` speaks with."""
     from va.client.speech.voice import Voice, make_current
 
-    voice = Voice(settings.speech, settings.sounds)
+    voice = Voice(settings.speech, settings.sounds, keyword=settings.keyword)
     make_current(voice)
     return voice
 

@@ -289,6 +289,10 @@ class SpeechSettings:
     """A person talking over va, louder than its own sound by barge_in_db, stops it and is heard."""
     barge_in_db: float = setting(10.0, checks.number(1, 40))
     """How much louder than va's own sound at the microphone a voice must be to barge in."""
+    barge_in_on: str = setting("keyword", checks.choice("keyword", "speech"))
+    """With gate: false (an echo-cancelled microphone), what stops va: keyword (a phrase begun while
+    va speaks reads as the keyword) or speech (any phrase begun while va speaks; faster, but echo
+    left after cancelling can stop va)."""
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,13 @@ class Clip:
 
 
 class Output:
-    """A PortAudio output stream at one rate (PyAudio), opened on first use, reopened on a new rate."""
+    """A PortAudio output stream at one rate (PyAudio), opened on first use, reopened on a new rate.
+
+    Written to only while va speaks, 1024 frames at a time: through ALSA's pulse plugin on a loaded
+    machine the buffer runs dry and the plugin's recovery drops what the server still holds, which
+    loses a reply's first clause now and then. A stream that always plays (a callback, silence
+    between replies, 4096 frames) kept it in full, but gated barge-in then failed at low load for
+    a reason not found: it was reverted (docs/speech.md, commit 843f173)."""
 
     def __init__(self, device: Union[int, str, None]) -> None:
         try:

@@ -13,6 +13,7 @@ import logging
 import threading
 from typing import Any, Optional
 
+from va.client.speech.barge import Interrupter
 from va.client.speech.gate import Gate
 from va.client.speech.player import Clip, Output, Player
 from va.client.speech.sounds import sound
@@ -31,7 +32,8 @@ _current_lock = threading.Lock()
 class Voice:
     """The client's speech: a Piper voice, a player and the microphone's gate."""
 
-    def __init__(self, speech: Any, sounds: Any, output: Any = None, synthesizer: Any = None) -> None:
+    def __init__(self, speech: Any, sounds: Any, output: Any = None, synthesizer: Any = None,
+                 keyword: str = "computer") -> None:
         self._sounds = sounds
         self.synthesizer = synthesizer or Synthesizer(speech.voice)
         self.player = Player(output or Output(speech.device), speech.volume)
@@ -39,11 +41,27 @@ class Voice:
         if speech.gate:
             self.gate = Gate(lambda: self.player.playing, lambda: self.player.ended_at, self.player.stop,
                              speech.gate_tail, speech.barge_in_db if speech.barge_in else None)
+        self._saying = ""  # the last reply asked for: its echo is no barge-in
+        self.interrupter: Optional[Interrupter] = None
+        if not speech.gate and speech.barge_in:  # an echo-cancelled microphone hears the person over va
+            self.interrupter = Interrupter(lambda: self.player.playing, self.player.stop, keyword, speech.barge_in_on,
+                                           lambda: self._saying)
+
+    def progress(self, event: Any) -> None:
+        """The listener's news (its thread): with the gate off, a phrase over va may stop it."""
+        if self.interrupter is not None:
+            self.interrupter.progress(event)
+
+    def reading(self, text: str) -> None:
+        """A reading of the phrase being heard (early or final)."""
+        if self.interrupter is not None:
+            self.interrupter.reading(text)
 
     def say(self, text: str) -> None:
         text = " ".join(str(text).split())
         if text:
             _LOGGER.info("Saying %r", text)
+            self._saying = text
             self.player.play(Clip(f"the reply {text[:60]!r}", lambda: self.synthesizer.pcm(text), self.synthesizer.rate))
 
     def sound(self, kind: str) -> None:
