@@ -23,9 +23,9 @@ def cli_say(args: argparse.Namespace, settings: Settings) -> int:
                 out.writeframes(pcm)
         print(f"wrote {args.to} ({synthesizer.label}, {synthesizer.rate} Hz)")
         return 0
-    from va.client.speech.player import Clip, Output, Player
+    from va.client.speech.player import Clip, Player, open_output
 
-    player = Player(Output(settings.speech.device), settings.speech.volume)
+    player = Player(open_output(settings.speech.device), settings.speech.volume)
     player.play(Clip("va say", lambda: synthesizer.pcm(text), synthesizer.rate))
     while player.played == 0 and (player.playing or player.ended_at == float("-inf")):
         time.sleep(0.05)

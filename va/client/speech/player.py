@@ -35,11 +35,9 @@ class Clip:
 class Output:
     """A PortAudio output stream at one rate (PyAudio), opened on first use, reopened on a new rate.
 
-    Written to only while va speaks, 1024 frames at a time: through ALSA's pulse plugin on a loaded
-    machine the buffer runs dry and the plugin's recovery drops what the server still holds, which
-    loses a reply's first clause now and then. A stream that always plays (a callback, silence
-    between replies, 4096 frames) kept it in full, but gated barge-in then failed at low load for
-    a reason not found: it was reverted (docs/speech.md, commit 843f173)."""
+    Used where no sound server answers (plain ALSA) or `speech.device` names a device: through
+    ALSA's pulse plugin it loses part of a reply when it runs dry between clauses, which is why a
+    sound server gets va.client.speech.server_output instead."""
 
     def __init__(self, device: Union[int, str, None]) -> None:
         try:
@@ -68,6 +66,16 @@ class Output:
     def close(self) -> None:
         self.close_stream()
         self._audio.terminate()
+
+
+def open_output(device: Union[int, str, None]) -> Any:
+    """The sound server's own client when one answers and no device is named (nothing of a reply
+    is dropped there: va.client.speech.server_output); else a PortAudio stream on `device`."""
+    from va.client.speech import server_output
+
+    if device is None and server_output.available():
+        return server_output.ServerOutput()
+    return Output(device)
 
 
 def output_device(audio: Any, wanted: Union[int, str, None]) -> Optional[int]:
@@ -107,6 +115,9 @@ class Player:
         """Abandon what plays and what waits; True when something was playing."""
         was = self.playing or not self._clips.empty()
         self._generation += 1
+        abort = getattr(self._output, "abort", None)
+        if abort is not None and self.playing:
+            abort()
         while not self._clips.empty():
             try:
                 self._clips.get_nowait()

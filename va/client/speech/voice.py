@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 from va.client.speech.barge import Interrupter
 from va.client.speech.gate import Gate
-from va.client.speech.player import Clip, Output, Player
+from va.client.speech.player import Clip, Player, open_output
 from va.client.speech.sounds import sound
 from va.client.speech.tts import Synthesizer
 
@@ -36,7 +36,7 @@ class Voice:
                  keyword: str = "computer") -> None:
         self._sounds = sounds
         self.synthesizer = synthesizer or Synthesizer(speech.voice)
-        self.player = Player(output or Output(speech.device), speech.volume)
+        self.player = Player(output or open_output(speech.device), speech.volume)
         self.gate: Optional[Gate] = None
         if speech.gate:
             self.gate = Gate(lambda: self.player.playing, lambda: self.player.ended_at, self.player.stop,
