@@ -24,9 +24,6 @@ from va.language.words import tokenize
 
 _LOGGER = logging.getLogger(__name__)
 
-RULES = ("keyword", "speech")
-
-
 class Interrupter:
     def __init__(self, playing: Callable[[], bool], stop: Callable[[], bool], keyword: str, rule: str = "keyword",
                  saying: Callable[[], str] = lambda: "") -> None:
